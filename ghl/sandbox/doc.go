@@ -1,0 +1,18 @@
+// Package sandbox is a stateful, in-memory simulator of the HighLevel (GHL)
+// Payments API, faithful enough that every GHL flow can be built, shown and
+// tested without a GHL account.
+//
+// It serves the same paths, query parameters, JSON shapes, status codes and
+// error bodies as GHL; authorizes Private Integration Tokens per location and
+// scope; enforces GHL's per-location rate limits with the X-RateLimit-*
+// headers; generates a deterministic, realistic history from a seed; changes
+// that history live at a chosen rate; delivers Ed25519-signed webhooks that
+// are retried only on 429, as GHL does; and injects faults on demand (latency,
+// 5xx, 429 storms, dropped connections, duplicated, reordered and lost
+// webhooks). An admin API under /_sandbox/ drives all of this and dumps the
+// full truth, so that tests can compare what a client synced with what the
+// sandbox holds.
+//
+// Package sandbox depends only on package ghl (for the wire types) and the
+// standard library.
+package sandbox
