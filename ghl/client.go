@@ -200,12 +200,14 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 // *Error.
 func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n int) ([]byte, error) {
 	e := &Error{Op: cl.op.Name, Method: cl.op.Method, Path: cl.path(), LocationID: cl.location}
-	if err := c.governor.Wait(ctx, cl.location); err != nil {
+	ticket, err := c.governor.Wait(ctx, cl.location)
+	if err != nil {
 		e.Err = err
 		return nil, e
 	}
 	token, err := c.tokens.Token(ctx, cl.location)
 	if err != nil {
+		ticket.Done(0, nil)
 		e.Err = fmt.Errorf("getting token: %w", err)
 		return nil, e
 	}
@@ -236,13 +238,14 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		ticket.Done(0, nil)
 		// Only a write that reached GHL can have been applied.
 		e.OutcomeUnknown = wrote.Load() && !cl.op.idempotent()
 		e.Err = redactURL(err)
 		return nil, e
 	}
 	defer resp.Body.Close()
-	c.governor.Observe(cl.location, resp.StatusCode, resp.Header)
+	ticket.Done(resp.StatusCode, resp.Header)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		e.StatusCode = resp.StatusCode

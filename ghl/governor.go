@@ -17,8 +17,8 @@ type Limits struct {
 	Interval time.Duration
 	Daily    int
 	// Margin is added to Interval before a request stops counting against
-	// the burst, to absorb the difference between when we send a request and
-	// when GHL counts it. Zero means 2% of Interval.
+	// the burst, for clock granularity. Zero means 1% of Interval. (Network
+	// latency needs no margin: see Ticket.Done.)
 	Margin time.Duration
 }
 
@@ -104,9 +104,6 @@ func NewGovernor(limits Limits) *Governor {
 	if limits.Daily <= 0 {
 		limits.Daily = DefaultLimits.Daily
 	}
-	if limits.Margin <= 0 {
-		limits.Margin = limits.Interval / 50
-	}
 	return &Governor{limits: limits, now: time.Now, lanes: map[string]*lane{}}
 }
 
@@ -121,17 +118,31 @@ func (g *Governor) lane(locationID string) *lane {
 	return l
 }
 
+// Ticket is a granted slot; hand it back to Done when the answer arrives.
+type Ticket struct {
+	lane *lane
+	at   time.Time
+}
+
 // Wait blocks until the location's budget has room for one request, in the
 // priority carried by ctx. It fails at once when the daily budget is spent,
 // with an error matching ErrRateLimited that says when it resets.
-func (g *Governor) Wait(ctx context.Context, locationID string) error {
-	return g.lane(locationID).acquire(ctx, PriorityFrom(ctx))
+func (g *Governor) Wait(ctx context.Context, locationID string) (Ticket, error) {
+	l := g.lane(locationID)
+	at, err := l.acquire(ctx, PriorityFrom(ctx))
+	return Ticket{lane: l, at: at}, err
 }
 
-// Observe feeds a response's status and headers back into the location's
-// budget.
-func (g *Governor) Observe(locationID string, status int, h http.Header) {
-	g.lane(locationID).observe(status, h)
+// Done reports how the request went: its status and headers (zero and nil
+// when no answer came back).
+//
+// The slot is counted again from now: GHL counted the request when it
+// arrived, which was no later than now, so holding the slot until a full
+// interval after the answer is safe however slow the network was.
+func (t Ticket) Done(status int, h http.Header) {
+	if t.lane != nil {
+		t.lane.done(t.at, status, h)
+	}
 }
 
 // Budget returns a snapshot of the location's budget.
@@ -142,7 +153,7 @@ func (g *Governor) Budget(locationID string) Budget {
 // lane is one location's budget and its queue of waiters.
 type lane struct {
 	now    func() time.Time
-	margin time.Duration
+	margin time.Duration // fixed margin; zero means 1% of the interval
 
 	mu        sync.Mutex
 	win       window
@@ -158,7 +169,8 @@ type lane struct {
 type waiter struct {
 	ready   chan struct{}
 	granted bool
-	err     error // set instead of granted when the daily budget ran out
+	at      time.Time // when the slot was counted
+	err     error     // set instead of granted when the daily budget ran out
 }
 
 func newLane(l Limits, now func() time.Time) *lane {
@@ -166,11 +178,18 @@ func newLane(l Limits, now func() time.Time) *lane {
 	return &lane{
 		now:       now,
 		margin:    l.Margin,
-		win:       newWindow(l.Burst, l.Interval, l.Margin),
+		win:       newWindow(l.Burst, l.Interval, marginFor(l.Margin, l.Interval)),
 		daily:     l.Daily,
 		dailyLeft: l.Daily,
 		dailyAt:   nextUTCMidnight(n),
 	}
+}
+
+func marginFor(fixed, interval time.Duration) time.Duration {
+	if fixed > 0 {
+		return fixed
+	}
+	return interval / 100
 }
 
 func nextUTCMidnight(t time.Time) time.Time {
@@ -178,17 +197,18 @@ func nextUTCMidnight(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 }
 
-func (l *lane) acquire(ctx context.Context, p Priority) error {
+// acquire takes a slot and returns when it was counted.
+func (l *lane) acquire(ctx context.Context, p Priority) (time.Time, error) {
 	l.mu.Lock()
 	now := l.now()
 	if err := l.dailyCheck(now); err != nil {
 		l.mu.Unlock()
-		return err
+		return now, err
 	}
 	if !l.queuedAtOrAbove(p) && l.win.take(now) {
 		l.dailyLeft--
 		l.mu.Unlock()
-		return nil
+		return now, nil
 	}
 	w := &waiter{ready: make(chan struct{})}
 	l.waiters[p] = append(l.waiters[p], w)
@@ -197,16 +217,16 @@ func (l *lane) acquire(ctx context.Context, p Priority) error {
 
 	select {
 	case <-w.ready:
-		return w.err
+		return w.at, w.err
 	case <-ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if w.granted {
 			// The slot is spent either way; let the request use it.
-			return nil
+			return w.at, nil
 		}
 		l.remove(p, w)
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 }
 
@@ -278,7 +298,7 @@ func (l *lane) grant() {
 			w := l.waiters[p][0]
 			l.waiters[p] = l.waiters[p][1:]
 			l.dailyLeft--
-			w.granted = true
+			w.granted, w.at = true, now
 			close(w.ready)
 		}
 	}
@@ -294,16 +314,17 @@ func (l *lane) failAll(err error) {
 	}
 }
 
-func (l *lane) observe(status int, h http.Header) {
+func (l *lane) done(sentAt time.Time, status int, h http.Header) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
+	l.win.move(sentAt, now)
 	max, okMax := headerInt(h, "X-RateLimit-Max")
 	intervalMS, okInterval := headerInt(h, "X-RateLimit-Interval-Milliseconds")
 	if okMax && okInterval && max > 0 && intervalMS > 0 {
 		interval := time.Duration(intervalMS) * time.Millisecond
 		if max != l.win.max || interval != l.win.interval {
-			l.win.reshape(max, interval, l.margin, now)
+			l.win.reshape(max, interval, marginFor(l.margin, interval), now)
 		}
 	}
 	if remaining, ok := headerInt(h, "X-RateLimit-Remaining"); ok && okMax {
@@ -438,6 +459,19 @@ func (w *window) add(now time.Time, n int) {
 	}
 	b.count += n
 	w.total += n
+}
+
+// move recounts one request taken at from as taken at to, when from's
+// bucket still holds it.
+func (w *window) move(from, to time.Time) {
+	idx := w.index(from)
+	b := &w.buckets[idx%w.span]
+	if b.idx != idx || b.count == 0 || idx <= w.index(to)-w.span {
+		return
+	}
+	b.count--
+	w.total--
+	w.add(to, 1)
 }
 
 // take counts one request if the window has room.

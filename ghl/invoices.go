@@ -82,6 +82,7 @@ type InvoiceItem struct {
 type TotalSummary struct {
 	SubTotal Number `json:"subTotal"`
 	Discount Number `json:"discount"`
+	Tax      Number `json:"tax,omitempty"` // required by the invoices API, absent from webhooks
 }
 
 // InvoiceNumber is an invoice's number: a JSON number in the invoices API and

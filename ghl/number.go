@@ -107,7 +107,7 @@ func (n Number) MarshalJSON() ([]byte, error) {
 	if n == "" {
 		return []byte("null"), nil
 	}
-	if !json.Valid([]byte(n)) || !isNumberToken([]byte(n)) {
+	if !validNumber(string(n)) {
 		return nil, fmt.Errorf("ghl: marshal %q: %w", string(n), ErrNotANumber)
 	}
 	return []byte(n), nil
@@ -131,18 +131,51 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 			*n = ""
 			return nil
 		}
-		if !isNumberToken([]byte(s)) || !json.Valid([]byte(s)) {
+		if !validNumber(s) {
 			return fmt.Errorf("ghl: %q: %w", s, ErrNotANumber)
 		}
 		*n = Number(s)
 		return nil
-	case isNumberToken(b):
+	case validNumber(string(b)):
 		*n = Number(b)
 		return nil
 	}
 	return fmt.Errorf("ghl: %s: %w", b, ErrNotANumber)
 }
 
-func isNumberToken(b []byte) bool {
-	return len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9'))
+// validNumber reports whether s is a JSON number: -?int(.frac)?([eE][+-]?exp)?
+// with no leading zeros.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		start := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && s[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }

@@ -38,14 +38,16 @@ const maxBody = 1 << 20
 
 // apiRequest is one authorized API call on its way to a handler.
 type apiRequest struct {
-	s     *Server
-	r     *http.Request
-	op    ghl.Operation
-	loc   *location
-	query url.Values
-	body  map[string]json.RawMessage
-	raw   []byte
-	now   time.Time
+	s   *Server
+	r   *http.Request
+	op  ghl.Operation
+	loc *location
+	// company holds the locations of a company-level call (loc is nil).
+	company []*location
+	query   url.Values
+	body    map[string]json.RawMessage
+	raw     []byte
+	now     time.Time
 }
 
 // handler does an operation's work. It returns the response body.
@@ -137,22 +139,37 @@ func (s *Server) serveAPI(rt route) http.Handler {
 			return
 		}
 		locID, e := req.param(rt.locIn, rt.locKey)
-		if e != nil {
+		var lim *limiter
+		switch {
+		case e == nil:
+			loc := s.location(locID)
+			if loc == nil || (grant.locations != nil && !grant.locations[locID]) {
+				fail(forbidden(msgNoLocation))
+				return
+			}
+			req.loc, lim = loc, loc.limiter
+		case rt.op.Name == ghl.OpUpdateCustomProviderCaps.Name:
+			// locationId is optional when the call names a company.
+			company, ce := req.param("body", "companyId")
+			if ce != nil {
+				fail(unprocessable("locationId must be a string when companyId is not provided"))
+				return
+			}
+			if req.company = s.companyLocations(company, grant); len(req.company) == 0 {
+				fail(forbidden("The token does not have access to this company."))
+				return
+			}
+			lim = s.companyLimiter(company)
+		default:
 			fail(e)
 			return
 		}
-		loc := s.location(locID)
-		if loc == nil || (grant.locations != nil && !grant.locations[locID]) {
-			fail(forbidden(msgNoLocation))
-			return
-		}
-		req.loc = loc
 
 		faults := s.faults.get()
 		if !faults.applies(rt.op.Name) {
 			faults = Faults{StormUntil: faults.StormUntil}
 		}
-		if !s.admit(w, req, faults) {
+		if !s.admit(w, req, lim, faults) {
 			fail(&apiError{status: http.StatusTooManyRequests, message: msgTooManyRequests})
 			return
 		}
@@ -178,7 +195,7 @@ func (s *Server) serveAPI(rt route) http.Handler {
 		if !s.injectAfter(w, r, req, faults) {
 			return
 		}
-		s.stats.count(locID, rt.op.Name, rt.status)
+		s.stats.count(req.locID(), rt.op.Name, rt.status)
 		writeJSON(w, rt.status, body)
 	})
 }
@@ -199,16 +216,42 @@ func (s *Server) authenticate(r *http.Request) (*tokenGrant, *apiError) {
 }
 
 // admit applies the location's rate limit and any 429 faults.
-func (s *Server) admit(w http.ResponseWriter, req *apiRequest, f Faults) bool {
+func (s *Server) admit(w http.ResponseWriter, req *apiRequest, l *limiter, f Faults) bool {
 	s.mu.RLock()
 	lim := s.limits
 	s.mu.RUnlock()
 	if req.now.Before(f.StormUntil) || s.faults.roll(f.Rate429) {
-		req.loc.limiter.admit(RateLimit{Burst: 0, Interval: lim.Interval, Daily: lim.Daily}, req.now, w.Header())
+		l.admit(RateLimit{Burst: 0, Interval: lim.Interval, Daily: lim.Daily}, req.now, w.Header())
 		s.stats.fault("429")
 		return false
 	}
-	return req.loc.limiter.admit(lim, req.now, w.Header())
+	return l.admit(lim, req.now, w.Header())
+}
+
+// companyLocations returns the company's locations the grant reaches.
+func (s *Server) companyLocations(companyID string, g *tokenGrant) []*location {
+	var out []*location
+	for _, l := range s.allLocations() {
+		if l.companyID == companyID && (g.locations == nil || g.locations[l.id]) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// companyLimiter is the rate budget of a company, a resource of its own.
+func (s *Server) companyLimiter(companyID string) *limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.companyLimits == nil {
+		s.companyLimits = map[string]*limiter{}
+	}
+	l := s.companyLimits[companyID]
+	if l == nil {
+		l = newLimiter()
+		s.companyLimits[companyID] = l
+	}
+	return l
 }
 
 // injectBefore applies the faults that strike before any work is done. It
@@ -231,7 +274,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, r *http.Request, req *apiRe
 	if s.faults.roll(f.ErrorRate) {
 		s.stats.fault("5xx")
 		status := s.faults.pick5xx()
-		s.stats.count(req.loc.id, req.op.Name, status)
+		s.stats.count(req.locID(), req.op.Name, status)
 		s.writeError(w, &apiError{status: status, message: http.StatusText(status)}, s.traceID())
 		return false
 	}
@@ -245,7 +288,7 @@ func (s *Server) injectAfter(w http.ResponseWriter, r *http.Request, req *apiReq
 	case s.faults.roll(f.ErrorAfterRate):
 		s.stats.fault("5xx-after")
 		status := s.faults.pick5xx()
-		s.stats.count(req.loc.id, req.op.Name, status)
+		s.stats.count(req.locID(), req.op.Name, status)
 		s.writeError(w, &apiError{status: status, message: http.StatusText(status)}, s.traceID())
 		return false
 	case s.faults.roll(f.DropAfterRate):

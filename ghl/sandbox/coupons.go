@@ -17,7 +17,7 @@ func (s *Server) listCoupons(req *apiRequest) (any, *apiError) {
 	defer l.mu.RUnlock()
 	match := func(c *couponRec) bool {
 		return (status == "" || string(couponOf(c, req.now).Status) == status) &&
-			containsFold(search, c.c.Name, c.c.Code)
+			(search == "" || containsFold(search, c.c.Name, c.c.Code))
 	}
 	render := func(c *couponRec) ghl.Coupon { return couponOf(c, req.now) }
 	items, total := collect(l.coupons, limit, offset, match, render)

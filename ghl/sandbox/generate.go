@@ -112,7 +112,7 @@ func (g *generator) location(i, orders int) *location {
 		c := cities[d.IntN(len(cities))]
 		first, last := pick(d, firstNames), pick(d, lastNames)
 		l.contacts = append(l.contacts, &contact{
-			id: d.ghlID(), first: first, last: last,
+			id: d.ghlID(), first: first, last: last, full: first + " " + last,
 			email: fmt.Sprintf("%s.%s%d@%s", strings.ToLower(first), strings.ToLower(last), n, pick(d, emailDomains)),
 			phone: "+1555" + d.digits(7), city: c.city, state: c.state, country: c.country, postal: c.postal,
 			createdAt: start.Add(-d.duration(0, 365*24*time.Hour)),

@@ -117,6 +117,7 @@ func (l *location) newTxn(d dice, at time.Time, c *contact, live bool, amount in
 	if status == ghl.TxnSucceeded {
 		t.receiptID = d.objectID(at)
 	}
+	t.render()
 	l.txns = append(l.txns, t)
 	l.txnByID[t.id] = t
 	return t
@@ -188,6 +189,7 @@ func (l *location) refund(d dice, t *txnRec, amount int64, at time.Time) {
 	} else {
 		t.status = ghl.TxnPartiallyRefunded
 	}
+	t.render()
 	touch(&t.updatedAt, at)
 	if t.entityType == "order" {
 		if o := l.orderByID[t.entityID]; o != nil {
@@ -397,6 +399,7 @@ func (l *location) voidInvoice(inv *invoiceRec, at time.Time) {
 // status "delete"; lists stop showing the invoice.
 func (l *location) deleteInvoice(inv *invoiceRec, at time.Time) {
 	inv.deleted = true
+	l.deleted++
 	touch(&inv.updatedAt, at)
 	if l.emit != nil {
 		body := l.invoice(inv)
@@ -409,6 +412,7 @@ func (l *location) deleteInvoice(inv *invoiceRec, at time.Time) {
 // test order would. The sandbox remembers it as deleted in its truth.
 func (l *location) deleteOrder(o *orderRec, at time.Time) {
 	o.deleted = true
+	l.deleted++
 	touch(&o.updatedAt, at)
 }
 

@@ -37,7 +37,10 @@ func (s *Server) listOrders(req *apiRequest) (any, *apiError) {
 			(contactID == "" || o.contact.id == contactID) &&
 			(sourceID == "" || o.src.id == sourceID) &&
 			(len(products) == 0 || o.hasProduct(products)) &&
-			containsFold(search, o.id, o.contact.name(), o.contact.email)
+			(search == "" || containsFold(search, o.id, o.contact.name(), o.contact.email))
+	}
+	if req.unfiltered("status", "paymentStatus", "paymentMode", "startAt", "endAt", "search", "contactId", "funnelProductIds", "sourceId") {
+		match = nil
 	}
 	items, total := collect(l.orders, limit, offset, match, l.orderItem)
 	return listBody[ghl.Order]{Data: items, TotalCount: total}, nil

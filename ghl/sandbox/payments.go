@@ -31,7 +31,10 @@ func (s *Server) listTransactions(req *apiRequest) (any, *apiError) {
 			(subID == "" || t.subID == subID) &&
 			(entityID == "" || t.entityID == entityID) &&
 			(contactID == "" || t.contact.id == contactID) &&
-			containsFold(search, t.id, t.chargeID, t.contact.name(), t.contact.email)
+			(search == "" || containsFold(search, t.id, t.chargeID, t.contact.name(), t.contact.email))
+	}
+	if req.unfiltered("paymentMode", "startAt", "endAt", "entitySourceType", "entitySourceSubType", "search", "subscriptionId", "entityId", "contactId") {
+		match = nil
 	}
 	items, total := collect(l.txns, limit, offset, match, l.txnItem)
 	return listBody[ghl.Transaction]{Data: items, TotalCount: total}, nil
@@ -73,7 +76,10 @@ func (s *Server) listSubscriptions(req *apiRequest) (any, *apiError) {
 			(srcType == "" || string(sub.src.typ) == srcType) &&
 			(contactID == "" || sub.contact.id == contactID) &&
 			(id == "" || sub.id == id) &&
-			containsFold(search, sub.id, sub.providerSubID, sub.contact.name(), sub.contact.email)
+			(search == "" || containsFold(search, sub.id, sub.providerSubID, sub.contact.name(), sub.contact.email))
+	}
+	if req.unfiltered("entityId", "paymentMode", "startAt", "endAt", "entitySourceType", "search", "contactId", "id") {
+		match = nil
 	}
 	items, total := collect(l.subs, limit, offset, match, l.subItem)
 	return listBody[ghl.Subscription]{Data: items, TotalCount: total}, nil
@@ -121,7 +127,7 @@ func (s *Server) listInvoices(req *apiRequest) (any, *apiError) {
 		return !inv.deleted && live(inv.live) && win.contains(inv.issueDate) &&
 			(status == "" || string(inv.status) == status) &&
 			(contactID == "" || inv.contact.id == contactID) &&
-			containsFold(search, inv.id, inv.name, inv.contact.name(), strconv.Itoa(inv.number))
+			(search == "" || containsFold(search, inv.id, inv.name, inv.contact.name(), strconv.Itoa(inv.number)))
 	}
 	recs := l.invoices
 	if order == "ascend" {

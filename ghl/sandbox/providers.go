@@ -126,7 +126,7 @@ func (s *Server) customProviderView(p *ghl.CustomProvider) ghl.CustomProvider {
 // lock held.
 func (l *location) activeProvider() (*ghl.CustomProvider, *apiError) {
 	if l.customProvider == nil || l.customProvider.Deleted {
-		return nil, notFound("No custom provider config found for this location")
+		return nil, notFound("Custom provider config not found for this location")
 	}
 	return l.customProvider, nil
 }
@@ -226,6 +226,15 @@ func (s *Server) updateCapabilities(req *apiRequest) (any, *apiError) {
 	}
 	if b.SupportsSubscriptionSchedules == nil {
 		return nil, unprocessable("supportsSubscriptionSchedules must be a boolean value")
+	}
+	if req.loc == nil {
+		// A company-level call: every location of the company.
+		for _, l := range req.company {
+			l.mu.Lock()
+			l.capabilities = b.SupportsSubscriptionSchedules
+			l.mu.Unlock()
+		}
+		return map[string]bool{"success": true}, nil
 	}
 	l := req.loc
 	l.mu.Lock()

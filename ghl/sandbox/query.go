@@ -91,9 +91,6 @@ func (req *apiRequest) liveFilter() func(bool) bool {
 
 // containsFold reports whether any of fields contains q, ignoring case.
 func containsFold(q string, fields ...string) bool {
-	if q == "" {
-		return true
-	}
 	q = strings.ToLower(q)
 	for _, f := range fields {
 		if strings.Contains(strings.ToLower(f), q) {
@@ -111,9 +108,16 @@ type listBody[T any] struct {
 }
 
 // collect pages through records newest first (recs is oldest first),
-// rendering only the requested page but counting every match.
+// rendering only the requested page but counting every match. A nil match
+// means every record matches, and the page is sliced out directly.
 func collect[R, T any](recs []R, limit, offset int, match func(R) bool, render func(R) T) ([]T, int) {
 	out := make([]T, 0, min(limit, len(recs)))
+	if match == nil {
+		for i := len(recs) - 1 - offset; i >= 0 && len(out) < limit; i-- {
+			out = append(out, render(recs[i]))
+		}
+		return out, len(recs)
+	}
 	total := 0
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
@@ -126,4 +130,19 @@ func collect[R, T any](recs []R, limit, offset int, match func(R) bool, render f
 		total++
 	}
 	return out, total
+}
+
+// unfiltered reports whether none of the list filters keys is set and the
+// location has deleted nothing, so that collect may slice. Call with the
+// location's lock held.
+func (req *apiRequest) unfiltered(keys ...string) bool {
+	if req.loc.deleted > 0 {
+		return false
+	}
+	for _, k := range keys {
+		if req.query.Get(k) != "" {
+			return false
+		}
+	}
+	return true
 }

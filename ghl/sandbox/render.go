@@ -92,6 +92,12 @@ func (l *location) fulfillment(f *fulfillmentRec) ghl.Fulfillment {
 	return out
 }
 
+// render refreshes the transaction's pre-rendered JSON; call it after every
+// change.
+func (t *txnRec) render() {
+	t.chargeJSON, t.methodJSON = t.chargeSnapshot(), t.paymentMethod()
+}
+
 func (t *txnRec) paymentMethod() json.RawMessage {
 	var v any
 	switch {
@@ -125,9 +131,9 @@ func (l *location) txnItem(t *txnRec) ghl.Transaction {
 		Status: t.status, LiveMode: t.live, EntityType: t.entityType, EntityID: t.entityID,
 		EntitySourceType: string(t.src.typ), EntitySourceSubType: t.src.subType,
 		EntitySourceName: t.src.name, EntitySourceID: t.src.id, EntitySourceMeta: t.src.meta,
-		SubscriptionID: t.subID, ChargeID: t.chargeID, ChargeSnapshot: t.chargeSnapshot(),
+		SubscriptionID: t.subID, ChargeID: t.chargeID, ChargeSnapshot: t.chargeJSON,
 		PaymentProviderType: t.provider, PaymentProviderConnectedAccount: t.account,
-		PaymentMethod: t.paymentMethod(), IPAddress: t.ip,
+		PaymentMethod: t.methodJSON, IPAddress: t.ip,
 		CreatedAt: ghl.NewTime(t.createdAt), UpdatedAt: ghl.NewTime(t.updatedAt), FulfilledAt: ghl.NewTime(t.fulfilledAt),
 	}
 }
@@ -138,7 +144,7 @@ func (l *location) txnDetail(t *txnRec) ghl.TransactionDetail {
 		ContactID: t.contact.id, ContactSnapshot: t.contact.snapshot(l.id),
 		Currency: t.currency, Amount: money(t.amount), AmountRefunded: money(t.refunded),
 		Status: t.status, LiveMode: t.live, EntityType: t.entityType, EntityID: t.entityID,
-		EntitySource: renderSource(t.src), ChargeID: t.chargeID, ChargeSnapshot: t.chargeSnapshot(),
+		EntitySource: renderSource(t.src), ChargeID: t.chargeID, ChargeSnapshot: t.chargeJSON,
 		InvoiceID: t.invoiceID, SubscriptionID: t.subID, ReceiptID: t.receiptID,
 		IPAddress: t.ip, MarkAsTest: !t.live,
 		CreatedAt: ghl.NewTime(t.createdAt), UpdatedAt: ghl.NewTime(t.updatedAt),
@@ -209,7 +215,7 @@ func (l *location) invoice(inv *invoiceRec) ghl.Invoice {
 		ContactDetails: contact,
 		IssueDate:      inv.issueDate.UTC().Format(ghl.DateLayout), DueDate: inv.dueDate.UTC().Format(ghl.DateLayout),
 		Total: money(inv.total()), Title: inv.title, AmountDue: money(max(inv.total()-inv.paid, 0)),
-		TotalSummary: &ghl.TotalSummary{SubTotal: money(inv.subtotal()), Discount: money(inv.discount)},
+		TotalSummary: &ghl.TotalSummary{SubTotal: money(inv.subtotal()), Discount: money(inv.discount), Tax: money(0)},
 		CreatedAt:    ghl.NewTime(inv.createdAt), UpdatedAt: ghl.NewTime(inv.updatedAt),
 	}
 	if inv.discount > 0 {

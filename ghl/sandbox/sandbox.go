@@ -102,6 +102,8 @@ type Server struct {
 	byID      map[string]*location
 	tokens    map[string]*tokenGrant
 	limits    RateLimit
+	// companyLimits budgets company-level calls, created on first use.
+	companyLimits map[string]*limiter
 
 	faults   faultState
 	hooks    *dispatcher
@@ -113,9 +115,10 @@ type Server struct {
 
 // LocationInfo is a seeded location and its token.
 type LocationInfo struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Token string `json:"token"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Token     string `json:"token"`
+	CompanyID string `json:"companyId"`
 }
 
 // New builds a sandbox and generates its data. Call Close when done.
@@ -225,7 +228,7 @@ func (s *Server) Locations() []LocationInfo {
 	defer s.mu.RUnlock()
 	out := make([]LocationInfo, 0, len(s.locations))
 	for _, l := range s.locations {
-		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token})
+		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token, CompanyID: l.companyID})
 	}
 	return out
 }

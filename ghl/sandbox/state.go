@@ -32,6 +32,10 @@ type location struct {
 	invByID   map[string]*invoiceRec
 	nextInvNo int
 
+	// deleted counts deleted records; while it is zero, unfiltered lists
+	// are served by slicing instead of scanning.
+	deleted int
+
 	coupons        []*couponRec
 	whitelabel     []*ghl.WhiteLabelProvider
 	customProvider *ghl.CustomProvider
@@ -44,12 +48,12 @@ type location struct {
 }
 
 type contact struct {
-	id, first, last, email, phone string
-	city, state, country, postal  string
-	createdAt                     time.Time
+	id, first, last, full, email, phone string
+	city, state, country, postal        string
+	createdAt                           time.Time
 }
 
-func (c *contact) name() string { return c.first + " " + c.last }
+func (c *contact) name() string { return c.full }
 
 func (c *contact) snapshot(locationID string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
@@ -175,26 +179,30 @@ type fulfilledLine struct {
 }
 
 type txnRec struct {
-	id          string
-	contact     *contact
-	currency    string
-	live        bool
-	amount      int64
-	refunded    int64
-	status      ghl.TransactionStatus
-	entityType  string // order, invoice or subscription
-	entityID    string
-	src         source
-	subID       string // GHL subscription id
-	invoiceID   string
-	chargeID    string
-	provider    string
-	account     string
-	cardBrand   string
-	last4       string
-	manualMode  string
-	ip          string
-	receiptID   string
+	id         string
+	contact    *contact
+	currency   string
+	live       bool
+	amount     int64
+	refunded   int64
+	status     ghl.TransactionStatus
+	entityType string // order, invoice or subscription
+	entityID   string
+	src        source
+	subID      string // GHL subscription id
+	invoiceID  string
+	chargeID   string
+	provider   string
+	account    string
+	cardBrand  string
+	last4      string
+	manualMode string
+	ip         string
+	receiptID  string
+	// chargeJSON and methodJSON are rendered when the transaction changes,
+	// not on every read.
+	chargeJSON  json.RawMessage
+	methodJSON  json.RawMessage
 	createdAt   time.Time
 	updatedAt   time.Time
 	fulfilledAt time.Time

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/rankr/rankr/ghl"
 )
@@ -81,7 +80,10 @@ func (s *Server) locationTruth(l *location) LocationTruth {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	now := s.clock()
-	lt := LocationTruth{ID: l.id, Name: l.name, Notices: slices.Clone(l.notices)}
+	// Empty lists are [] rather than null, for readers in other languages.
+	lt := LocationTruth{ID: l.id, Name: l.name, Notices: append([]Notice{}, l.notices...),
+		Orders: []OrderTruth{}, Transactions: []TransactionTruth{}, Subscriptions: []SubscriptionTruth{},
+		Invoices: []InvoiceTruth{}, Coupons: []ghl.Coupon{}, WhiteLabelProviders: []ghl.WhiteLabelProvider{}}
 	for _, o := range l.orders {
 		ot := OrderTruth{Item: l.orderItem(o), Detail: l.orderDetail(o), PaymentStatus: string(o.payment),
 			Deleted: o.deleted, Fulfillments: []ghl.Fulfillment{}}
@@ -132,12 +134,14 @@ func (s *Server) Delete(locationID, kind, id string) error {
 	case "transaction":
 		if t := l.txnByID[id]; t != nil {
 			t.deleted = true
+			l.deleted++
 			touch(&t.updatedAt, now)
 			return nil
 		}
 	case "subscription":
 		if sub := l.subByID[id]; sub != nil {
 			sub.deleted = true
+			l.deleted++
 			touch(&sub.updatedAt, now)
 			return nil
 		}

@@ -1,0 +1,167 @@
+package ghl
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestWindowCountsAndFrees(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := newWindow(3, time.Second, 20*time.Millisecond)
+	for i := range 3 {
+		if !w.take(start.Add(time.Duration(i) * time.Millisecond)) {
+			t.Fatalf("take %d refused with room left", i)
+		}
+	}
+	if w.take(start.Add(5 * time.Millisecond)) {
+		t.Fatal("a fourth request fitted in a window of three")
+	}
+	free := w.nextFree(start.Add(5 * time.Millisecond))
+	// Never earlier than interval+margin after the oldest request.
+	if earliest := start.Add(time.Second + 20*time.Millisecond); free.Before(earliest) {
+		t.Fatalf("slot frees at %v, before %v", free, earliest)
+	}
+	if w.take(free.Add(-time.Millisecond)) {
+		t.Fatal("took a slot before it freed")
+	}
+	if !w.take(free) {
+		t.Fatal("slot did not free at nextFree")
+	}
+}
+
+func TestWindowReshapeKeepsCount(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := newWindow(100, 10*time.Second, 0)
+	for range 40 {
+		w.take(now)
+	}
+	w.reshape(50, time.Second, 0, now)
+	if got := w.used(now); got != 40 {
+		t.Fatalf("after reshape used = %d, want 40", got)
+	}
+	if got := w.used(now.Add(2 * time.Second)); got != 0 {
+		t.Fatalf("after the new interval used = %d, want 0", got)
+	}
+}
+
+func TestGovernorGrantsByPriority(t *testing.T) {
+	t.Parallel()
+	g := NewGovernor(Limits{Burst: 1, Interval: 300 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := g.Wait(ctx, "L"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []Priority
+	var wg sync.WaitGroup
+	for i, p := range []Priority{PriorityLow, PriorityNormal, PriorityUrgent, PriorityHigh} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := g.Wait(WithPriority(ctx, p), "L"); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, p)
+			mu.Unlock()
+		}()
+		// Queue them one by one, so that arrival order differs from priority.
+		waitFor(t, func() bool { return g.Budget("L").Waiting == i+1 })
+	}
+	wg.Wait()
+	want := []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("granted in order %v, want %v", order, want)
+		}
+	}
+}
+
+func TestGovernorLocationsDoNotShare(t *testing.T) {
+	t.Parallel()
+	g := NewGovernor(Limits{Burst: 2, Interval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	for _, loc := range []string{"A", "A", "B", "B"} {
+		if _, err := g.Wait(ctx, loc); err != nil {
+			t.Fatalf("location %s: %v", loc, err)
+		}
+	}
+	if _, err := g.Wait(ctx, "A"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third request on A: got %v, want to wait until the deadline", err)
+	}
+	if w := g.Budget("A").Waiting; w != 0 {
+		t.Fatalf("a cancelled waiter stayed queued (%d waiting)", w)
+	}
+}
+
+func TestGovernorFollowsHeaders(t *testing.T) {
+	t.Parallel()
+	g := NewGovernor(DefaultLimits)
+	ticket, err := g.Wait(context.Background(), "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("X-RateLimit-Max", "5")
+	h.Set("X-RateLimit-Interval-Milliseconds", "1000")
+	h.Set("X-RateLimit-Remaining", "1") // someone else spent four
+	h.Set("X-RateLimit-Limit-Daily", "1000")
+	h.Set("X-RateLimit-Daily-Remaining", "900")
+	ticket.Done(http.StatusOK, h)
+	b := g.Budget("L")
+	if b.Burst != 5 || b.Interval != time.Second || b.InWindow != 4 || b.DailyLimit != 1000 || b.DailyRemaining != 900 {
+		t.Fatalf("budget after headers = %+v", b)
+	}
+
+	h.Set("X-RateLimit-Daily-Remaining", "0")
+	h.Set("X-RateLimit-Daily-Reset", "3600000")
+	ticket.Done(http.StatusTooManyRequests, h)
+	_, err = g.Wait(context.Background(), "L")
+	if !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("with the daily budget spent Wait = %v, want ErrRateLimited at once", err)
+	}
+	if b := g.Budget("L"); b.Throttled != 1 {
+		t.Fatalf("throttled = %d, want 1", b.Throttled)
+	}
+}
+
+// waitFor polls cond until it holds or a generous deadline passes.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestTicketDoneRecountsFromTheAnswer(t *testing.T) {
+	t.Parallel()
+	g := NewGovernor(Limits{Burst: 1, Interval: time.Hour})
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g.now = func() time.Time { return clock }
+	ticket, err := g.Wait(context.Background(), "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The answer took a minute: GHL may have counted the request as late as
+	// that, so the slot stays spent until an hour after the answer.
+	clock = clock.Add(time.Minute)
+	ticket.Done(http.StatusOK, nil)
+	l := g.lane("L")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if free := l.win.nextFree(clock); free.Before(clock.Add(time.Hour)) {
+		t.Fatalf("slot frees at %v, less than an hour after the answer at %v", free, clock)
+	}
+}
