@@ -1,0 +1,243 @@
+// Package sqlstore is the engine behind both store implementations: the
+// store.Store methods written once over database/sql, parameterised by a
+// Dialect for what SQLite and PostgreSQL do differently (placeholders, row
+// locks, how the change feed is serialised). The drivers in store/sqlite and
+// store/postgres open the database, bring its schema up to date and hand it
+// here.
+//
+// Package sqlstore imports only internal/rankr and internal/store of ours.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	Name string
+	// Numbered placeholders ($1, $2...) instead of ?.
+	Numbered bool
+	// LockRows is appended to SELECTs that read rows about to be updated.
+	LockRows string
+	// LockFeed runs before a transaction appends to the change feed, so that
+	// events are numbered in commit order; empty when the database has a
+	// single writer anyway.
+	LockFeed string
+	// LockMigrations runs at the start of the migration transaction, so that
+	// processes starting together migrate once.
+	LockMigrations string
+	// Retryable reports errors worth retrying the whole transaction for
+	// (deadlock, serialization failure, busy).
+	Retryable func(error) bool
+}
+
+// Store implements store.Store.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+
+	rebound sync.Map // query with ? -> query in the dialect's placeholders
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store over db, whose schema must be migrated.
+func New(db *sql.DB, d Dialect) *Store {
+	if d.Retryable == nil {
+		d.Retryable = func(error) bool { return false }
+	}
+	return &Store{db: db, d: d}
+}
+
+// DB returns the underlying database, for the job queue to share.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// q rewrites ? placeholders for the dialect. Queries never hold a literal ?.
+func (s *Store) q(query string) string {
+	if !s.d.Numbered {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	s.rebound.Store(query, b.String())
+	return b.String()
+}
+
+// tx is a transaction with the store's dialect at hand.
+type tx struct {
+	s        *Store
+	tx       *sql.Tx
+	feedLock bool
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.q(query), args...)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.s.q(query), args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+// inTx runs fn in a transaction, committing when it returns nil. A
+// transaction the database aborted for a retryable reason is run again.
+func (s *Store) inTx(ctx context.Context, fn func(*tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if err == nil || attempt == 5 || !s.d.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(*tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning a transaction: %w", unavailable(err))
+	}
+	t := &tx{s: s, tx: sqlTx}
+	if err := fn(t); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", unavailable(err))
+	}
+	return nil
+}
+
+// unavailable marks database failures as rankr.ErrUnavailable unless they
+// are context errors.
+func unavailable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", rankr.ErrUnavailable, err)
+}
+
+// Migrate applies the migrations in fsys (files NNNN_name.sql, in order)
+// that the database has not applied yet, each in its own transaction.
+func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS) error {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	s := New(db, d)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("creating schema_migrations: %w", unavailable(err))
+	}
+	for _, name := range names {
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		err = s.inTx(ctx, func(t *tx) error {
+			if d.LockMigrations != "" {
+				if _, err := t.exec(ctx, d.LockMigrations); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, name).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := t.tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("applying %s: %w", name, err)
+			}
+			_, err := t.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, name, ms(time.Now()))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrating: %w", err)
+		}
+	}
+	return nil
+}
+
+// ms stores a time as Unix milliseconds; the zero time is NULL.
+func ms(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// fromMS reads a nullable Unix-milliseconds column.
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
+
+// placeholders returns "?, ?, ?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// idArgs returns the location followed by the ids, as query arguments.
+func idArgs(locationID string, ids []string) []any {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, locationID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
+// nullText stores an empty raw JSON as NULL.
+func nullText(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{rankr.ErrInvalid}, args...)...)
+}
+
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, rankr.ErrNotFound) }
+
+// limit clamps a list limit.
+func limit(n, def, most int) int {
+	if n <= 0 {
+		return def
+	}
+	return min(n, most)
+}

@@ -1,0 +1,136 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// appendEvent adds one event to the change feed within the transaction.
+func (t *tx) appendEvent(ctx context.Context, locationID, kind, recordType, recordID string, at time.Time, data any) error {
+	if t.s.d.LockFeed != "" && !t.feedLock {
+		if _, err := t.exec(ctx, t.s.d.LockFeed); err != nil {
+			return fmt.Errorf("locking the change feed: %w", err)
+		}
+		t.feedLock = true
+	}
+	b := []byte("{}")
+	if data != nil {
+		var err error
+		if b, err = json.Marshal(data); err != nil {
+			return err
+		}
+	}
+	_, err := t.exec(ctx, `INSERT INTO events (location_id, kind, record_type, record_id, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+		locationID, kind, recordType, recordID, at.UnixMilli(), string(b))
+	return err
+}
+
+// change is one field's old and new value, as events carry them.
+type change [2]any
+
+// changes collects the fields an update changed.
+type changes map[string]change
+
+func (c changes) note(field string, from, to any) {
+	if from != to {
+		c[field] = change{from, to}
+	}
+}
+
+// kind picks the single event kind for an update: the most specific change
+// wins.
+func (c changes) kind(specific ...[2]string) string {
+	for _, s := range specific {
+		if _, ok := c[s[0]]; ok {
+			return s[1]
+		}
+	}
+	return ""
+}
+
+// EventList reads the change feed in order.
+func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr.Event, error) {
+	query := `SELECT seq, location_id, kind, record_type, record_id, at, data FROM events WHERE seq > ?`
+	args := []any{p.AfterSeq}
+	if p.LocationID != "" {
+		query += ` AND location_id = ?`
+		args = append(args, p.LocationID)
+	}
+	query += ` ORDER BY seq LIMIT ?`
+	args = append(args, limit(p.Limit, 100, 1000))
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing events: %w", unavailable(err))
+	}
+	defer rows.Close()
+	var out []rankr.Event
+	for rows.Next() {
+		var e rankr.Event
+		var at int64
+		var data string
+		if err := rows.Scan(&e.Seq, &e.LocationID, &e.Kind, &e.RecordType, &e.RecordID, &at, &data); err != nil {
+			return nil, err
+		}
+		e.At, e.Data = time.UnixMilli(at).UTC(), json.RawMessage(data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// version is what decides which of two versions of a record is newer.
+type version struct {
+	at   int64 // GHL's updatedAt, Unix ms
+	hash string
+}
+
+// compare returns 1 when v is newer than o, -1 when older, 0 when the same.
+// Equal timestamps with different content are ordered by content hash, an
+// arbitrary but fixed order, so that every replica picks the same winner
+// whatever order the versions arrive in.
+func (v version) compare(o version) int {
+	switch {
+	case v.at > o.at:
+		return 1
+	case v.at < o.at:
+		return -1
+	case v.hash > o.hash:
+		return 1
+	case v.hash < o.hash:
+		return -1
+	}
+	return 0
+}
+
+// contentHash hashes the typed fields of a record.
+func contentHash(fields ...any) string {
+	h := sha256.New()
+	for _, f := range fields {
+		fmt.Fprintf(h, "%v\x00", f)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// rowsOf collects rows with scan, closing them.
+func rowsOf[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,438 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// orderState is what an upsert needs to know of a stored order.
+type orderState struct {
+	version
+	status, fulfillment, payment string
+	amount                       int64
+	summaryAt, detailAt          sql.NullInt64
+	deleted                      bool
+}
+
+func orderHash(o rankr.Order) string {
+	return contentHash(o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status,
+		o.FulfillmentStatus, o.LiveMode, o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli())
+}
+
+// lockStates reads (and on PostgreSQL locks, in id order so that concurrent
+// writers cannot deadlock) the stored state of the given records.
+func lockStates[T any](ctx context.Context, t *tx, query, locationID string, ids []string, scan func(scanner) (string, T, error)) (map[string]T, error) {
+	out := map[string]T{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	rows, err := t.query(ctx, fmt.Sprintf(query, placeholders(len(ids)))+" ORDER BY id"+t.s.d.LockRows, idArgs(locationID, ids)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		id, v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) orderStates(ctx context.Context, locationID string, ids []string) (map[string]*orderState, error) {
+	return lockStates(ctx, t, `SELECT id, updated_at, content_hash, status, fulfillment_status, payment_status, amount,
+		summary_updated_at, detail_updated_at, deleted_at IS NOT NULL FROM orders WHERE location_id = ? AND id IN (%s)`,
+		locationID, ids, func(r scanner) (string, *orderState, error) {
+			var id string
+			st := &orderState{}
+			err := r.Scan(&id, &st.at, &st.hash, &st.status, &st.fulfillment, &st.payment, &st.amount,
+				&st.summaryAt, &st.detailAt, &st.deleted)
+			return id, st, err
+		})
+}
+
+func validateBatch(locationID string, ids []string) error {
+	if locationID == "" {
+		return invalid("a location id is required")
+	}
+	for _, id := range ids {
+		if id == "" {
+			return invalid("a record without an id")
+		}
+	}
+	return nil
+}
+
+// OrderUpsert stores a batch of order versions; see store.Store.
+func (s *Store) OrderUpsert(ctx context.Context, p store.OrderUpsertParams) (store.UpsertResult, error) {
+	ids := make([]string, len(p.Orders))
+	for i, v := range p.Orders {
+		ids[i] = v.Order.ID
+		if v.Order.UpdatedAt.IsZero() {
+			return store.UpsertResult{}, invalid("order %s has no updatedAt", v.Order.ID)
+		}
+	}
+	if err := validateBatch(p.LocationID, ids); err != nil {
+		return store.UpsertResult{}, err
+	}
+	now := cmp.Or(p.Now, time.Now())
+	var res store.UpsertResult
+	err := s.inTx(ctx, func(t *tx) error {
+		res = store.UpsertResult{}
+		states, err := t.orderStates(ctx, p.LocationID, ids)
+		if err != nil {
+			return err
+		}
+		for _, v := range p.Orders {
+			if err := t.upsertOrder(ctx, p.LocationID, v, states, now, &res); err != nil {
+				return fmt.Errorf("order %s: %w", v.Order.ID, err)
+			}
+		}
+		if err := t.markSeen(ctx, "orders", p.LocationID, ids, p.SeenAt); err != nil {
+			return err
+		}
+		return t.putCursor(ctx, p.Checkpoint, now)
+	})
+	return res, err
+}
+
+func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, states map[string]*orderState, now time.Time, res *store.UpsertResult) error {
+	o := v.Order
+	in := version{o.UpdatedAt.UnixMilli(), orderHash(o)}
+	st, ok := states[o.ID]
+	if !ok {
+		created, err := t.insertOrder(ctx, loc, v, in, now)
+		if err != nil {
+			return err
+		}
+		if created {
+			states[o.ID] = &orderState{version: in, status: o.Status, fulfillment: o.FulfillmentStatus, amount: o.Amount}
+			res.Created = append(res.Created, o.ID)
+			res.Events++
+			return nil
+		}
+		// Another writer inserted it since we looked: compare with theirs.
+		again, err := t.orderStates(ctx, loc, []string{o.ID})
+		if err != nil {
+			return err
+		}
+		if st, ok = again[o.ID]; !ok {
+			return errors.New("order vanished during upsert")
+		}
+		states[o.ID] = st
+	}
+
+	// Detail-only and summary-only columns follow their own versions: a
+	// detail is kept whenever it is not older than the record, even when
+	// the typed fields lose a tie, so that its items are never refetched in
+	// a loop.
+	if v.Detail && in.at >= st.at && (!st.detailAt.Valid || in.at > st.detailAt.Int64) {
+		if err := t.writeOrderDetail(ctx, loc, o); err != nil {
+			return err
+		}
+		st.detailAt = sql.NullInt64{Int64: in.at, Valid: true}
+	}
+	if !v.Detail && in.at >= st.at && (!st.summaryAt.Valid || in.at > st.summaryAt.Int64) {
+		if _, err := t.exec(ctx, `UPDATE orders SET raw_summary = ?, summary_updated_at = ? WHERE location_id = ? AND id = ?`,
+			nullText(o.RawSummary), in.at, loc, o.ID); err != nil {
+			return err
+		}
+		st.summaryAt = sql.NullInt64{Int64: in.at, Valid: true}
+	}
+
+	switch in.compare(st.version) {
+	case -1:
+		res.Stale++
+		return nil
+	case 0:
+		if st.deleted {
+			res.Changed = append(res.Changed, o.ID)
+			res.Events++
+			return t.restore(ctx, "orders", rankr.RecordOrder, rankr.OrderUpdated, loc, o.ID, now, &st.deleted)
+		}
+		res.Unchanged++ // a detail or summary filled in is not a change of the order
+		return nil
+	}
+
+	c := changes{}
+	c.note("status", st.status, o.Status)
+	c.note("fulfillmentStatus", st.fulfillment, o.FulfillmentStatus)
+	c.note("amount", st.amount, o.Amount)
+	if st.deleted {
+		c.note("deleted", true, false)
+	}
+	if _, err := t.exec(ctx, `UPDATE orders SET contact_id = ?, contact_name = ?, contact_email = ?, amount = ?, currency = ?,
+		status = ?, fulfillment_status = ?, live_mode = ?, source_type = ?, source_sub_type = ?, source_id = ?, source_name = ?,
+		created_at = ?, updated_at = ?, content_hash = ?, deleted_at = NULL WHERE location_id = ? AND id = ?`,
+		o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status, o.FulfillmentStatus, o.LiveMode,
+		o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli(), in.at, in.hash, loc, o.ID); err != nil {
+		return err
+	}
+	*st = orderState{version: in, status: o.Status, fulfillment: o.FulfillmentStatus, payment: st.payment,
+		amount: o.Amount, summaryAt: st.summaryAt, detailAt: st.detailAt}
+	kind := c.kind([2]string{"status", rankr.OrderStatusChanged}, [2]string{"fulfillmentStatus", rankr.OrderFulfillmentStatusChanged})
+	if kind == "" {
+		kind = rankr.OrderUpdated
+	}
+	if err := t.appendEvent(ctx, loc, kind, rankr.RecordOrder, o.ID, now, map[string]any{"changes": c, "updatedAt": o.UpdatedAt}); err != nil {
+		return err
+	}
+	res.Changed = append(res.Changed, o.ID)
+	res.Events++
+	if _, amountChanged := c["amount"]; amountChanged {
+		n, err := t.settleOrder(ctx, loc, o.ID, now)
+		res.Events += n
+		return err
+	}
+	return nil
+}
+
+// insertOrder inserts a new order; false means another writer got there
+// first.
+func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, in version, now time.Time) (bool, error) {
+	o := v.Order
+	paid, refunded, err := t.orderPayments(ctx, loc, o.ID)
+	if err != nil {
+		return false, err
+	}
+	payment := rankr.DerivePaymentStatus(o.Amount, paid, refunded)
+	var rawSummary, summaryAt any
+	if !v.Detail {
+		rawSummary, summaryAt = nullText(o.RawSummary), in.at
+	}
+	var got string
+	err = t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
+		fulfillment_status, payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at,
+		content_hash, raw_summary, summary_updated_at, inserted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+		loc, o.ID, o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status, o.FulfillmentStatus, payment,
+		o.LiveMode, o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli(), in.at, in.hash,
+		rawSummary, summaryAt, now.UnixMilli()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if v.Detail {
+		if err := t.writeOrderDetail(ctx, loc, o); err != nil {
+			return false, err
+		}
+	}
+	return true, t.appendEvent(ctx, loc, rankr.OrderCreated, rankr.RecordOrder, o.ID, now, map[string]any{
+		"status": o.Status, "fulfillmentStatus": o.FulfillmentStatus, "paymentStatus": payment,
+		"amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
+	})
+}
+
+// writeOrderDetail replaces the order's items and raw detail.
+func (t *tx) writeOrderDetail(ctx context.Context, loc string, o rankr.Order) error {
+	if _, err := t.exec(ctx, `DELETE FROM order_items WHERE location_id = ? AND order_id = ?`, loc, o.ID); err != nil {
+		return err
+	}
+	for i, it := range o.Items {
+		if _, err := t.exec(ctx, `INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
+			product_type, unit_amount, currency, recurring) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount, it.Currency, it.Recurring); err != nil {
+			return err
+		}
+	}
+	_, err := t.exec(ctx, `UPDATE orders SET raw_detail = ?, detail_updated_at = ? WHERE location_id = ? AND id = ?`,
+		nullText(o.RawDetail), o.UpdatedAt.UnixMilli(), loc, o.ID)
+	return err
+}
+
+// orderPayments sums an order's collected transactions and their refunds.
+func (t *tx) orderPayments(ctx context.Context, loc, orderID string) (paid, refunded int64, err error) {
+	rows, err := t.query(ctx, `SELECT status, amount, amount_refunded FROM transactions
+		WHERE location_id = ? AND order_id = ? AND entity_type = 'order' AND deleted_at IS NULL`, loc, orderID)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var amount, ref int64
+		if err := rows.Scan(&status, &amount, &ref); err != nil {
+			return 0, 0, err
+		}
+		if rankr.CollectedStatus(status) {
+			paid += amount
+			refunded += ref
+		}
+	}
+	return paid, refunded, rows.Err()
+}
+
+// settleOrder re-derives an order's payment status, with an event when it
+// changes. It returns the number of events appended.
+func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time) (int, error) {
+	var amount int64
+	var current string
+	err := t.queryRow(ctx, `SELECT amount, payment_status FROM orders WHERE location_id = ? AND id = ?`+t.s.d.LockRows,
+		loc, orderID).Scan(&amount, &current)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // not synced yet: derived when it is inserted
+	}
+	if err != nil {
+		return 0, err
+	}
+	paid, refunded, err := t.orderPayments(ctx, loc, orderID)
+	if err != nil {
+		return 0, err
+	}
+	next := rankr.DerivePaymentStatus(amount, paid, refunded)
+	if next == current {
+		return 0, nil
+	}
+	if _, err := t.exec(ctx, `UPDATE orders SET payment_status = ? WHERE location_id = ? AND id = ?`, next, loc, orderID); err != nil {
+		return 0, err
+	}
+	return 1, t.appendEvent(ctx, loc, rankr.OrderPaymentStatusChanged, rankr.RecordOrder, orderID, now,
+		map[string]any{"changes": changes{"paymentStatus": {current, next}}, "paid": paid, "refunded": refunded})
+}
+
+// markSeen records that list pages showed these records at seenAt.
+func (t *tx) markSeen(ctx context.Context, table, loc string, ids []string, seenAt time.Time) error {
+	if seenAt.IsZero() || len(ids) == 0 {
+		return nil
+	}
+	args := append([]any{seenAt.UnixMilli()}, idArgs(loc, ids)...)
+	_, err := t.exec(ctx, fmt.Sprintf(`UPDATE %s SET seen_at = ? WHERE location_id = ? AND id IN (%s)`, table, placeholders(len(ids))), args...)
+	return err
+}
+
+// restore brings back a record marked deleted that GHL serves again.
+func (t *tx) restore(ctx context.Context, table, recordType, kind, loc, id string, now time.Time, deleted *bool) error {
+	if _, err := t.exec(ctx, fmt.Sprintf(`UPDATE %s SET deleted_at = NULL WHERE location_id = ? AND id = ?`, table), loc, id); err != nil {
+		return err
+	}
+	*deleted = false
+	return t.appendEvent(ctx, loc, kind, recordType, id, now, map[string]any{"changes": changes{"deleted": {true, false}}})
+}
+
+// OrderWork reports what the orders still need from GHL.
+func (s *Store) OrderWork(ctx context.Context, locationID string, ids []string) ([]store.OrderWork, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id,
+		detail_updated_at IS NULL OR detail_updated_at < updated_at,
+		fulfillment_status NOT IN ('', 'unfulfilled') AND (fulfillments_version IS NULL
+			OR fulfillments_status <> fulfillment_status
+			OR (fulfillment_status = 'partially_fulfilled' AND fulfillments_version < updated_at))
+		FROM orders WHERE location_id = ? AND id IN (%s) AND deleted_at IS NULL ORDER BY id`, placeholders(len(ids)))),
+		idArgs(locationID, ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading order work: %w", unavailable(err))
+	}
+	return rowsOf(rows, func(r scanner) (store.OrderWork, error) {
+		var w store.OrderWork
+		err := r.Scan(&w.ID, &w.NeedsDetail, &w.NeedsFulfillments)
+		return w, err
+	})
+}
+
+const orderColumns = `location_id, id, contact_id, contact_name, contact_email, amount, currency, status, fulfillment_status,
+	payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at, deleted_at,
+	raw_summary, raw_detail, detail_updated_at`
+
+func scanOrder(r scanner) (rankr.Order, error) {
+	var o rankr.Order
+	var created, updated int64
+	var deleted, detailAt sql.NullInt64
+	var rawSummary, rawDetail sql.NullString
+	err := r.Scan(&o.LocationID, &o.ID, &o.ContactID, &o.ContactName, &o.ContactEmail, &o.Amount, &o.Currency, &o.Status,
+		&o.FulfillmentStatus, &o.PaymentStatus, &o.LiveMode, &o.Source.Type, &o.Source.SubType, &o.Source.ID, &o.Source.Name,
+		&created, &updated, &deleted, &rawSummary, &rawDetail, &detailAt)
+	o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	o.DeletedAt, o.DetailUpdatedAt = fromMS(deleted), fromMS(detailAt)
+	if rawSummary.Valid {
+		o.RawSummary = []byte(rawSummary.String)
+	}
+	if rawDetail.Valid {
+		o.RawDetail = []byte(rawDetail.String)
+	}
+	return o, err
+}
+
+// OrderGet returns an order with its items.
+func (s *Store) OrderGet(ctx context.Context, locationID, id string) (rankr.Order, error) {
+	query := `SELECT ` + orderColumns + ` FROM orders WHERE id = ?`
+	args := []any{id}
+	if locationID != "" {
+		query += ` AND location_id = ?`
+		args = append(args, locationID)
+	}
+	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(query), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return rankr.Order{}, notFound("order " + id)
+	}
+	if err != nil {
+		return rankr.Order{}, fmt.Errorf("reading order %s: %w", id, unavailable(err))
+	}
+	if o.DetailUpdatedAt.IsZero() {
+		return o, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, name, qty, price_id, product_id, product_type, unit_amount, currency, recurring
+		FROM order_items WHERE location_id = ? AND order_id = ? ORDER BY position`), o.LocationID, o.ID)
+	if err != nil {
+		return rankr.Order{}, fmt.Errorf("reading the items of order %s: %w", id, unavailable(err))
+	}
+	o.Items, err = rowsOf(rows, func(r scanner) (rankr.OrderItem, error) {
+		var it rankr.OrderItem
+		err := r.Scan(&it.ID, &it.Name, &it.Qty, &it.PriceID, &it.ProductID, &it.ProductType, &it.UnitAmount, &it.Currency, &it.Recurring)
+		return it, err
+	})
+	if o.Items == nil {
+		o.Items = []rankr.OrderItem{}
+	}
+	return o, err
+}
+
+// listQuery builds the WHERE clause shared by the lists.
+func listQuery(columns, table string, p store.ListParams, orderCol bool) (string, []any) {
+	query := `SELECT ` + columns + ` FROM ` + table + ` WHERE 1 = 1`
+	var args []any
+	if p.LocationID != "" {
+		query += ` AND location_id = ?`
+		args = append(args, p.LocationID)
+	}
+	if p.Status != "" {
+		query += ` AND status = ?`
+		args = append(args, p.Status)
+	}
+	if p.OrderID != "" && orderCol {
+		query += ` AND order_id = ?`
+		args = append(args, p.OrderID)
+	}
+	if !p.Deleted && table != "fulfillments" {
+		query += ` AND deleted_at IS NULL`
+	}
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+	return query, append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))
+}
+
+// OrderList lists orders newest first.
+func (s *Store) OrderList(ctx context.Context, p store.ListParams) ([]rankr.Order, error) {
+	query, args := listQuery(orderColumns, "orders", p, false)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing orders: %w", unavailable(err))
+	}
+	return rowsOf(rows, scanOrder)
+}

@@ -1,0 +1,223 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+type subState struct {
+	version
+	status              string
+	amount              int64
+	summaryAt, detailAt sql.NullInt64
+	deleted             bool
+}
+
+func subHash(s rankr.Subscription) string {
+	return contentHash(s.ContactID, s.ContactName, s.ContactEmail, s.Amount, s.Currency, s.Status, s.LiveMode, s.OrderID,
+		s.ProviderSubscriptionID, s.CreatedAt.UnixMilli())
+}
+
+func (t *tx) subStates(ctx context.Context, loc string, ids []string) (map[string]*subState, error) {
+	return lockStates(ctx, t, `SELECT id, updated_at, content_hash, status, amount, summary_updated_at, detail_updated_at,
+		deleted_at IS NOT NULL FROM subscriptions WHERE location_id = ? AND id IN (%s)`, loc, ids,
+		func(r scanner) (string, *subState, error) {
+			var id string
+			st := &subState{}
+			err := r.Scan(&id, &st.at, &st.hash, &st.status, &st.amount, &st.summaryAt, &st.detailAt, &st.deleted)
+			return id, st, err
+		})
+}
+
+// SubscriptionUpsert stores a batch of subscription versions.
+func (s *Store) SubscriptionUpsert(ctx context.Context, p store.SubscriptionUpsertParams) (store.UpsertResult, error) {
+	ids := make([]string, len(p.Subscriptions))
+	for i, v := range p.Subscriptions {
+		ids[i] = v.Subscription.ID
+		if v.Subscription.UpdatedAt.IsZero() {
+			return store.UpsertResult{}, invalid("subscription %s has no updatedAt", v.Subscription.ID)
+		}
+	}
+	if err := validateBatch(p.LocationID, ids); err != nil {
+		return store.UpsertResult{}, err
+	}
+	now := cmp.Or(p.Now, time.Now())
+	var res store.UpsertResult
+	err := s.inTx(ctx, func(t *tx) error {
+		res = store.UpsertResult{}
+		states, err := t.subStates(ctx, p.LocationID, ids)
+		if err != nil {
+			return err
+		}
+		for _, v := range p.Subscriptions {
+			if err := t.upsertSub(ctx, p.LocationID, v, states, now, &res); err != nil {
+				return fmt.Errorf("subscription %s: %w", v.Subscription.ID, err)
+			}
+		}
+		if err := t.markSeen(ctx, "subscriptions", p.LocationID, ids, p.SeenAt); err != nil {
+			return err
+		}
+		return t.putCursor(ctx, p.Checkpoint, now)
+	})
+	return res, err
+}
+
+func (t *tx) upsertSub(ctx context.Context, loc string, v store.SubscriptionVersion, states map[string]*subState, now time.Time, res *store.UpsertResult) error {
+	x := v.Subscription
+	in := version{x.UpdatedAt.UnixMilli(), subHash(x)}
+	st, ok := states[x.ID]
+	if !ok {
+		var rawSummary, summaryAt any
+		if !v.Detail {
+			rawSummary, summaryAt = nullText(x.RawSummary), in.at
+		}
+		var got string
+		err := t.queryRow(ctx, `INSERT INTO subscriptions (location_id, id, contact_id, contact_name, contact_email, amount,
+			currency, status, live_mode, order_id, provider_subscription_id, created_at, updated_at, content_hash, raw_summary,
+			summary_updated_at, needs_detail, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+			loc, x.ID, x.ContactID, x.ContactName, x.ContactEmail, x.Amount, x.Currency, x.Status, x.LiveMode, x.OrderID,
+			x.ProviderSubscriptionID, x.CreatedAt.UnixMilli(), in.at, in.hash, rawSummary, summaryAt, !v.Detail, now.UnixMilli()).Scan(&got)
+		switch {
+		case err == nil:
+			st = &subState{version: in, status: x.Status, amount: x.Amount}
+			states[x.ID] = st
+			if v.Detail {
+				if err := t.writeSubDetail(ctx, loc, x); err != nil {
+					return err
+				}
+			}
+			res.Created = append(res.Created, x.ID)
+			res.Events++
+			return t.appendEvent(ctx, loc, rankr.SubscriptionCreated, rankr.RecordSubscription, x.ID, now, map[string]any{
+				"status": x.Status, "amount": x.Amount, "currency": x.Currency, "orderId": x.OrderID, "updatedAt": x.UpdatedAt,
+			})
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		again, err := t.subStates(ctx, loc, []string{x.ID})
+		if err != nil {
+			return err
+		}
+		st = again[x.ID]
+		states[x.ID] = st
+	}
+
+	if v.Detail && in.at >= st.at && (!st.detailAt.Valid || in.at >= st.detailAt.Int64) {
+		// A detail fetched again at the same version still clears a renewal's
+		// needs_detail mark: the fetch happened after the renewal.
+		if err := t.writeSubDetail(ctx, loc, x); err != nil {
+			return err
+		}
+		st.detailAt = sql.NullInt64{Int64: in.at, Valid: true}
+	}
+	if !v.Detail && in.at >= st.at && (!st.summaryAt.Valid || in.at > st.summaryAt.Int64) {
+		if _, err := t.exec(ctx, `UPDATE subscriptions SET raw_summary = ?, summary_updated_at = ? WHERE location_id = ? AND id = ?`,
+			nullText(x.RawSummary), in.at, loc, x.ID); err != nil {
+			return err
+		}
+		st.summaryAt = sql.NullInt64{Int64: in.at, Valid: true}
+	}
+
+	switch in.compare(st.version) {
+	case -1:
+		res.Stale++
+		return nil
+	case 0:
+		if st.deleted {
+			res.Changed = append(res.Changed, x.ID)
+			res.Events++
+			return t.restore(ctx, "subscriptions", rankr.RecordSubscription, rankr.SubscriptionUpdated, loc, x.ID, now, &st.deleted)
+		}
+		res.Unchanged++
+		return nil
+	}
+	c := changes{}
+	c.note("status", st.status, x.Status)
+	c.note("amount", st.amount, x.Amount)
+	if st.deleted {
+		c.note("deleted", true, false)
+	}
+	if _, err := t.exec(ctx, `UPDATE subscriptions SET contact_id = ?, contact_name = ?, contact_email = ?, amount = ?, currency = ?,
+		status = ?, live_mode = ?, order_id = ?, provider_subscription_id = ?, created_at = ?, updated_at = ?, content_hash = ?,
+		deleted_at = NULL WHERE location_id = ? AND id = ?`,
+		x.ContactID, x.ContactName, x.ContactEmail, x.Amount, x.Currency, x.Status, x.LiveMode, x.OrderID, x.ProviderSubscriptionID,
+		x.CreatedAt.UnixMilli(), in.at, in.hash, loc, x.ID); err != nil {
+		return err
+	}
+	*st = subState{version: in, status: x.Status, amount: x.Amount, summaryAt: st.summaryAt, detailAt: st.detailAt}
+	kind := c.kind([2]string{"status", rankr.SubscriptionStatusChanged})
+	if kind == "" {
+		kind = rankr.SubscriptionUpdated
+	}
+	res.Changed = append(res.Changed, x.ID)
+	res.Events++
+	return t.appendEvent(ctx, loc, kind, rankr.RecordSubscription, x.ID, now, map[string]any{"changes": c, "updatedAt": x.UpdatedAt})
+}
+
+func (t *tx) writeSubDetail(ctx context.Context, loc string, x rankr.Subscription) error {
+	_, err := t.exec(ctx, `UPDATE subscriptions SET billing_interval = ?, interval_count = ?, next_run_at = ?, canceled_at = ?,
+		raw_detail = ?, detail_updated_at = ?, needs_detail = ? WHERE location_id = ? AND id = ?`,
+		x.Interval, x.IntervalCount, ms(x.NextRunAt), ms(x.CanceledAt), nullText(x.RawDetail), x.UpdatedAt.UnixMilli(), false, loc, x.ID)
+	return err
+}
+
+// SubscriptionsNeedingDetail lists subscriptions whose detail is missing,
+// behind, or invalidated by a new charge.
+func (s *Store) SubscriptionsNeedingDetail(ctx context.Context, locationID string, n int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM subscriptions WHERE location_id = ? AND deleted_at IS NULL
+		AND (needs_detail = ? OR detail_updated_at IS NULL OR detail_updated_at < updated_at) ORDER BY id LIMIT ?`),
+		locationID, true, limit(n, 100, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("reading subscription work: %w", unavailable(err))
+	}
+	return rowsOf(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
+const subColumns = `location_id, id, contact_id, contact_name, contact_email, amount, currency, status, live_mode, order_id,
+	provider_subscription_id, billing_interval, interval_count, next_run_at, canceled_at, created_at, updated_at, deleted_at,
+	raw_summary, raw_detail, detail_updated_at`
+
+func scanSub(r scanner) (rankr.Subscription, error) {
+	var x rankr.Subscription
+	var created, updated int64
+	var next, canceled, deleted, detailAt sql.NullInt64
+	var rawSummary, rawDetail sql.NullString
+	err := r.Scan(&x.LocationID, &x.ID, &x.ContactID, &x.ContactName, &x.ContactEmail, &x.Amount, &x.Currency, &x.Status,
+		&x.LiveMode, &x.OrderID, &x.ProviderSubscriptionID, &x.Interval, &x.IntervalCount, &next, &canceled, &created, &updated,
+		&deleted, &rawSummary, &rawDetail, &detailAt)
+	x.CreatedAt, x.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	x.NextRunAt, x.CanceledAt, x.DeletedAt, x.DetailUpdatedAt = fromMS(next), fromMS(canceled), fromMS(deleted), fromMS(detailAt)
+	if rawSummary.Valid {
+		x.RawSummary = []byte(rawSummary.String)
+	}
+	if rawDetail.Valid {
+		x.RawDetail = []byte(rawDetail.String)
+	}
+	return x, err
+}
+
+// SubscriptionGet returns one subscription.
+func (s *Store) SubscriptionGet(ctx context.Context, locationID, id string) (rankr.Subscription, error) {
+	return getOne(ctx, s, "subscription", subColumns, "subscriptions", locationID, id, scanSub)
+}
+
+// SubscriptionList lists subscriptions newest first.
+func (s *Store) SubscriptionList(ctx context.Context, p store.ListParams) ([]rankr.Subscription, error) {
+	query, args := listQuery(subColumns, "subscriptions", p, true)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing subscriptions: %w", unavailable(err))
+	}
+	return rowsOf(rows, scanSub)
+}

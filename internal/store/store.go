@@ -1,0 +1,248 @@
+// Package store defines where Rankr keeps its records: the Store interface,
+// its parameter types, and the rules every implementation follows. The
+// implementations live in sqlite and postgres (both built on the engine in
+// sqlstore), and storetest is the one conformance suite they must pass.
+//
+// The rules:
+//
+//   - Monotonic upserts. A record version older than the stored one (by
+//     GHL's updatedAt) never replaces it, whichever path delivers it; two
+//     versions with the same updatedAt are ordered by content, so that every
+//     replica ends up with the same winner whatever the arrival order.
+//   - One event per effective change, in the same transaction as the change,
+//     in commit order; no event for a no-op.
+//   - Checkpoints commit with the page they describe: a Checkpoint passed to
+//     an upsert is written in the same transaction, so a crash leaves both or
+//     neither.
+//   - Nothing is hard-deleted: records that vanish from GHL are marked.
+//
+// Package store imports only internal/rankr of ours.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// Store holds Rankr's records. Methods are safe for concurrent use, also
+// from several processes sharing one database.
+type Store interface {
+	// Close releases the database.
+	Close() error
+
+	// ConnectionUpsert creates or updates the connection of a location.
+	ConnectionUpsert(ctx context.Context, p ConnectionUpsertParams) (rankr.Connection, error)
+	// ConnectionGet returns a connection, or rankr.ErrNotFound.
+	ConnectionGet(ctx context.Context, locationID string) (rankr.Connection, error)
+	// ConnectionList returns every connection, by location id.
+	ConnectionList(ctx context.Context) ([]rankr.Connection, error)
+	// ConnectionSetState records whether a connection may sync, and why not.
+	ConnectionSetState(ctx context.Context, p ConnectionSetStateParams) error
+	// ConnectionRecordSync records the outcome of a sync pass.
+	ConnectionRecordSync(ctx context.Context, p ConnectionRecordSyncParams) error
+
+	// OrderUpsert stores orders as listed or as fetched (see OrderVersion).
+	OrderUpsert(ctx context.Context, p OrderUpsertParams) (UpsertResult, error)
+	// OrderGet returns an order with its items, or rankr.ErrNotFound.
+	OrderGet(ctx context.Context, locationID, id string) (rankr.Order, error)
+	// OrderList lists orders, newest first.
+	OrderList(ctx context.Context, p ListParams) ([]rankr.Order, error)
+	// OrderWork says, for the given orders, which need their detail or their
+	// fulfillments fetched.
+	OrderWork(ctx context.Context, locationID string, ids []string) ([]OrderWork, error)
+
+	// FulfillmentSync stores the complete list of an order's fulfillments,
+	// as GHL returned it, and records that the order's fulfillments are
+	// synced for its current version.
+	FulfillmentSync(ctx context.Context, p FulfillmentSyncParams) (UpsertResult, error)
+	// FulfillmentList lists fulfillments, newest first.
+	FulfillmentList(ctx context.Context, p ListParams) ([]rankr.Fulfillment, error)
+	// FulfillmentGet returns a fulfillment, or rankr.ErrNotFound.
+	FulfillmentGet(ctx context.Context, locationID, id string) (rankr.Fulfillment, error)
+
+	// TransactionUpsert stores transactions and re-derives the payment
+	// status of the orders they pay.
+	TransactionUpsert(ctx context.Context, p TransactionUpsertParams) (UpsertResult, error)
+	// TransactionGet returns a transaction, or rankr.ErrNotFound.
+	TransactionGet(ctx context.Context, locationID, id string) (rankr.Transaction, error)
+	// TransactionList lists transactions, newest first.
+	TransactionList(ctx context.Context, p ListParams) ([]rankr.Transaction, error)
+
+	// SubscriptionUpsert stores subscriptions as listed or as fetched.
+	SubscriptionUpsert(ctx context.Context, p SubscriptionUpsertParams) (UpsertResult, error)
+	// SubscriptionGet returns a subscription, or rankr.ErrNotFound.
+	SubscriptionGet(ctx context.Context, locationID, id string) (rankr.Subscription, error)
+	// SubscriptionList lists subscriptions, newest first.
+	SubscriptionList(ctx context.Context, p ListParams) ([]rankr.Subscription, error)
+	// SubscriptionsNeedingDetail returns up to limit subscriptions whose
+	// detail is missing or older than what GHL listed, or that renewed since.
+	SubscriptionsNeedingDetail(ctx context.Context, locationID string, limit int) ([]string, error)
+
+	// InvoiceUpsert stores invoices.
+	InvoiceUpsert(ctx context.Context, p InvoiceUpsertParams) (UpsertResult, error)
+	// InvoiceGet returns an invoice, or rankr.ErrNotFound.
+	InvoiceGet(ctx context.Context, locationID, id string) (rankr.Invoice, error)
+	// InvoiceList lists invoices, newest first.
+	InvoiceList(ctx context.Context, p ListParams) ([]rankr.Invoice, error)
+
+	// RecordsUnseenSince returns the ids of records of a kind that no list
+	// page has shown since the given time, that existed before it, and that
+	// are not yet marked deleted: the candidates for deletion after a full
+	// walk.
+	RecordsUnseenSince(ctx context.Context, p UnseenParams) ([]string, error)
+	// RecordMarkDeleted marks a record as deleted in GHL, with an event.
+	RecordMarkDeleted(ctx context.Context, p MarkDeletedParams) error
+
+	// CursorGet returns a checkpoint, or rankr.ErrNotFound.
+	CursorGet(ctx context.Context, locationID, name string) (rankr.Cursor, error)
+	// CursorPut writes a checkpoint.
+	CursorPut(ctx context.Context, c rankr.Cursor) error
+
+	// EventList returns events after a sequence number, in order.
+	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
+	// Counts returns how many records Rankr holds for a location.
+	Counts(ctx context.Context, locationID string) (rankr.Counts, error)
+}
+
+// ConnectionUpsertParams creates or updates a connection. A connection
+// upserted with a new credential becomes active again.
+type ConnectionUpsertParams struct {
+	LocationID     string
+	Name           string
+	BaseURL        string
+	Credential     []byte // sealed by the vault
+	CredentialKind string
+	Now            time.Time
+}
+
+// ConnectionSetStateParams sets a connection's state.
+type ConnectionSetStateParams struct {
+	LocationID string
+	State      rankr.ConnectionState
+	Message    string
+	Now        time.Time
+}
+
+// ConnectionRecordSyncParams records a sync pass: when it ended and its
+// error, empty when it succeeded.
+type ConnectionRecordSyncParams struct {
+	LocationID string
+	At         time.Time
+	Error      string
+}
+
+// UpsertResult counts what an upsert did and names the records it created
+// or changed.
+type UpsertResult struct {
+	Created   []string // ids of new records
+	Changed   []string // ids of records that changed
+	Unchanged int      // records equal to what was stored
+	Stale     int      // records older than what was stored, ignored
+	Events    int      // events appended
+}
+
+// OrderVersion is one version of an order. From a list page it carries no
+// items (Detail false); from a detail fetch or a webhook it does.
+type OrderVersion struct {
+	Order  rankr.Order // PaymentStatus and DeletedAt are ignored: the store derives them
+	Detail bool
+}
+
+// OrderUpsertParams stores a batch of orders.
+type OrderUpsertParams struct {
+	LocationID string
+	Orders     []OrderVersion
+	// SeenAt, when set, marks the orders as seen on a list page at that
+	// time (for deletion detection).
+	SeenAt time.Time
+	// Checkpoint, when set, is written in the same transaction.
+	Checkpoint *rankr.Cursor
+	Now        time.Time
+}
+
+// OrderWork says what an order still needs from GHL.
+type OrderWork struct {
+	ID                string
+	NeedsDetail       bool // no detail yet, or older than the listed version
+	NeedsFulfillments bool // fulfilled in part or in full, and not fetched for this version
+}
+
+// FulfillmentSyncParams stores an order's fulfillments. OrderUpdatedAt is
+// the order version the list was fetched for.
+type FulfillmentSyncParams struct {
+	LocationID     string
+	OrderID        string
+	OrderUpdatedAt time.Time
+	Fulfillments   []rankr.Fulfillment
+	Now            time.Time
+}
+
+// TransactionUpsertParams stores a batch of transactions.
+type TransactionUpsertParams struct {
+	LocationID   string
+	Transactions []rankr.Transaction
+	SeenAt       time.Time
+	Checkpoint   *rankr.Cursor
+	Now          time.Time
+}
+
+// SubscriptionVersion is one version of a subscription, listed (Detail
+// false) or fetched by id.
+type SubscriptionVersion struct {
+	Subscription rankr.Subscription
+	Detail       bool
+}
+
+// SubscriptionUpsertParams stores a batch of subscriptions.
+type SubscriptionUpsertParams struct {
+	LocationID    string
+	Subscriptions []SubscriptionVersion
+	SeenAt        time.Time
+	Checkpoint    *rankr.Cursor
+	Now           time.Time
+}
+
+// InvoiceUpsertParams stores a batch of invoices.
+type InvoiceUpsertParams struct {
+	LocationID string
+	Invoices   []rankr.Invoice
+	SeenAt     time.Time
+	Checkpoint *rankr.Cursor
+	Now        time.Time
+}
+
+// ListParams selects records for a list. Empty fields do not filter.
+type ListParams struct {
+	LocationID string
+	Status     string // the record's GHL status
+	OrderID    string // fulfillments and transactions of one order
+	Limit      int    // default 50, at most 1000
+	Offset     int
+	// Deleted includes records deleted in GHL.
+	Deleted bool
+}
+
+// UnseenParams selects deletion candidates.
+type UnseenParams struct {
+	LocationID string
+	RecordType string // rankr.RecordOrder, RecordTransaction, RecordSubscription or RecordInvoice
+	Since      time.Time
+	Limit      int
+}
+
+// MarkDeletedParams marks a record deleted.
+type MarkDeletedParams struct {
+	LocationID string
+	RecordType string
+	ID         string
+	At         time.Time
+}
+
+// EventListParams reads the change feed.
+type EventListParams struct {
+	AfterSeq   int64
+	LocationID string // empty: every location
+	Limit      int    // default 100, at most 1000
+}

@@ -1,0 +1,725 @@
+// Package storetest is the conformance suite of store.Store: one set of
+// tests that every implementation (SQLite, PostgreSQL) runs against a real
+// database. It is imported by the implementations' tests only.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// Opener returns a new, empty store for one test; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Opener) {
+	tests := map[string]func(*testing.T, store.Store){
+		"Connections":          testConnections,
+		"OrderVersions":        testOrderVersions,
+		"OrderTieBreak":        testOrderTieBreak,
+		"DetailSurvivesTie":    testDetailSurvivesTie,
+		"PaymentStatus":        testPaymentStatus,
+		"Fulfillments":         testFulfillments,
+		"Subscriptions":        testSubscriptions,
+		"Invoices":             testInvoices,
+		"CheckpointIsAtomic":   testCheckpointIsAtomic,
+		"EventFeed":            testEventFeed,
+		"Deletion":             testDeletion,
+		"Lists":                testLists,
+		"ConcurrentWriters":    testConcurrentWriters,
+		"RejectsBadInput":      testRejectsBadInput,
+		"UnknownStatusesStick": testUnknownStatusesStick,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			fn(t, s)
+		})
+	}
+}
+
+var (
+	ctx = context.Background()
+	t0  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)
+
+func at(minutes int) time.Time { return t0.Add(time.Duration(minutes) * time.Minute) }
+
+func order(loc, id string, updated time.Time, status string) rankr.Order {
+	return rankr.Order{
+		ID: id, LocationID: loc, ContactID: "c-" + id, ContactName: "Ada Lovelace", ContactEmail: "ada@example.com",
+		Amount: 1000, Currency: "USD", Status: status, FulfillmentStatus: "unfulfilled", LiveMode: true,
+		Source: rankr.Source{Type: "funnel", SubType: "upsell", ID: "f1", Name: "Funnel"},
+		CreatedAt: t0, UpdatedAt: updated,
+		RawSummary: json.RawMessage(fmt.Sprintf(`{"_id":%q,"status":%q,"updatedAt":%q}`, id, status, updated.Format(time.RFC3339Nano))),
+	}
+}
+
+func withDetail(o rankr.Order) rankr.Order {
+	o.RawSummary = nil
+	o.RawDetail = json.RawMessage(fmt.Sprintf(`{"_id":%q,"status":%q,"items":[{"name":"Tee"}]}`, o.ID, o.Status))
+	o.Items = []rankr.OrderItem{
+		{ID: "i1", Name: "Tee - M", Qty: 2, PriceID: "p1", ProductID: "prod1", ProductType: "PHYSICAL", UnitAmount: 250, Currency: "USD"},
+		{ID: "i2", Name: "Course", Qty: 1, PriceID: "p2", ProductID: "prod2", ProductType: "DIGITAL", UnitAmount: 500, Currency: "USD"},
+	}
+	return o
+}
+
+func upsertOrders(t *testing.T, s store.Store, loc string, detail bool, orders ...rankr.Order) store.UpsertResult {
+	t.Helper()
+	p := store.OrderUpsertParams{LocationID: loc, Now: time.Now()}
+	for _, o := range orders {
+		p.Orders = append(p.Orders, store.OrderVersion{Order: o, Detail: detail})
+	}
+	res, err := s.OrderUpsert(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func events(t *testing.T, s store.Store, loc string) []rankr.Event {
+	t.Helper()
+	var out []rankr.Event
+	var after int64
+	for {
+		page, err := s.EventList(ctx, store.EventListParams{AfterSeq: after, LocationID: loc, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		out = append(out, page...)
+		after = page[len(page)-1].Seq
+	}
+}
+
+func kinds(es []rankr.Event) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Kind
+	}
+	return out
+}
+
+func wantKinds(t *testing.T, got []rankr.Event, want ...string) {
+	t.Helper()
+	if !slices.Equal(kinds(got), want) {
+		t.Fatalf("events %v, want %v", kinds(got), want)
+	}
+}
+
+func getOrder(t *testing.T, s store.Store, loc, id string) rankr.Order {
+	t.Helper()
+	o, err := s.OrderGet(ctx, loc, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func work(t *testing.T, s store.Store, loc, id string) store.OrderWork {
+	t.Helper()
+	w, err := s.OrderWork(ctx, loc, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w) != 1 {
+		t.Fatalf("order work for %s: %v", id, w)
+	}
+	return w[0]
+}
+
+func testConnections(t *testing.T, s store.Store) {
+	if _, err := s.ConnectionGet(ctx, "L1"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("missing connection: %v", err)
+	}
+	c, err := s.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: "L1", Name: "Shop", BaseURL: "http://127.0.0.1:1",
+		Credential: []byte{1, 2, 3}, CredentialKind: "pit", Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != rankr.StateActive || c.Name != "Shop" || !slices.Equal(c.Credential, []byte{1, 2, 3}) || !c.CreatedAt.Equal(t0) {
+		t.Fatalf("created %+v", c)
+	}
+	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "L1", State: rankr.StateMissingScope,
+		Message: "missing scope payments/orders.readonly"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConnectionRecordSync(ctx, store.ConnectionRecordSyncParams{LocationID: "L1", At: at(5), Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = s.ConnectionGet(ctx, "L1")
+	if c.State != rankr.StateMissingScope || c.StateMessage == "" || !c.LastSyncAt.Equal(at(5)) || c.LastError != "boom" {
+		t.Fatalf("after state and sync %+v", c)
+	}
+	// A new credential makes the connection active again.
+	c, err = s.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: "L1", BaseURL: "http://127.0.0.1:2", Credential: []byte{9}})
+	if err != nil || c.State != rankr.StateActive || c.StateMessage != "" || c.LastError != "" || !slices.Equal(c.Credential, []byte{9}) {
+		t.Fatalf("re-upsert %+v, %v", c, err)
+	}
+	if _, err := s.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: "L2", BaseURL: "http://x", Credential: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ConnectionList(ctx)
+	if err != nil || len(list) != 2 || list[0].LocationID != "L1" {
+		t.Fatalf("list %v, %v", list, err)
+	}
+	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "nope", State: rankr.StateActive}); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("state of a missing connection: %v", err)
+	}
+}
+
+func testOrderVersions(t *testing.T, s store.Store) {
+	const loc = "L"
+	res := upsertOrders(t, s, loc, false, order(loc, "o1", at(1), "pending"))
+	if len(res.Created) != 1 || res.Events != 1 {
+		t.Fatalf("insert: %+v", res)
+	}
+	if w := work(t, s, loc, "o1"); !w.NeedsDetail || w.NeedsFulfillments {
+		t.Fatalf("new order work %+v", w)
+	}
+	// The same version again: a no-op, no event.
+	if res := upsertOrders(t, s, loc, false, order(loc, "o1", at(1), "pending")); res.Unchanged != 1 || res.Events != 0 {
+		t.Fatalf("repeat: %+v", res)
+	}
+	// Its detail: items stored, no event, no more detail needed.
+	if res := upsertOrders(t, s, loc, true, withDetail(order(loc, "o1", at(1), "pending"))); res.Events != 0 {
+		t.Fatalf("detail: %+v", res)
+	}
+	got := getOrder(t, s, loc, "o1")
+	if len(got.Items) != 2 || got.Items[0].Qty != 2 || len(got.RawDetail) == 0 || len(got.RawSummary) == 0 {
+		t.Fatalf("after detail %+v", got)
+	}
+	if w := work(t, s, loc, "o1"); w.NeedsDetail {
+		t.Fatal("detail still needed after storing it")
+	}
+	// A newer version changes the status: one event.
+	res = upsertOrders(t, s, loc, false, order(loc, "o1", at(2), "completed"))
+	if len(res.Changed) != 1 || res.Events != 1 {
+		t.Fatalf("newer: %+v", res)
+	}
+	if w := work(t, s, loc, "o1"); !w.NeedsDetail {
+		t.Fatal("a newer listed version does not ask for the detail again")
+	}
+	// An older version, from any path, never overwrites.
+	if res := upsertOrders(t, s, loc, false, order(loc, "o1", at(1), "cancelled")); res.Stale != 1 || res.Events != 0 {
+		t.Fatalf("older summary: %+v", res)
+	}
+	if res := upsertOrders(t, s, loc, true, withDetail(order(loc, "o1", at(1), "cancelled"))); res.Stale != 1 || res.Events != 0 {
+		t.Fatalf("older detail: %+v", res)
+	}
+	if got := getOrder(t, s, loc, "o1"); got.Status != "completed" || !got.UpdatedAt.Equal(at(2)) {
+		t.Fatalf("an older version overwrote: %+v", got)
+	}
+	// Fulfillment status changes have their own event.
+	o := order(loc, "o1", at(3), "completed")
+	o.FulfillmentStatus = "partially_fulfilled"
+	upsertOrders(t, s, loc, false, o)
+	// A change to untyped fields only is still an update.
+	o = order(loc, "o1", at(4), "completed")
+	o.FulfillmentStatus = "partially_fulfilled"
+	upsertOrders(t, s, loc, false, o)
+	wantKinds(t, events(t, s, loc), rankr.OrderCreated, rankr.OrderStatusChanged, rankr.OrderFulfillmentStatusChanged, rankr.OrderUpdated)
+	if _, err := s.OrderGet(ctx, loc, "nope"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("missing order: %v", err)
+	}
+}
+
+func testOrderTieBreak(t *testing.T, s store.Store) {
+	// Two versions with the same updatedAt but different content must end
+	// the same way whichever arrives first.
+	a, b := order("", "o1", at(1), "pending"), order("", "o1", at(1), "completed")
+	for _, loc := range []string{"AB", "BA"} {
+		first, second := a, b
+		if loc == "BA" {
+			first, second = b, a
+		}
+		first.LocationID, second.LocationID = loc, loc
+		upsertOrders(t, s, loc, false, first)
+		upsertOrders(t, s, loc, false, second)
+	}
+	ab, ba := getOrder(t, s, "AB", "o1"), getOrder(t, s, "BA", "o1")
+	if ab.Status != ba.Status {
+		t.Fatalf("arrival order decided the winner: %s vs %s", ab.Status, ba.Status)
+	}
+}
+
+func testDetailSurvivesTie(t *testing.T, s store.Store) {
+	const loc = "L"
+	o := order(loc, "o1", at(1), "pending")
+	upsertOrders(t, s, loc, false, o)
+	// The detail disagrees on a typed field at the same version (it may lose
+	// the tie), but its items must be kept, or the sync would refetch it
+	// forever.
+	d := withDetail(o)
+	d.ContactName = "A. Lovelace"
+	upsertOrders(t, s, loc, true, d)
+	if w := work(t, s, loc, "o1"); w.NeedsDetail {
+		t.Fatal("the detail was dropped on a tie")
+	}
+	if got := getOrder(t, s, loc, "o1"); len(got.Items) != 2 {
+		t.Fatalf("items %v", got.Items)
+	}
+}
+
+func txn(loc, id, orderID string, amount, refunded int64, status string, updated time.Time) rankr.Transaction {
+	return rankr.Transaction{
+		ID: id, LocationID: loc, EntityType: "order", EntityID: orderID, OrderID: orderID, Amount: amount,
+		AmountRefunded: refunded, Currency: "USD", Status: status, LiveMode: true, Provider: "stripe", ChargeID: "ch_" + id,
+		CreatedAt: updated, UpdatedAt: updated, Raw: json.RawMessage(fmt.Sprintf(`{"_id":%q}`, id)),
+	}
+}
+
+func upsertTxns(t *testing.T, s store.Store, loc string, txns ...rankr.Transaction) store.UpsertResult {
+	t.Helper()
+	res, err := s.TransactionUpsert(ctx, store.TransactionUpsertParams{LocationID: loc, Transactions: txns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func testPaymentStatus(t *testing.T, s store.Store) {
+	const loc = "L"
+	upsertOrders(t, s, loc, false, order(loc, "o1", at(1), "pending")) // amount 1000
+	steps := []struct {
+		txn  rankr.Transaction
+		want string
+	}{
+		{txn(loc, "t0", "o1", 1000, 0, "failed", at(2)), rankr.PaymentUnpaid},
+		{txn(loc, "t1", "o1", 400, 0, "succeeded", at(3)), rankr.PaymentPartiallyPaid},
+		{txn(loc, "t2", "o1", 600, 0, "succeeded", at(4)), rankr.PaymentPaid},
+		{txn(loc, "t2", "o1", 600, 100, "partially_refunded", at(5)), rankr.PaymentPartiallyRefunded},
+		{txn(loc, "t1", "o1", 400, 400, "refunded", at(6)), rankr.PaymentPartiallyRefunded},
+		{txn(loc, "t2", "o1", 600, 600, "refunded", at(7)), rankr.PaymentRefunded},
+	}
+	for i, st := range steps {
+		upsertTxns(t, s, loc, st.txn)
+		if got := getOrder(t, s, loc, "o1").PaymentStatus; got != st.want {
+			t.Fatalf("step %d: payment status %s, want %s", i, got, st.want)
+		}
+	}
+	got := kinds(events(t, s, loc))
+	if n := countOf(got, rankr.OrderPaymentStatusChanged); n != 4 {
+		t.Fatalf("%d payment status events in %v, want 4", n, got)
+	}
+	if n := countOf(got, rankr.TransactionStatusChanged); n != 3 {
+		t.Fatalf("%d transaction status events in %v, want 3", n, got)
+	}
+	// A payment synced before its order: the order is born paid.
+	upsertTxns(t, s, loc, txn(loc, "t9", "o9", 1000, 0, "succeeded", at(1)))
+	upsertOrders(t, s, loc, false, order(loc, "o9", at(2), "completed"))
+	if got := getOrder(t, s, loc, "o9").PaymentStatus; got != rankr.PaymentPaid {
+		t.Fatalf("order synced after its payment: %s", got)
+	}
+	list, err := s.TransactionList(ctx, store.ListParams{LocationID: loc, OrderID: "o1"})
+	if err != nil || len(list) != 3 {
+		t.Fatalf("transactions of o1: %d, %v", len(list), err)
+	}
+}
+
+func countOf(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}
+
+func fulfillment(loc, id, orderID string, created time.Time) rankr.Fulfillment {
+	return rankr.Fulfillment{ID: id, LocationID: loc, OrderID: orderID, CreatedAt: created, UpdatedAt: created,
+		Trackings: []rankr.Tracking{{Number: "1Z" + id, Carrier: "UPS", URL: "https://ups.example/" + id}},
+		Items:     []rankr.FulfillmentItem{{ItemID: "i1", PriceID: "p1", Name: "Tee - M", Qty: 1}},
+		Raw:       json.RawMessage(fmt.Sprintf(`{"_id":%q}`, id))}
+}
+
+func testFulfillments(t *testing.T, s store.Store) {
+	const loc = "L"
+	o := order(loc, "o1", at(1), "completed")
+	upsertOrders(t, s, loc, false, o)
+	if work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("an unfulfilled order needs fulfillments")
+	}
+	o.FulfillmentStatus, o.UpdatedAt = "partially_fulfilled", at(2)
+	upsertOrders(t, s, loc, false, o)
+	if !work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("a partially fulfilled order does not need its fulfillments")
+	}
+	sync := func(fs ...rankr.Fulfillment) store.UpsertResult {
+		res, err := s.FulfillmentSync(ctx, store.FulfillmentSyncParams{LocationID: loc, OrderID: "o1", OrderUpdatedAt: o.UpdatedAt, Fulfillments: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := sync(fulfillment(loc, "f1", "o1", at(2))); len(res.Created) != 1 || res.Events != 1 {
+		t.Fatalf("first sync %+v", res)
+	}
+	if work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("fulfillments still needed after syncing them")
+	}
+	// A later change to a partially fulfilled order may be a new parcel.
+	o.UpdatedAt = at(3)
+	upsertOrders(t, s, loc, false, o)
+	if !work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("a changed partially fulfilled order does not need its fulfillments")
+	}
+	if res := sync(fulfillment(loc, "f1", "o1", at(2)), fulfillment(loc, "f2", "o1", at(3))); len(res.Created) != 1 || res.Unchanged != 1 {
+		t.Fatalf("second sync %+v", res)
+	}
+	o.FulfillmentStatus, o.UpdatedAt = "fulfilled", at(4)
+	upsertOrders(t, s, loc, false, o)
+	if !work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("a newly fulfilled order does not need its fulfillments")
+	}
+	sync(fulfillment(loc, "f1", "o1", at(2)), fulfillment(loc, "f2", "o1", at(3)))
+	o.Status, o.UpdatedAt = "refunded", at(5)
+	upsertOrders(t, s, loc, false, o)
+	if work(t, s, loc, "o1").NeedsFulfillments {
+		t.Fatal("a fulfilled order needs its fulfillments again after an unrelated change")
+	}
+	list, err := s.FulfillmentList(ctx, store.ListParams{LocationID: loc, OrderID: "o1"})
+	if err != nil || len(list) != 2 || list[0].ID != "f2" {
+		t.Fatalf("list %+v, %v", list, err)
+	}
+	f, err := s.FulfillmentGet(ctx, loc, "f1")
+	if err != nil || f.Trackings[0].Number != "1Zf1" || f.Items[0].Qty != 1 || string(f.Raw) != `{"_id":"f1"}` {
+		t.Fatalf("get %+v, %v", f, err)
+	}
+	if n := countOf(kinds(events(t, s, loc)), rankr.FulfillmentCreated); n != 2 {
+		t.Fatalf("%d fulfillment.created events, want 2", n)
+	}
+}
+
+func sub(loc, id string, updated time.Time, status string) rankr.Subscription {
+	return rankr.Subscription{ID: id, LocationID: loc, ContactID: "c1", ContactName: "Ada", Amount: 2900, Currency: "USD",
+		Status: status, LiveMode: true, OrderID: "o1", ProviderSubscriptionID: "sub_1", CreatedAt: t0, UpdatedAt: updated,
+		RawSummary: json.RawMessage(`{"_id":"` + id + `"}`)}
+}
+
+func subDetail(x rankr.Subscription, next time.Time) rankr.Subscription {
+	x.RawSummary, x.RawDetail = nil, json.RawMessage(`{"_id":"`+x.ID+`","schedule":{}}`)
+	x.Interval, x.IntervalCount, x.NextRunAt = "monthly", 1, next
+	return x
+}
+
+func testSubscriptions(t *testing.T, s store.Store) {
+	const loc = "L"
+	upsert := func(detail bool, x rankr.Subscription) store.UpsertResult {
+		res, err := s.SubscriptionUpsert(ctx, store.SubscriptionUpsertParams{LocationID: loc,
+			Subscriptions: []store.SubscriptionVersion{{Subscription: x, Detail: detail}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	needing := func() []string {
+		ids, err := s.SubscriptionsNeedingDetail(ctx, loc, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	upsert(false, sub(loc, "s1", at(1), "active"))
+	if ids := needing(); !slices.Equal(ids, []string{"s1"}) {
+		t.Fatalf("needing detail %v", ids)
+	}
+	upsert(true, subDetail(sub(loc, "s1", at(1), "active"), at(100)))
+	if ids := needing(); len(ids) != 0 {
+		t.Fatalf("needing detail after it was stored %v", ids)
+	}
+	got, err := s.SubscriptionGet(ctx, loc, "s1")
+	if err != nil || got.Interval != "monthly" || !got.NextRunAt.Equal(at(100)) || len(got.RawDetail) == 0 || len(got.RawSummary) == 0 {
+		t.Fatalf("get %+v, %v", got, err)
+	}
+	// A renewal: a collected charge on the subscription itself.
+	renewal := txn(loc, "r1", "", 2900, 0, "succeeded", at(100))
+	renewal.EntityType, renewal.EntityID, renewal.OrderID, renewal.SubscriptionID = "subscription", "s1", "", "s1"
+	upsertTxns(t, s, loc, renewal)
+	if ids := needing(); !slices.Equal(ids, []string{"s1"}) {
+		t.Fatalf("a renewal does not ask for the detail (next run) again: %v", ids)
+	}
+	upsert(true, subDetail(sub(loc, "s1", at(1), "active"), at(200)))
+	if ids := needing(); len(ids) != 0 {
+		t.Fatalf("still needing detail %v", ids)
+	}
+	c := sub(loc, "s1", at(300), "canceled")
+	upsert(false, c)
+	wantKinds(t, events(t, s, loc), rankr.SubscriptionCreated, rankr.TransactionCreated, rankr.SubscriptionRenewed, rankr.SubscriptionStatusChanged)
+}
+
+func invoice(loc, id, status string, paid int64, updated time.Time) rankr.Invoice {
+	return rankr.Invoice{ID: id, LocationID: loc, Number: "1001", Name: "Invoice", Status: status, ContactID: "c1",
+		Currency: "USD", Total: 5000, AmountPaid: paid, AmountDue: 5000 - paid, LiveMode: true, IssueDate: "2026-03-01",
+		DueDate: "2026-03-15", CreatedAt: t0, UpdatedAt: updated, Raw: json.RawMessage(`{"_id":"` + id + `"}`)}
+}
+
+func testInvoices(t *testing.T, s store.Store) {
+	const loc = "L"
+	up := func(x rankr.Invoice) store.UpsertResult {
+		res, err := s.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, Invoices: []rankr.Invoice{x}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	up(invoice(loc, "v1", "draft", 0, at(1)))
+	up(invoice(loc, "v1", "draft", 0, at(1)))
+	up(invoice(loc, "v1", "sent", 0, at(2)))
+	up(invoice(loc, "v1", "partially_paid", 2000, at(3)))
+	up(invoice(loc, "v1", "draft", 0, at(2))) // stale
+	got, err := s.InvoiceGet(ctx, loc, "v1")
+	if err != nil || got.Status != "partially_paid" || got.AmountDue != 3000 {
+		t.Fatalf("get %+v, %v", got, err)
+	}
+	wantKinds(t, events(t, s, loc), rankr.InvoiceCreated, rankr.InvoiceStatusChanged, rankr.InvoiceStatusChanged)
+}
+
+func testCheckpointIsAtomic(t *testing.T, s store.Store) {
+	const loc = "L"
+	cp := &rankr.Cursor{LocationID: loc, Name: "backfill", Value: []byte(`{"offset":100}`)}
+	bad := order(loc, "", at(1), "pending") // no id
+	_, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Checkpoint: cp,
+		Orders: []store.OrderVersion{{Order: order(loc, "o1", at(1), "pending")}, {Order: bad}}})
+	if !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("bad batch: %v", err)
+	}
+	if _, err := s.CursorGet(ctx, loc, "backfill"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("the checkpoint of a failed batch was written: %v", err)
+	}
+	if _, err := s.OrderGet(ctx, loc, "o1"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatal("part of a failed batch was written")
+	}
+	// A failure after the records were written (the checkpoint itself is
+	// bad) rolls the records back too.
+	_, err = s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Checkpoint: &rankr.Cursor{LocationID: loc},
+		Orders: []store.OrderVersion{{Order: order(loc, "o1", at(1), "pending")}}})
+	if !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("batch with a bad checkpoint: %v", err)
+	}
+	if _, err := s.OrderGet(ctx, loc, "o1"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatal("records of a batch whose checkpoint failed were kept")
+	}
+	if _, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Checkpoint: cp,
+		Orders: []store.OrderVersion{{Order: order(loc, "o1", at(1), "pending")}}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.CursorGet(ctx, loc, "backfill")
+	if err != nil || string(c.Value) != `{"offset":100}` {
+		t.Fatalf("checkpoint %+v, %v", c, err)
+	}
+	if err := s.CursorPut(ctx, rankr.Cursor{LocationID: loc, Name: "backfill", Value: []byte(`{"offset":200}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.CursorGet(ctx, loc, "backfill"); string(c.Value) != `{"offset":200}` {
+		t.Fatalf("overwritten checkpoint %s", c.Value)
+	}
+}
+
+func testEventFeed(t *testing.T, s store.Store) {
+	for i := range 30 {
+		loc := []string{"A", "B"}[i%2]
+		upsertOrders(t, s, loc, false, order(loc, fmt.Sprintf("o%d", i), at(i), "pending"))
+	}
+	all, err := s.EventList(ctx, store.EventListParams{Limit: 1000})
+	if err != nil || len(all) != 30 {
+		t.Fatalf("%d events, %v", len(all), err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq <= all[i-1].Seq {
+			t.Fatalf("events out of order at %d", i)
+		}
+	}
+	page, _ := s.EventList(ctx, store.EventListParams{AfterSeq: all[9].Seq, Limit: 5})
+	if len(page) != 5 || page[0].Seq != all[10].Seq {
+		t.Fatalf("paging after %d: %v", all[9].Seq, page)
+	}
+	if a := events(t, s, "A"); len(a) != 15 || a[0].LocationID != "A" || a[0].RecordType != rankr.RecordOrder {
+		t.Fatalf("location filter: %d events", len(a))
+	}
+	var data map[string]any
+	if err := json.Unmarshal(all[0].Data, &data); err != nil || data["status"] != "pending" {
+		t.Fatalf("event data %s, %v", all[0].Data, err)
+	}
+}
+
+func testDeletion(t *testing.T, s store.Store) {
+	const loc = "L"
+	upsertOrders(t, s, loc, false, order(loc, "o1", at(1), "pending"), order(loc, "o2", at(1), "pending"))
+	walk := time.Now().Add(time.Second) // a full walk starting after both were stored
+	if _, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, SeenAt: walk.Add(time.Second),
+		Orders: []store.OrderVersion{{Order: order(loc, "o1", at(1), "pending")}}}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.RecordsUnseenSince(ctx, store.UnseenParams{LocationID: loc, RecordType: rankr.RecordOrder, Since: walk})
+	if err != nil || !slices.Equal(ids, []string{"o2"}) {
+		t.Fatalf("unseen %v, %v", ids, err)
+	}
+	mark := store.MarkDeletedParams{LocationID: loc, RecordType: rankr.RecordOrder, ID: "o2", At: at(9)}
+	if err := s.RecordMarkDeleted(ctx, mark); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordMarkDeleted(ctx, mark); err != nil { // twice: no second event
+		t.Fatal(err)
+	}
+	list, _ := s.OrderList(ctx, store.ListParams{LocationID: loc})
+	if len(list) != 1 || list[0].ID != "o1" {
+		t.Fatalf("live orders %v", list)
+	}
+	if got := getOrder(t, s, loc, "o2"); got.DeletedAt.IsZero() {
+		t.Fatal("a deleted order lost its mark, or was removed")
+	}
+	// Listed again by GHL (the deletion was a false alarm): restored.
+	upsertOrders(t, s, loc, false, order(loc, "o2", at(1), "pending"))
+	if got := getOrder(t, s, loc, "o2"); !got.DeletedAt.IsZero() {
+		t.Fatal("a deleted order listed again stays deleted")
+	}
+	wantKinds(t, events(t, s, loc), rankr.OrderCreated, rankr.OrderCreated, rankr.OrderDeleted, rankr.OrderUpdated)
+}
+
+func testLists(t *testing.T, s store.Store) {
+	for i := range 12 {
+		status := []string{"pending", "completed", "cancelled"}[i%3]
+		o := order("L", fmt.Sprintf("o%02d", i), at(i), status)
+		o.CreatedAt = at(i)
+		upsertOrders(t, s, "L", false, o)
+	}
+	upsertOrders(t, s, "M", false, order("M", "m1", at(1), "pending"))
+	page, err := s.OrderList(ctx, store.ListParams{LocationID: "L", Limit: 5, Offset: 5})
+	if err != nil || len(page) != 5 || page[0].ID != "o06" {
+		t.Fatalf("page %v, %v", ids(page), err)
+	}
+	done, _ := s.OrderList(ctx, store.ListParams{LocationID: "L", Status: "completed"})
+	if len(done) != 4 {
+		t.Fatalf("completed: %v", ids(done))
+	}
+	all, _ := s.OrderList(ctx, store.ListParams{})
+	if len(all) != 13 {
+		t.Fatalf("all locations: %d", len(all))
+	}
+	c, err := s.Counts(ctx, "L")
+	if err != nil || c.Orders != 12 || c.Events != 12 {
+		t.Fatalf("counts %+v, %v", c, err)
+	}
+}
+
+func ids(os []rankr.Order) []string {
+	out := make([]string, len(os))
+	for i, o := range os {
+		out[i] = o.ID
+	}
+	return out
+}
+
+// testConcurrentWriters has several writers deliver shuffled versions of the
+// same orders at once, as a poll, a webhook and a detail fetch would.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	const loc, orders, versions, writers = "L", 20, 6, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			var batch []store.OrderVersion
+			for i := range orders {
+				for v := range versions {
+					o := order(loc, fmt.Sprintf("o%d", i), at(v), fmt.Sprintf("status-%d", v))
+					batch = append(batch, store.OrderVersion{Order: o, Detail: rng.IntN(2) == 0})
+				}
+			}
+			rng.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+			for len(batch) > 0 {
+				n := min(len(batch), 1+rng.IntN(10))
+				if _, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Orders: batch[:n]}); err != nil {
+					errs <- err
+					return
+				}
+				batch = batch[n:]
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	created := map[string]int{}
+	last := map[string]string{}
+	for _, e := range events(t, s, loc) {
+		if e.Kind == rankr.OrderCreated {
+			created[e.RecordID]++
+		}
+		var d struct {
+			UpdatedAt time.Time `json:"updatedAt"`
+		}
+		_ = json.Unmarshal(e.Data, &d)
+		if prev := last[e.RecordID]; prev != "" && d.UpdatedAt.Format(time.RFC3339) <= prev {
+			t.Fatalf("order %s went back or stood still in the feed: %s after %s", e.RecordID, d.UpdatedAt, prev)
+		}
+		last[e.RecordID] = d.UpdatedAt.Format(time.RFC3339)
+	}
+	for i := range orders {
+		id := fmt.Sprintf("o%d", i)
+		if created[id] != 1 {
+			t.Fatalf("order %s created %d times", id, created[id])
+		}
+		if got := getOrder(t, s, loc, id); got.Status != fmt.Sprintf("status-%d", versions-1) {
+			t.Fatalf("order %s ended at %s, not the newest version", id, got.Status)
+		}
+	}
+}
+
+func testRejectsBadInput(t *testing.T, s store.Store) {
+	cases := map[string]error{}
+	_, cases["no location"] = s.OrderUpsert(ctx, store.OrderUpsertParams{Orders: []store.OrderVersion{{Order: order("", "o1", at(1), "x")}}})
+	noTime := order("L", "o1", time.Time{}, "x")
+	_, cases["no updatedAt"] = s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: "L", Orders: []store.OrderVersion{{Order: noTime}}})
+	_, cases["transaction without id"] = s.TransactionUpsert(ctx, store.TransactionUpsertParams{LocationID: "L",
+		Transactions: []rankr.Transaction{txn("L", "", "o1", 1, 0, "succeeded", at(1))}})
+	cases["connection without credential"] = func() error {
+		_, err := s.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: "L", BaseURL: "http://x"})
+		return err
+	}()
+	cases["unknown record type"] = s.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: "L", RecordType: "coupon", ID: "x"})
+	for name, err := range cases {
+		if !errors.Is(err, rankr.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func testUnknownStatusesStick(t *testing.T, s store.Store) {
+	// GHL does not fix its enums: whatever it sends is kept as sent.
+	o := order("L", "o1", at(1), "awaiting_confirmation_v2")
+	o.FulfillmentStatus = "in_transit"
+	upsertOrders(t, s, "L", false, o)
+	got := getOrder(t, s, "L", "o1")
+	if got.Status != "awaiting_confirmation_v2" || got.FulfillmentStatus != "in_transit" {
+		t.Fatalf("statuses %s / %s", got.Status, got.FulfillmentStatus)
+	}
+	upsertTxns(t, s, "L", txn("L", "t1", "o1", 1000, 0, "chargeback_pending", at(2)))
+	if got := getOrder(t, s, "L", "o1").PaymentStatus; got != rankr.PaymentUnpaid {
+		t.Fatalf("an unknown transaction status counted as collected: %s", got)
+	}
+	if x, _ := s.TransactionGet(ctx, "L", "t1"); x.Status != "chargeback_pending" {
+		t.Fatalf("transaction status %s", x.Status)
+	}
+}
