@@ -61,7 +61,7 @@ func order(loc, id string, updated time.Time, status string) rankr.Order {
 	return rankr.Order{
 		ID: id, LocationID: loc, ContactID: "c-" + id, ContactName: "Ada Lovelace", ContactEmail: "ada@example.com",
 		Amount: 1000, Currency: "USD", Status: status, FulfillmentStatus: "unfulfilled", LiveMode: true,
-		Source: rankr.Source{Type: "funnel", SubType: "upsell", ID: "f1", Name: "Funnel"},
+		Source:    rankr.Source{Type: "funnel", SubType: "upsell", ID: "f1", Name: "Funnel"},
 		CreatedAt: t0, UpdatedAt: updated,
 		RawSummary: json.RawMessage(fmt.Sprintf(`{"_id":%q,"status":%q,"updatedAt":%q}`, id, status, updated.Format(time.RFC3339Nano))),
 	}
