@@ -225,6 +225,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 	}
 	req, err := http.NewRequestWithContext(actx, cl.op.Method, u, rdr)
 	if err != nil {
+		ticket.Done(0, nil)
 		e.Err = err
 		return nil, e
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -121,7 +122,7 @@ func (g *Governor) lane(locationID string) *lane {
 // Ticket is a granted slot; hand it back to Done when the answer arrives.
 type Ticket struct {
 	lane *lane
-	at   time.Time
+	done *atomic.Bool
 }
 
 // Wait blocks until the location's budget has room for one request, in the
@@ -129,19 +130,23 @@ type Ticket struct {
 // with an error matching ErrRateLimited that says when it resets.
 func (g *Governor) Wait(ctx context.Context, locationID string) (Ticket, error) {
 	l := g.lane(locationID)
-	at, err := l.acquire(ctx, PriorityFrom(ctx))
-	return Ticket{lane: l, at: at}, err
+	if err := l.acquire(ctx, PriorityFrom(ctx)); err != nil {
+		return Ticket{}, err
+	}
+	return Ticket{lane: l, done: new(atomic.Bool)}, nil
 }
 
 // Done reports how the request went: its status and headers (zero and nil
-// when no answer came back).
+// when no answer came back). Call it once per granted ticket; later calls
+// are ignored.
 //
-// The slot is counted again from now: GHL counted the request when it
-// arrived, which was no later than now, so holding the slot until a full
-// interval after the answer is safe however slow the network was.
+// A request holds its slot while it is in flight and then for a full
+// interval after its answer: GHL counted it when it arrived, which was no
+// later than the answer, so the slot cannot free before GHL's does, however
+// slow the network was.
 func (t Ticket) Done(status int, h http.Header) {
-	if t.lane != nil {
-		t.lane.done(t.at, status, h)
+	if t.lane != nil && t.done.CompareAndSwap(false, true) {
+		t.lane.done(status, h)
 	}
 }
 
@@ -155,22 +160,24 @@ type lane struct {
 	now    func() time.Time
 	margin time.Duration // fixed margin; zero means 1% of the interval
 
-	mu        sync.Mutex
-	win       window
-	daily     int
-	dailyLeft int
-	dailyAt   time.Time // when the daily budget resets
-	throttled int64
-	waiters   [numPriorities][]*waiter
-	timer     *time.Timer
-	timerAt   time.Time
+	mu          sync.Mutex
+	win         window
+	daily       int
+	dailyLeft   int
+	dailyAt     time.Time // when the daily budget resets
+	throttled   int64
+	inflight    int       // granted requests not answered yet
+	strikes     int       // 429s in a row
+	pausedUntil time.Time // no request before this, after a 429
+	waiters     [numPriorities][]*waiter
+	timer       *time.Timer
+	timerAt     time.Time
 }
 
 type waiter struct {
 	ready   chan struct{}
 	granted bool
-	at      time.Time // when the slot was counted
-	err     error     // set instead of granted when the daily budget ran out
+	err     error // set instead of granted when the daily budget ran out
 }
 
 func newLane(l Limits, now func() time.Time) *lane {
@@ -197,18 +204,17 @@ func nextUTCMidnight(t time.Time) time.Time {
 	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 }
 
-// acquire takes a slot and returns when it was counted.
-func (l *lane) acquire(ctx context.Context, p Priority) (time.Time, error) {
+// acquire takes a slot.
+func (l *lane) acquire(ctx context.Context, p Priority) error {
 	l.mu.Lock()
 	now := l.now()
 	if err := l.dailyCheck(now); err != nil {
 		l.mu.Unlock()
-		return now, err
+		return err
 	}
-	if !l.queuedAtOrAbove(p) && l.win.take(now) {
-		l.dailyLeft--
+	if !l.queuedAtOrAbove(p) && l.take(now) {
 		l.mu.Unlock()
-		return now, nil
+		return nil
 	}
 	w := &waiter{ready: make(chan struct{})}
 	l.waiters[p] = append(l.waiters[p], w)
@@ -217,17 +223,29 @@ func (l *lane) acquire(ctx context.Context, p Priority) (time.Time, error) {
 
 	select {
 	case <-w.ready:
-		return w.at, w.err
+		return w.err
 	case <-ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		if w.granted {
 			// The slot is spent either way; let the request use it.
-			return w.at, nil
+			return nil
 		}
 		l.remove(p, w)
-		return time.Time{}, ctx.Err()
+		return ctx.Err()
 	}
+}
+
+// take grants a slot if the budget has room now: requests in flight count,
+// and so do answered ones for an interval after their answer. Call with mu
+// held.
+func (l *lane) take(now time.Time) bool {
+	if now.Before(l.pausedUntil) || l.win.used(now)+l.inflight >= l.win.max {
+		return false
+	}
+	l.inflight++
+	l.dailyLeft--
+	return true
 }
 
 func (l *lane) dailyCheck(now time.Time) error {
@@ -261,10 +279,22 @@ func (l *lane) remove(p Priority, w *waiter) {
 	}
 }
 
+// wake re-arms the timer when requests wait, since what they wait for may
+// have changed. Call with mu held.
+func (l *lane) wake(now time.Time) {
+	if l.queuedAtOrAbove(PriorityLow) {
+		l.timerAt = time.Time{}
+		l.arm(now)
+	}
+}
+
 // arm makes sure the timer fires when the next slot frees. Called with mu
 // held.
 func (l *lane) arm(now time.Time) {
 	at := l.win.nextFree(now)
+	if at.Before(l.pausedUntil) {
+		at = l.pausedUntil
+	}
 	if l.timer != nil && !l.timerAt.After(at) && l.timerAt.After(now) {
 		return // already due no later than needed
 	}
@@ -290,15 +320,14 @@ func (l *lane) grant() {
 				l.failAll(err)
 				return
 			}
-			if !l.win.take(now) {
+			if !l.take(now) {
 				l.timerAt = time.Time{}
 				l.arm(now)
 				return
 			}
 			w := l.waiters[p][0]
 			l.waiters[p] = l.waiters[p][1:]
-			l.dailyLeft--
-			w.granted, w.at = true, now
+			w.granted = true
 			close(w.ready)
 		}
 	}
@@ -314,11 +343,14 @@ func (l *lane) failAll(err error) {
 	}
 }
 
-func (l *lane) done(sentAt time.Time, status int, h http.Header) {
+func (l *lane) done(status int, h http.Header) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	l.win.move(sentAt, now)
+	l.inflight--
+	l.win.add(now, 1)
+	// Waiters may be waiting on what the headers say (a larger limit).
+	defer l.wake(now)
 	max, okMax := headerInt(h, "X-RateLimit-Max")
 	intervalMS, okInterval := headerInt(h, "X-RateLimit-Interval-Milliseconds")
 	if okMax && okInterval && max > 0 && intervalMS > 0 {
@@ -330,8 +362,10 @@ func (l *lane) done(sentAt time.Time, status int, h http.Header) {
 	if remaining, ok := headerInt(h, "X-RateLimit-Remaining"); ok && okMax {
 		// Someone else (another process, another integration of the same
 		// app) may be spending this budget: count what GHL counts.
-		if used := l.win.max - remaining; used > l.win.used(now) {
-			l.win.add(now, used-l.win.used(now))
+		// Their requests are spread over the past interval as far as we
+		// know, so they free up gradually rather than all at once later.
+		if used := l.win.max - remaining; used > l.win.used(now)+l.inflight {
+			l.win.addSpread(now, used-l.win.used(now)-l.inflight)
 		}
 	}
 	if limit, ok := headerInt(h, "X-RateLimit-Limit-Daily"); ok && limit > 0 {
@@ -348,12 +382,21 @@ func (l *lane) done(sentAt time.Time, status int, h http.Header) {
 			l.dailyAt = now.Add(time.Duration(reset) * time.Millisecond)
 		}
 	}
-	if status == http.StatusTooManyRequests {
+	switch {
+	case status == http.StatusTooManyRequests:
+		// GHL refused although our count had room: pause the location,
+		// longer for each refusal in a row, up to a whole interval.
 		l.throttled++
-		// GHL refused: whatever we believed, the window is full now.
-		if used := l.win.used(now); used < l.win.max {
-			l.win.add(now, l.win.max-used)
+		l.strikes++
+		pause := min(l.win.interval, (l.win.interval/40)<<min(l.strikes-1, 10))
+		if ra := retryAfter(h); ra > pause {
+			pause = ra
 		}
+		if until := now.Add(pause); until.After(l.pausedUntil) {
+			l.pausedUntil = until
+		}
+	case status >= 200 && status < 300:
+		l.strikes = 0
 	}
 }
 
@@ -461,26 +504,31 @@ func (w *window) add(now time.Time, n int) {
 	w.total += n
 }
 
-// move recounts one request taken at from as taken at to, when from's
-// bucket still holds it.
-func (w *window) move(from, to time.Time) {
-	idx := w.index(from)
-	b := &w.buckets[idx%w.span]
-	if b.idx != idx || b.count == 0 || idx <= w.index(to)-w.span {
+// addSpread counts n requests spread evenly over the past interval, for
+// requests others made at times we do not know.
+func (w *window) addSpread(now time.Time, n int) {
+	if n <= 0 {
 		return
 	}
-	b.count--
-	w.total--
-	w.add(to, 1)
-}
-
-// take counts one request if the window has room.
-func (w *window) take(now time.Time) bool {
-	if w.used(now) >= w.max {
-		return false
+	cur := w.index(now)
+	spread := int(w.interval/w.width) + 1
+	for i := range spread {
+		share := n / spread
+		if i < n%spread {
+			share++
+		}
+		if share == 0 {
+			continue
+		}
+		idx := cur - int64(spread-1-i)
+		b := &w.buckets[idx%w.span]
+		if b.idx != idx {
+			w.total -= b.count
+			*b = bucket{idx: idx}
+		}
+		b.count += share
+		w.total += share
 	}
-	w.add(now, 1)
-	return true
 }
 
 // nextFree is the earliest time the oldest counted request stops counting.

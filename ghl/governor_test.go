@@ -14,23 +14,21 @@ func TestWindowCountsAndFrees(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := newWindow(3, time.Second, 20*time.Millisecond)
 	for i := range 3 {
-		if !w.take(start.Add(time.Duration(i) * time.Millisecond)) {
-			t.Fatalf("take %d refused with room left", i)
-		}
+		w.add(start.Add(time.Duration(i)*time.Millisecond), 1)
 	}
-	if w.take(start.Add(5 * time.Millisecond)) {
-		t.Fatal("a fourth request fitted in a window of three")
+	if got := w.used(start.Add(5 * time.Millisecond)); got != 3 {
+		t.Fatalf("used = %d, want 3", got)
 	}
 	free := w.nextFree(start.Add(5 * time.Millisecond))
 	// Never earlier than interval+margin after the oldest request.
 	if earliest := start.Add(time.Second + 20*time.Millisecond); free.Before(earliest) {
 		t.Fatalf("slot frees at %v, before %v", free, earliest)
 	}
-	if w.take(free.Add(-time.Millisecond)) {
-		t.Fatal("took a slot before it freed")
+	if w.used(free.Add(-time.Millisecond)) != 3 {
+		t.Fatal("a slot freed before nextFree")
 	}
-	if !w.take(free) {
-		t.Fatal("slot did not free at nextFree")
+	if w.used(free) >= 3 {
+		t.Fatal("no slot freed at nextFree")
 	}
 }
 
@@ -38,9 +36,7 @@ func TestWindowReshapeKeepsCount(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	w := newWindow(100, 10*time.Second, 0)
-	for range 40 {
-		w.take(now)
-	}
+	w.add(now, 40)
 	w.reshape(50, time.Second, 0, now)
 	if got := w.used(now); got != 40 {
 		t.Fatalf("after reshape used = %d, want 40", got)
@@ -54,9 +50,11 @@ func TestGovernorGrantsByPriority(t *testing.T) {
 	t.Parallel()
 	g := NewGovernor(Limits{Burst: 1, Interval: 300 * time.Millisecond})
 	ctx := context.Background()
-	if _, err := g.Wait(ctx, "L"); err != nil {
+	first, err := g.Wait(ctx, "L")
+	if err != nil {
 		t.Fatal(err)
 	}
+	first.Done(http.StatusOK, nil)
 	var mu sync.Mutex
 	var order []Priority
 	var wg sync.WaitGroup
@@ -64,10 +62,12 @@ func TestGovernorGrantsByPriority(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := g.Wait(WithPriority(ctx, p), "L"); err != nil {
+			ticket, err := g.Wait(WithPriority(ctx, p), "L")
+			if err != nil {
 				t.Error(err)
 				return
 			}
+			defer ticket.Done(http.StatusOK, nil)
 			mu.Lock()
 			order = append(order, p)
 			mu.Unlock()
@@ -121,9 +121,13 @@ func TestGovernorFollowsHeaders(t *testing.T) {
 		t.Fatalf("budget after headers = %+v", b)
 	}
 
+	second, err := g.Wait(context.Background(), "L")
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.Set("X-RateLimit-Daily-Remaining", "0")
 	h.Set("X-RateLimit-Daily-Reset", "3600000")
-	ticket.Done(http.StatusTooManyRequests, h)
+	second.Done(http.StatusTooManyRequests, h)
 	_, err = g.Wait(context.Background(), "L")
 	if !errors.Is(err, ErrRateLimited) {
 		t.Fatalf("with the daily budget spent Wait = %v, want ErrRateLimited at once", err)
@@ -145,7 +149,7 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestTicketDoneRecountsFromTheAnswer(t *testing.T) {
+func TestSlotsAreHeldFromGrantUntilAnIntervalAfterTheAnswer(t *testing.T) {
 	t.Parallel()
 	g := NewGovernor(Limits{Burst: 1, Interval: time.Hour})
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -154,14 +158,25 @@ func TestTicketDoneRecountsFromTheAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The answer took a minute: GHL may have counted the request as late as
-	// that, so the slot stays spent until an hour after the answer.
-	clock = clock.Add(time.Minute)
-	ticket.Done(http.StatusOK, nil)
 	l := g.lane("L")
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if free := l.win.nextFree(clock); free.Before(clock.Add(time.Hour)) {
-		t.Fatalf("slot frees at %v, less than an hour after the answer at %v", free, clock)
+	room := func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.win.used(clock)+l.inflight < l.win.max
+	}
+	// Two hours in flight: GHL may count it whenever it arrives.
+	clock = clock.Add(2 * time.Hour)
+	if room() {
+		t.Fatal("a request in flight freed its slot")
+	}
+	ticket.Done(http.StatusOK, nil)
+	ticket.Done(http.StatusOK, nil) // twice: ignored
+	clock = clock.Add(59 * time.Minute)
+	if room() {
+		t.Fatal("the slot freed less than an interval after the answer")
+	}
+	clock = clock.Add(4 * time.Minute) // margin and bucket width
+	if !room() {
+		t.Fatal("the slot did not free an interval after the answer")
 	}
 }

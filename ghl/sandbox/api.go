@@ -220,12 +220,18 @@ func (s *Server) admit(w http.ResponseWriter, req *apiRequest, l *limiter, f Fau
 	s.mu.RLock()
 	lim := s.limits
 	s.mu.RUnlock()
-	if req.now.Before(f.StormUntil) || s.faults.roll(f.Rate429) {
-		l.admit(RateLimit{Burst: 0, Interval: lim.Interval, Daily: lim.Daily}, req.now, w.Header())
+	storm := req.now.Before(f.StormUntil)
+	if storm || s.faults.roll(f.Rate429) {
+		// A refusal that is not the real limit: the headers still tell the
+		// real budget, except in a storm, which acts as if others spent it.
+		l.admit(lim, req.now, w.Header(), false)
+		if storm {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+		}
 		s.stats.fault("429")
 		return false
 	}
-	return l.admit(lim, req.now, w.Header())
+	return l.admit(lim, req.now, w.Header(), true)
 }
 
 // companyLocations returns the company's locations the grant reaches.

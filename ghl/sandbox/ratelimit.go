@@ -21,8 +21,9 @@ type limiter struct {
 func newLimiter() *limiter { return &limiter{} }
 
 // admit records a request at now if the budget allows it, and sets the
-// X-RateLimit-* headers either way.
-func (l *limiter) admit(lim RateLimit, now time.Time, h http.Header) bool {
+// X-RateLimit-* headers either way. With count false it only sets the
+// headers, for a request refused for another reason.
+func (l *limiter) admit(lim RateLimit, now time.Time, h http.Header, count bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.expire(now.Add(-lim.Interval))
@@ -31,7 +32,7 @@ func (l *limiter) admit(lim RateLimit, now time.Time, h http.Header) bool {
 		l.day, l.dailyUsed = day, 0
 	}
 	ok := l.count() < lim.Burst && l.dailyUsed < lim.Daily
-	if ok {
+	if ok && count {
 		l.log = append(l.log, now)
 		l.dailyUsed++
 	}

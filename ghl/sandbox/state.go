@@ -131,7 +131,7 @@ func (o *orderRec) amount() int64 { return o.subtotal - o.discount + o.tax + o.s
 // paid and refunded sum the order's own successful transactions.
 func (o *orderRec) paid() (paid, refunded int64) {
 	for _, t := range o.txns {
-		if t.entityType == "order" && t.collected() {
+		if t.entityType == "order" && t.collected() && !t.deleted {
 			paid += t.amount
 			refunded += t.refunded
 		}

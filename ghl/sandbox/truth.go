@@ -136,6 +136,10 @@ func (s *Server) Delete(locationID, kind, id string) error {
 			t.deleted = true
 			l.deleted++
 			touch(&t.updatedAt, now)
+			// The order's payment status follows the payments GHL still has.
+			if o := l.orderByID[t.entityID]; o != nil && t.entityType == "order" {
+				l.settle(dice{l.rng}, o, now)
+			}
 			return nil
 		}
 	case "subscription":

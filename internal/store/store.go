@@ -165,6 +165,7 @@ type OrderUpsertParams struct {
 // OrderWork says what an order still needs from GHL.
 type OrderWork struct {
 	ID                string
+	UpdatedAt         time.Time // the version stored: fulfillments fetched now are for it
 	NeedsDetail       bool // no detail yet, or older than the listed version
 	NeedsFulfillments bool // fulfilled in part or in full, and not fetched for this version
 }

@@ -194,7 +194,8 @@ func (s *Store) Counts(ctx context.Context, locationID string) (rankr.Counts, er
 	var c rankr.Counts
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT
 		(SELECT COUNT(*) FROM orders WHERE location_id = ? AND deleted_at IS NULL),
-		(SELECT COUNT(*) FROM fulfillments WHERE location_id = ?),
+		(SELECT COUNT(*) FROM fulfillments f JOIN orders o ON o.location_id = f.location_id AND o.id = f.order_id
+			WHERE f.location_id = ? AND o.deleted_at IS NULL),
 		(SELECT COUNT(*) FROM transactions WHERE location_id = ? AND deleted_at IS NULL),
 		(SELECT COUNT(*) FROM subscriptions WHERE location_id = ? AND deleted_at IS NULL),
 		(SELECT COUNT(*) FROM invoices WHERE location_id = ? AND deleted_at IS NULL),

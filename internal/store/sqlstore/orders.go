@@ -330,7 +330,7 @@ func (s *Store) OrderWork(ctx context.Context, locationID string, ids []string) 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id,
+	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id, updated_at,
 		detail_updated_at IS NULL OR detail_updated_at < updated_at,
 		fulfillment_status NOT IN ('', 'unfulfilled') AND (fulfillments_version IS NULL
 			OR fulfillments_status <> fulfillment_status
@@ -342,7 +342,9 @@ func (s *Store) OrderWork(ctx context.Context, locationID string, ids []string) 
 	}
 	return rowsOf(rows, func(r scanner) (store.OrderWork, error) {
 		var w store.OrderWork
-		err := r.Scan(&w.ID, &w.NeedsDetail, &w.NeedsFulfillments)
+		var updated int64
+		err := r.Scan(&w.ID, &updated, &w.NeedsDetail, &w.NeedsFulfillments)
+		w.UpdatedAt = time.UnixMilli(updated).UTC()
 		return w, err
 	})
 }

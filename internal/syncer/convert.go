@@ -1,0 +1,276 @@
+package syncer
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// The functions below turn GHL's records into Rankr's. They never fail: a
+// value Rankr cannot type (an amount with too many decimals, a fractional
+// quantity) is rounded in the typed column, and the raw JSON keeps it
+// exactly.
+
+// minor converts an amount to the currency's minor units, rounding half away
+// from zero when GHL sent more precision than the currency has.
+func minor(n ghl.Number, currency string) int64 {
+	if n == "" {
+		return 0
+	}
+	exp := rankr.CurrencyExponent(currency)
+	if v, err := n.Scaled(exp); err == nil {
+		return v
+	}
+	f, ok := n.Float64()
+	if !ok {
+		return 0
+	}
+	return int64(math.Round(f * math.Pow10(exp)))
+}
+
+func qty(n ghl.Number) int64 {
+	if v, ok := n.Int(); ok {
+		return int64(v)
+	}
+	f, _ := n.Float64()
+	return int64(math.Round(f))
+}
+
+// responseKeys are fields of an answer, not of the record: a record fetched
+// twice must not look different because of them.
+var responseKeys = []string{"traceId"}
+
+// webhookKeys are the delivery envelope's fields added to a payload.
+var webhookKeys = []string{"type", "locationId", "webhookId", "timestamp", "traceId"}
+
+// dropKeys removes top-level keys from a JSON object, leaving every other
+// byte as GHL sent it.
+func dropKeys(raw json.RawMessage, keys ...string) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return raw
+	}
+	type span struct{ start, end int64 }
+	var cut []span
+	for dec.More() {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return raw
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return raw
+		}
+		key, _ := tok.(string)
+		for _, k := range keys {
+			if key == k {
+				cut = append(cut, span{start, dec.InputOffset()})
+			}
+		}
+	}
+	if len(cut) == 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	prev := int64(0)
+	for _, c := range cut {
+		out = append(out, raw[prev:c.start]...)
+		prev = c.end
+	}
+	out = append(out, raw[prev:]...)
+	// Cutting the first member leaves "{ ," behind: remove that comma.
+	return fixLeadingComma(out)
+}
+
+// fixLeadingComma removes a comma that directly follows the opening brace.
+func fixLeadingComma(b []byte) []byte {
+	i := bytes.IndexByte(b, '{')
+	j := i + 1
+	for j < len(b) && (b[j] == ' ' || b[j] == '\n' || b[j] == '\t' || b[j] == '\r') {
+		j++
+	}
+	if i >= 0 && j < len(b) && b[j] == ',' {
+		return append(b[:j:j], b[j+1:]...)
+	}
+	return b
+}
+
+func orderSummary(loc string, o ghl.Order) rankr.Order {
+	return rankr.Order{
+		ID: o.ID, LocationID: loc, ContactID: o.ContactID, ContactName: o.ContactName, ContactEmail: o.ContactEmail,
+		Amount: minor(o.Amount, o.Currency), Currency: o.Currency, Status: string(o.Status),
+		FulfillmentStatus: string(o.FulfillmentStatus), LiveMode: o.LiveMode,
+		Source:    rankr.Source{Type: string(o.SourceType), SubType: o.SourceSubType, ID: o.SourceID, Name: o.SourceName},
+		CreatedAt: o.CreatedAt.Time, UpdatedAt: o.UpdatedAt.Time, RawSummary: dropKeys(o.Raw, responseKeys...),
+	}
+}
+
+// snapshotContact reads the customer's name and email from a contact
+// snapshot, whose spelling varies (firstName or first_name...).
+func snapshotContact(raw json.RawMessage) (name, email string) {
+	var s map[string]any
+	if json.Unmarshal(raw, &s) != nil {
+		return "", ""
+	}
+	str := func(keys ...string) string {
+		for _, k := range keys {
+			if v, ok := s[k].(string); ok && v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	name = str("name", "fullName", "full_name")
+	if name == "" {
+		name = strings.TrimSpace(str("firstName", "first_name") + " " + str("lastName", "last_name"))
+	}
+	return name, str("email")
+}
+
+// orderDetail converts a fetched order, or a webhook's; strip names the
+// envelope keys to drop from its raw JSON.
+func orderDetail(loc string, d ghl.OrderDetail, strip []string) rankr.Order {
+	name, email := snapshotContact(d.ContactSnapshot)
+	o := rankr.Order{
+		ID: d.ID, LocationID: loc, ContactID: d.ContactID, ContactName: name, ContactEmail: email,
+		Amount: minor(d.Amount, d.Currency), Currency: d.Currency, Status: string(d.Status),
+		FulfillmentStatus: string(d.FulfillmentStatus), LiveMode: d.LiveMode,
+		CreatedAt: d.CreatedAt.Time, UpdatedAt: d.UpdatedAt.Time, RawDetail: dropKeys(d.Raw, strip...),
+		Items: make([]rankr.OrderItem, 0, len(d.Items)),
+	}
+	if d.Source != nil {
+		o.Source = rankr.Source{Type: string(d.Source.Type), SubType: d.Source.SubType, ID: d.Source.ID, Name: d.Source.Name}
+	}
+	for _, it := range d.Items {
+		cur := it.Price.Currency
+		if cur == "" {
+			cur = d.Currency
+		}
+		o.Items = append(o.Items, rankr.OrderItem{
+			ID: it.ID, Name: it.Name, Qty: qty(it.Qty), PriceID: it.Price.ID, ProductID: it.Product.ID,
+			ProductType: it.Product.ProductType, UnitAmount: minor(it.Price.Amount, cur), Currency: cur,
+			Recurring: it.Price.Type == ghl.PriceRecurring,
+		})
+	}
+	return o
+}
+
+func fulfillment(loc, orderID string, f ghl.Fulfillment) rankr.Fulfillment {
+	out := rankr.Fulfillment{ID: f.ID, LocationID: loc, OrderID: orderID, CreatedAt: f.CreatedAt.Time,
+		UpdatedAt: f.UpdatedAt.Time, Raw: dropKeys(f.Raw, responseKeys...),
+		Trackings: make([]rankr.Tracking, 0, len(f.Trackings)), Items: make([]rankr.FulfillmentItem, 0, len(f.Items))}
+	if out.UpdatedAt.IsZero() {
+		out.UpdatedAt = out.CreatedAt
+	}
+	for _, tr := range f.Trackings {
+		out.Trackings = append(out.Trackings, rankr.Tracking{Number: tr.TrackingNumber, Carrier: tr.ShippingCarrier, URL: tr.TrackingURL})
+	}
+	for _, it := range f.Items {
+		out.Items = append(out.Items, rankr.FulfillmentItem{ItemID: it.ID, PriceID: it.Price.ID, Name: it.Name, Qty: qty(it.Qty)})
+	}
+	return out
+}
+
+// transaction converts a listed payment. The list has no invoiceId, so it is
+// derived: the entity itself when it is an invoice, or the entity's source
+// when an invoice created the order.
+func transaction(loc string, t ghl.Transaction) rankr.Transaction {
+	x := rankr.Transaction{
+		ID: t.ID, LocationID: loc, EntityType: t.EntityType, EntityID: t.EntityID, SubscriptionID: t.SubscriptionID,
+		ContactID: t.ContactID, Amount: minor(t.Amount, t.Currency), AmountRefunded: minor(t.AmountRefunded, t.Currency),
+		Currency: t.Currency, Status: string(t.Status), LiveMode: t.LiveMode, Provider: t.PaymentProviderType,
+		ChargeID: t.ChargeID, CreatedAt: t.CreatedAt.Time, UpdatedAt: t.UpdatedAt.Time, Raw: dropKeys(t.Raw, responseKeys...),
+	}
+	switch {
+	case t.EntityType == "order":
+		x.OrderID = t.EntityID
+		if t.EntitySourceType == string(ghl.SourceInvoice) {
+			x.InvoiceID = t.EntitySourceID
+		}
+	case t.EntityType == "invoice":
+		x.InvoiceID = t.EntityID
+	}
+	return x
+}
+
+func subscriptionSummary(loc string, s ghl.Subscription) rankr.Subscription {
+	x := rankr.Subscription{
+		ID: s.ID, LocationID: loc, ContactID: s.ContactID, ContactName: s.ContactName, ContactEmail: s.ContactEmail,
+		Amount: minor(s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
+		ProviderSubscriptionID: s.SubscriptionID, CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time,
+		RawSummary: dropKeys(s.Raw, responseKeys...),
+	}
+	if s.EntityType == "order" {
+		x.OrderID = s.EntityID
+	}
+	return x
+}
+
+func subscriptionDetail(loc string, s ghl.SubscriptionDetail) rankr.Subscription {
+	name, email := snapshotContact(s.ContactSnapshot)
+	x := rankr.Subscription{
+		ID: s.ID, LocationID: loc, ContactID: s.ContactID, ContactName: name, ContactEmail: email,
+		Amount: minor(s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
+		ProviderSubscriptionID: s.SubscriptionID, CanceledAt: s.CanceledAt.Time,
+		CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time, RawDetail: dropKeys(s.Raw, responseKeys...),
+	}
+	if s.EntityType == "order" {
+		x.OrderID = s.EntityID
+	}
+	if s.Schedule != nil {
+		x.NextRunAt = s.Schedule.ExecuteAt.Time
+		if r := s.Schedule.RRule; r != nil {
+			x.Interval, x.IntervalCount = r.IntervalType, r.Interval
+		}
+	}
+	return x
+}
+
+func invoice(loc string, v ghl.Invoice) rankr.Invoice {
+	x := rankr.Invoice{
+		ID: v.ID, LocationID: loc, Number: string(v.InvoiceNumber), Name: v.Name, Status: string(v.Status),
+		Currency: v.Currency, Total: minor(v.Total, v.Currency), AmountPaid: minor(v.AmountPaid, v.Currency),
+		AmountDue: minor(v.AmountDue, v.Currency), LiveMode: v.LiveMode, IssueDate: dateOnly(v.IssueDate),
+		DueDate: dateOnly(v.DueDate), CreatedAt: v.CreatedAt.Time, UpdatedAt: v.UpdatedAt.Time,
+		Raw: dropKeys(v.Raw, webhookKeys...),
+	}
+	if c := v.ContactDetails; c != nil {
+		x.ContactID, x.ContactName, x.ContactEmail = c.ID, c.Name, c.Email
+	}
+	return x
+}
+
+// dateOnly keeps the day of a date or timestamp.
+func dateOnly(s string) string {
+	if t, err := ghl.ParseTime(s); err == nil && !t.IsZero() {
+		return t.UTC().Format(time.DateOnly)
+	}
+	return s
+}
+
+// transactionDetail converts a transaction fetched by id.
+func transactionDetail(loc string, t ghl.TransactionDetail) rankr.Transaction {
+	x := rankr.Transaction{
+		ID: t.ID, LocationID: loc, EntityType: t.EntityType, EntityID: t.EntityID, SubscriptionID: t.SubscriptionID,
+		InvoiceID: t.InvoiceID, ContactID: t.ContactID, Amount: minor(t.Amount, t.Currency),
+		AmountRefunded: minor(t.AmountRefunded, t.Currency), Currency: t.Currency, Status: string(t.Status),
+		LiveMode: t.LiveMode, ChargeID: t.ChargeID, CreatedAt: t.CreatedAt.Time, UpdatedAt: t.UpdatedAt.Time,
+		Raw: dropKeys(t.Raw, responseKeys...),
+	}
+	if t.PaymentProvider != nil {
+		x.Provider = t.PaymentProvider.Type
+	}
+	switch t.EntityType {
+	case "order":
+		x.OrderID = t.EntityID
+	case "invoice":
+		x.InvoiceID = t.EntityID
+	}
+	return x
+}
