@@ -166,8 +166,8 @@ type OrderUpsertParams struct {
 type OrderWork struct {
 	ID                string
 	UpdatedAt         time.Time // the version stored: fulfillments fetched now are for it
-	NeedsDetail       bool // no detail yet, or older than the listed version
-	NeedsFulfillments bool // fulfilled in part or in full, and not fetched for this version
+	NeedsDetail       bool      // no detail yet, or older than the listed version
+	NeedsFulfillments bool      // fulfilled in part or in full, and not fetched for this version
 }
 
 // FulfillmentSyncParams stores an order's fulfillments. OrderUpdatedAt is
