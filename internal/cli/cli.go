@@ -11,15 +11,24 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
+
+	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/vault"
 )
 
 // Globals are the flags every command takes.
 type Globals struct {
-	LogLevel  slog.Level `help:"Log level: debug, info, warn or error." default:"info" env:"RANKR_LOG_LEVEL"`
-	LogFormat string     `help:"Log format: text or json." enum:"text,json" default:"text" env:"RANKR_LOG_FORMAT"`
+	DB      string `help:"Database: sqlite:PATH or a postgres:// URL (default: a SQLite file in the data directory)." env:"RANKR_DB"`
+	DataDir string `help:"Where rankr keeps its files (default: $XDG_DATA_HOME/rankr or ~/.local/share/rankr)." env:"RANKR_DATA_DIR" type:"path"`
+	// The master key is read from the environment or a file, never from a
+	// flag, so that it stays out of shell history and process lists.
+	MasterKeyFile string     `help:"File holding the master key that seals GHL tokens (default: DATA_DIR/master.key). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
+	LogLevel      slog.Level `help:"Log level: debug, info, warn or error." default:"info" env:"RANKR_LOG_LEVEL"`
+	LogFormat     string     `help:"Log format: text or json." enum:"text,json" default:"text" env:"RANKR_LOG_FORMAT"`
 
 	stdout io.Writer
 	stderr io.Writer
@@ -34,11 +43,85 @@ func (g *Globals) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
+func (g *Globals) dataDir() (string, error) {
+	if g.DataDir != "" {
+		return g.DataDir, nil
+	}
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "rankr"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no data directory: set --data-dir or RANKR_DATA_DIR (%w)", err)
+	}
+	return filepath.Join(home, ".local", "share", "rankr"), nil
+}
+
+// masterKey finds the master key: RANKR_MASTER_KEY, else the key file,
+// created when create is set (and said so, since losing it loses the
+// tokens).
+func (g *Globals) masterKey(create bool) ([]byte, error) {
+	if env := os.Getenv("RANKR_MASTER_KEY"); env != "" {
+		k, err := vault.ParseKey(env)
+		if err != nil {
+			return nil, fmt.Errorf("RANKR_MASTER_KEY: %w", err)
+		}
+		return k, nil
+	}
+	path := g.MasterKeyFile
+	if path == "" {
+		dir, err := g.dataDir()
+		if err != nil {
+			return nil, err
+		}
+		path = filepath.Join(dir, "master.key")
+	}
+	k, created, err := vault.LoadKeyFile(path, create)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no master key: set RANKR_MASTER_KEY or run `rankr connect` first, which creates %s", path)
+		}
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(g.stderr, "rankr: created a new master key in %s; it seals your GHL tokens, so back it up (or set RANKR_MASTER_KEY)\n", path)
+	}
+	return k, nil
+}
+
+// open opens the database and vault with the global settings.
+func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (*daemon.Daemon, error) {
+	if g.DB == "" {
+		dir, err := g.dataDir()
+		if err != nil {
+			return nil, err
+		}
+		g.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
+	}
+	key, err := g.masterKey(createKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DB, cfg.MasterKey, cfg.Logger = g.DB, key, g.Logger()
+	return daemon.Open(ctx, cfg)
+}
+
 // CLI is the whole command line.
 type CLI struct {
 	Globals
 
-	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox with live activity, and show how to use it."`
+	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
+	Connect ConnectCmd `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
+	Sync    SyncCmd    `cmd:"" help:"Sync connected locations to completion, with progress."`
+	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
+	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
+
+	Orders        RecordCmd[orderKind]        `cmd:"" help:"List or show orders."`
+	Fulfillments  RecordCmd[fulfillmentKind]  `cmd:"" help:"List or show fulfillments."`
+	Transactions  RecordCmd[transactionKind]  `cmd:"" help:"List or show transactions (payments)."`
+	Subscriptions RecordCmd[subscriptionKind] `cmd:"" help:"List or show subscriptions."`
+	Invoices      RecordCmd[invoiceKind]      `cmd:"" help:"List or show invoices."`
+
 	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's Payments API on your machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 
@@ -97,8 +180,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// stdoutIsTerminal reports whether w is a terminal, to decide on progress
-// bars and colours.
+// isTerminal reports whether w is a terminal, to decide on live progress.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {

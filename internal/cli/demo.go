@@ -2,46 +2,136 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/syncer"
 )
 
-// DemoCmd runs a seeded sandbox with live activity. Until the connector
-// lands it shows how to reach the sandbox; it needs no account and no
-// configuration.
+// DemoCmd runs a seeded GHL sandbox and the connector side by side on
+// SQLite in a temporary data directory, with the status page. It needs no
+// account and no configuration.
 type DemoCmd struct {
-	Addr      string  `help:"Address for the sandbox." default:"127.0.0.1:8090" env:"RANKR_DEMO_ADDR"`
-	Seed      int64   `help:"Seed for the generated data." default:"1" env:"RANKR_DEMO_SEED"`
-	Locations int     `help:"Locations to seed." default:"2" env:"RANKR_DEMO_LOCATIONS"`
-	Orders    int     `help:"Orders per location." default:"500" env:"RANKR_DEMO_ORDERS"`
-	Activity  float64 `help:"Live changes per second." default:"2" env:"RANKR_DEMO_ACTIVITY"`
+	Addr        string  `help:"Where to serve the status page." default:"127.0.0.1:8080" env:"RANKR_DEMO_ADDR"`
+	SandboxAddr string  `help:"Where the GHL sandbox listens." default:"127.0.0.1:0" env:"RANKR_DEMO_SANDBOX_ADDR"`
+	Seed        int64   `help:"Seed for the sandbox's data." default:"1" env:"RANKR_DEMO_SEED"`
+	Locations   int     `help:"Locations to seed." default:"3" env:"RANKR_DEMO_LOCATIONS"`
+	Orders      int     `help:"Orders per location." default:"500" env:"RANKR_DEMO_ORDERS"`
+	Activity    float64 `help:"Live changes per second in the sandbox." default:"4" env:"RANKR_DEMO_ACTIVITY"`
+	RateBurst   int     `help:"The sandbox's per-location rate limit per 10 s (GHL grants 100; the demo's default lets the backfill finish in seconds)." default:"1000" env:"RANKR_DEMO_RATE_BURST"`
+	Keep        bool    `help:"Keep the temporary data directory at exit." env:"RANKR_DEMO_KEEP"`
 }
 
-// Run serves the sandbox until interrupted.
+// Run runs the demo until interrupted.
 func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
-	cfg := sandbox.Config{Seed: c.Seed, Locations: c.Locations, Orders: c.Orders, ActivityPerSecond: c.Activity,
-		Logger: g.Logger()}
-	sb, ln, err := startSandbox(cfg, c.Addr)
+	dir := g.DataDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "rankr-demo-")
+		if err != nil {
+			return err
+		}
+		dir = tmp
+		if !c.Keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	g.DataDir, g.DB = dir, "sqlite:"+filepath.Join(dir, "rankr.db")
+	if g.MasterKeyFile == "" && os.Getenv("RANKR_MASTER_KEY") == "" {
+		g.MasterKeyFile = filepath.Join(dir, "master.key") // a fresh key for the demo; open says so
+	}
+	log := g.Logger()
+
+	sb, ln, err := startSandbox(sandbox.Config{Seed: c.Seed, Locations: c.Locations, Orders: c.Orders,
+		ActivityPerSecond: c.Activity, RateLimit: sandbox.RateLimit{Burst: c.RateBurst}, Logger: log}, c.SandboxAddr)
 	if err != nil {
 		return err
 	}
 	defer sb.Close()
-	info := sb.Info()
-	w := g.stdout
-	fmt.Fprintf(w, "GHL sandbox running at %s with %d locations, %d orders each, %.0f live changes per second.\n\n",
-		info.BaseURL, c.Locations, c.Orders, c.Activity)
-	for _, l := range info.Locations {
-		fmt.Fprintf(w, "  location %s (%s)\n    token %s\n", l.ID, l.Name, l.Token)
+	sbCtx, stopSandbox := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSandbox()
+	go func() {
+		if err := sb.Serve(sbCtx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandbox", "error", err)
+		}
+	}()
+
+	d, err := g.open(ctx, true, daemon.Config{
+		Addr: c.Addr,
+		// The sandbox changes orders from months ago, as shops do: poll far
+		// back so that every change shows (GHL's webhooks will make this
+		// cheap).
+		Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 5 * time.Second},
+		Jobs: jobs.Config{PollInterval: 5 * time.Second, WalkInterval: 10 * time.Minute},
+	})
+	if err != nil {
+		return err
 	}
-	l := info.Locations[0]
-	fmt.Fprintf(w, "\nTry:\n  curl -s -H 'Authorization: Bearer %s' -H 'Version: 2021-07-28' '%s/payments/orders?altId=%s&limit=5'\n",
-		l.Token, info.BaseURL, l.ID)
-	fmt.Fprintf(w, "  curl -s %s%s/stats\n  curl -s '%s%s/truth?locationId=%s' | head -c 2000\n\nPress Ctrl-C to stop.\n",
-		info.BaseURL, sandbox.AdminPrefix, info.BaseURL, sandbox.AdminPrefix, l.ID)
+	defer d.Close()
+	info := sb.Info()
+	for _, l := range info.Locations {
+		if _, err := d.Connect(ctx, l.ID, l.Name, info.BaseURL, l.Token); err != nil {
+			return err
+		}
+	}
+
+	w := g.stdout
+	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
+		c.Addr, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
+	if c.RateBurst != 100 {
+		fmt.Fprintf(w, "  The sandbox allows %d requests per location per 10 s (GHL: 100) so that the backfill takes seconds.\n\n", c.RateBurst)
+	}
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- d.Run(ctx) }()
+	locs := make([]string, len(info.Locations))
+	for i, l := range info.Locations {
+		locs[i] = l.ID
+	}
 	start := time.Now()
-	err = sb.Serve(ctx, ln)
-	g.Logger().Info("demo stopped", "ran", time.Since(start).Round(time.Second))
+	stop := watchProgress(w, d.Syncer, locs, start)
+	backfilled := waitBackfills(ctx, d, locs, runErr)
+	stop()
+	if backfilled {
+		fmt.Fprintf(w, "\nBackfilled %d locations in %s. Now polling every 5 s while the sandbox keeps selling; watch http://%s\nPress Ctrl-C to stop.\n",
+			len(locs), time.Since(start).Round(100*time.Millisecond), c.Addr)
+	}
+	err = <-runErr
+	stopSandbox()
+	if c.Keep {
+		fmt.Fprintf(w, "kept %s\n", dir)
+	}
 	return err
+}
+
+// waitBackfills waits until every location is backfilled, or the daemon
+// stops.
+func waitBackfills(ctx context.Context, d *daemon.Daemon, locs []string, runErr chan error) bool {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case err := <-runErr:
+			runErr <- err // for the caller
+			return false
+		case <-t.C:
+			all := true
+			for _, loc := range locs {
+				if done, err := d.Syncer.BackfillDone(ctx, loc); err != nil || !done {
+					all = false
+				}
+			}
+			if all {
+				return true
+			}
+		}
+	}
 }

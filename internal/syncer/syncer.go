@@ -92,6 +92,10 @@ type Progress struct {
 	Subscriptions atomic.Int64
 	Invoices      atomic.Int64
 	Deleted       atomic.Int64
+	// PhaseDone and PhaseTotal measure the current paged phase: records
+	// walked so far and the total GHL reported.
+	PhaseDone  atomic.Int64
+	PhaseTotal atomic.Int64
 }
 
 // PhaseName returns the current phase.

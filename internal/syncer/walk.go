@@ -109,7 +109,11 @@ func (s *Syncer) walk(ctx context.Context, loc, name string, deletions bool) (bo
 	p := s.Progress(loc)
 	w := &walker{s: s, client: client, loc: loc, name: name, cur: &cur, p: p, deletions: deletions}
 	for cur.Phase != phaseDone {
-		p.Phase.Store(name + ": " + cur.Phase)
+		if p.PhaseName() != name+": "+cur.Phase {
+			p.Phase.Store(name + ": " + cur.Phase)
+			p.PhaseDone.Store(int64(cur.Offset))
+			p.PhaseTotal.Store(0)
+		}
 		if !deadline.IsZero() && s.opts.Now().After(deadline) {
 			return false, nil // the checkpoint is saved after every page
 		}
@@ -173,6 +177,8 @@ func (w *walker) advance() {
 // moved returns the checkpoint after a page of n records of total.
 func (w *walker) moved(n, total int) *rankr.Cursor {
 	w.cur.Offset += n
+	w.p.PhaseDone.Store(int64(w.cur.Offset))
+	w.p.PhaseTotal.Store(int64(total))
 	if n == 0 || (total > 0 && w.cur.Offset >= total) {
 		w.advance()
 	}

@@ -1,0 +1,230 @@
+// Package daemon wires rankr together: it picks the store and the job
+// queue's driver from the database URL, opens the vault with the master key,
+// builds the GHL clients and the syncer, and runs the job queue and the HTTP
+// server until told to stop. It is the one place (with package cli) that
+// knows the concrete drivers.
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/store/postgres"
+	"github.com/rankr/rankr/internal/store/sqlite"
+	"github.com/rankr/rankr/internal/store/sqlstore"
+	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/vault"
+	"github.com/rankr/rankr/internal/web"
+)
+
+// Config says where rankr keeps its data and how it runs.
+type Config struct {
+	// DB is the database: "sqlite:PATH" (or a path) or "postgres://…".
+	DB string
+	// MasterKey seals credentials; see vault.
+	MasterKey []byte
+	// Addr is where serve listens for HTTP (empty: no HTTP server).
+	Addr string
+	// Sync tunes the syncer; Jobs the job queue.
+	Sync syncer.Options
+	Jobs jobs.Config
+	// GHL are options for every GHL client (tests shorten timeouts).
+	GHL []ghl.Option
+	// Limits are the GHL limits the rate governor starts from.
+	Limits ghl.Limits
+	Logger *slog.Logger
+}
+
+// Daemon is an open rankr: its store, vault and syncer.
+type Daemon struct {
+	cfg    Config
+	Store  store.Store
+	Vault  *vault.Vault
+	Syncer *syncer.Syncer
+	kind   string // sqlite or postgres
+	log    *slog.Logger
+}
+
+// Open opens the database (migrating it) and the vault.
+func Open(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	v, err := vault.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	kind, target, err := ParseDB(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	var st *sqlstore.Store
+	switch kind {
+	case "sqlite":
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return nil, err
+		}
+		st, err = sqlite.Open(ctx, target)
+	default:
+		st, err = postgres.Open(ctx, target)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, riverDriver(kind, st.DB())); err != nil {
+		st.Close()
+		return nil, err
+	}
+	cfg.Sync.Logger = cmp.Or(cfg.Sync.Logger, cfg.Logger)
+	limits := cfg.Limits
+	if limits == (ghl.Limits{}) {
+		limits = ghl.DefaultLimits
+	}
+	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
+	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: syncer.New(st, clients, cfg.Sync), kind: kind, log: cfg.Logger}, nil
+}
+
+// ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
+// or a postgres:// (postgresql://) URL.
+func ParseDB(dsn string) (kind, target string, err error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "postgres", dsn, nil
+	case strings.HasPrefix(dsn, "sqlite:"):
+		target = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	case strings.HasPrefix(dsn, "file:"):
+		target = strings.TrimPrefix(dsn, "file:")
+	case strings.Contains(dsn, "://"):
+		return "", "", fmt.Errorf("database %q: use sqlite:PATH or a postgres:// URL", redactDSN(dsn))
+	default:
+		target = dsn
+	}
+	if target == "" {
+		return "", "", errors.New("database: empty SQLite path")
+	}
+	return "sqlite", target, nil
+}
+
+// redactDSN hides a password in a database URL, for messages.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			return dsn[:i+3] + "…@" + dsn[at+1:]
+		}
+	}
+	return dsn
+}
+
+func riverDriver(kind string, db *sql.DB) riverdriver.Driver[*sql.Tx] {
+	if kind == "sqlite" {
+		return riversqlite.New(db)
+	}
+	return riverdatabasesql.New(db)
+}
+
+// Kind says which database the daemon uses: sqlite or postgres.
+func (d *Daemon) Kind() string { return d.kind }
+
+// Close closes the database.
+func (d *Daemon) Close() error { return d.Store.Close() }
+
+// Connect saves a connection, sealing its token.
+func (d *Daemon) Connect(ctx context.Context, locationID, name, baseURL, token string) (rankr.Connection, error) {
+	sealed, err := d.Vault.Seal([]byte(token), syncer.CredentialContext(locationID))
+	if err != nil {
+		return rankr.Connection{}, err
+	}
+	return d.Store.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: locationID, Name: name,
+		BaseURL: cmp.Or(baseURL, ghl.DefaultBaseURL), Credential: sealed, CredentialKind: "pit"})
+}
+
+// Run starts the job queue (and the HTTP server when Addr is set) and
+// blocks until ctx ends, then stops them: running jobs get a grace period
+// and are snoozed back onto the queue if they do not finish.
+func (d *Daemon) Run(ctx context.Context) error {
+	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.cfg.Jobs)
+	if err != nil {
+		return err
+	}
+	if err := client.Start(ctx); err != nil {
+		return fmt.Errorf("starting the job queue: %w", err)
+	}
+	var srv *http.Server
+	errc := make(chan error, 1)
+	if d.cfg.Addr != "" {
+		ln, err := net.Listen("tcp", d.cfg.Addr)
+		if err != nil {
+			_ = client.Stop(context.WithoutCancel(ctx))
+			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
+		}
+		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "db", d.kind)
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if srv != nil {
+		_ = srv.Shutdown(stopCtx)
+	}
+	if serr := client.Stop(stopCtx); serr != nil {
+		_ = client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Handler serves the status page and its JSON.
+func (d *Daemon) Handler() http.Handler {
+	return web.Handler(d.Status)
+}
+
+// Status reports every connection and its sync.
+func (d *Daemon) Status(ctx context.Context) ([]web.LocationStatus, error) {
+	conns, err := d.Store.ConnectionList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.LocationStatus, 0, len(conns))
+	for _, c := range conns {
+		counts, err := d.Store.Counts(ctx, c.LocationID)
+		if err != nil {
+			return nil, err
+		}
+		state, err := d.Syncer.State(ctx, c.LocationID)
+		if err != nil {
+			return nil, err
+		}
+		p := d.Syncer.Progress(c.LocationID)
+		b := d.Syncer.Clients().Governor().Budget(c.LocationID)
+		out = append(out, web.LocationStatus{
+			Connection: c, Counts: counts, Sync: state, Phase: p.PhaseName(),
+			APICalls: d.Syncer.Clients().Calls(c.LocationID),
+			Budget:   web.Budget{Burst: b.Burst, IntervalMS: b.Interval.Milliseconds(), InWindow: b.InWindow, DailyRemaining: b.DailyRemaining, Waiting: b.Waiting, Throttled: b.Throttled},
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,275 @@
+// Package jobs runs the sync on River: durable, retried jobs for backfills,
+// polls, full walks and targeted refreshes, and a periodic scheduler that
+// keeps every active connection moving. On PostgreSQL, several rankr
+// processes share the jobs, and River's unique jobs make sure that no
+// location is backfilled, polled or walked by two of them at once.
+//
+// Jobs call package syncer; syncer knows nothing of jobs.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/syncer"
+)
+
+// QueueSync is the queue of the sync jobs.
+const QueueSync = "sync"
+
+// unique makes a job of one kind for one location run once at a time:
+// completed and cancelled jobs do not block the next one.
+var unique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}
+
+// BackfillArgs backfills a location.
+type BackfillArgs struct {
+	LocationID string `json:"location_id"`
+}
+
+// Kind names the job.
+func (BackfillArgs) Kind() string { return "sync.backfill" }
+
+// InsertOpts runs backfills after everything else.
+func (BackfillArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 4, UniqueOpts: unique}
+}
+
+// PollArgs polls a location.
+type PollArgs struct {
+	LocationID string `json:"location_id"`
+}
+
+// Kind names the job.
+func (PollArgs) Kind() string { return "sync.poll" }
+
+// InsertOpts runs polls before backfills and walks.
+func (PollArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 2, UniqueOpts: unique}
+}
+
+// WalkArgs walks a location in full.
+type WalkArgs struct {
+	LocationID string `json:"location_id"`
+}
+
+// Kind names the job.
+func (WalkArgs) Kind() string { return "sync.walk" }
+
+// InsertOpts runs walks last.
+func (WalkArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 4, UniqueOpts: unique}
+}
+
+// RefreshArgs fetches one record now.
+type RefreshArgs struct {
+	LocationID string `json:"location_id"`
+	RecordKind string `json:"kind"` // a syncer.Refresh* kind
+	ID         string `json:"id"`
+}
+
+// Kind names the job.
+func (RefreshArgs) Kind() string { return "sync.refresh" }
+
+// InsertOpts runs refreshes first; the same refresh queued twice runs once.
+func (RefreshArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
+}
+
+// ScheduleArgs is the periodic job that queues the others.
+type ScheduleArgs struct{}
+
+// Kind names the job.
+func (ScheduleArgs) Kind() string { return "sync.schedule" }
+
+// Config tunes the jobs.
+type Config struct {
+	// PollInterval is how often each location is polled (default 30 s).
+	PollInterval time.Duration
+	// WalkInterval is how often each location is walked in full
+	// (default 6 h).
+	WalkInterval time.Duration
+	// Workers is how many sync jobs run at once in this process (default
+	// 8): locations run in parallel, each paced by its own budget.
+	Workers int
+	// ID names this process among those sharing the database.
+	ID     string
+	Logger *slog.Logger
+}
+
+// Migrate brings River's tables up to date on the database.
+func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrating the job queue: %w", err)
+	}
+	return nil
+}
+
+// New returns a River client with the sync workers, not yet started.
+func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, cfg Config) (*river.Client[*sql.Tx], error) {
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, 30*time.Second)
+	cfg.WalkInterval = cmp.Or(cfg.WalkInterval, 6*time.Hour)
+	cfg.Workers = cmp.Or(cfg.Workers, 8)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &backfillWorker{s: s})
+	river.AddWorker(workers, &pollWorker{s: s})
+	river.AddWorker(workers, &walkWorker{s: s})
+	river.AddWorker(workers, &refreshWorker{s: s})
+	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
+	river.AddWorker(workers, sched)
+	client, err := river.NewClient(driver, &river.Config{
+		ID:      cfg.ID,
+		Workers: workers,
+		Queues: map[string]river.QueueConfig{
+			QueueSync:          {MaxWorkers: cfg.Workers},
+			river.QueueDefault: {MaxWorkers: 2},
+		},
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.PollInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})},
+		// River's defaults pick jobs up within a second; a sync job is
+		// expected within milliseconds.
+		FetchCooldown:     10 * time.Millisecond,
+		FetchPollInterval: 100 * time.Millisecond,
+		// Backfills and walks yield every slice, so a job never runs long;
+		// a job left running by a killed process is rescued soon.
+		JobTimeout:           10 * time.Minute,
+		RescueStuckJobsAfter: 11 * time.Minute,
+		MaxAttempts:          20,
+		Logger:               cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sched.client = client
+	return client, nil
+}
+
+// settle turns a sync error into River's answer: a connection GHL refused
+// stops for good (its state says why); anything else is retried.
+func settle(err error) error {
+	var cerr *syncer.ConnectionError
+	if errors.As(err, &cerr) {
+		return river.JobCancel(err)
+	}
+	if errors.Is(err, rankr.ErrNotFound) {
+		return river.JobCancel(err) // the connection was removed
+	}
+	return err
+}
+
+type backfillWorker struct {
+	river.WorkerDefaults[BackfillArgs]
+	s *syncer.Syncer
+}
+
+func (w *backfillWorker) Work(ctx context.Context, job *river.Job[BackfillArgs]) error {
+	done, err := w.s.Backfill(ctx, job.Args.LocationID)
+	if err != nil {
+		return settle(err)
+	}
+	if !done {
+		return river.JobSnooze(0) // its slice is up: let other locations run
+	}
+	return nil
+}
+
+type walkWorker struct {
+	river.WorkerDefaults[WalkArgs]
+	s *syncer.Syncer
+}
+
+func (w *walkWorker) Work(ctx context.Context, job *river.Job[WalkArgs]) error {
+	done, err := w.s.FullWalk(ctx, job.Args.LocationID)
+	if err != nil {
+		return settle(err)
+	}
+	if !done {
+		return river.JobSnooze(0)
+	}
+	return nil
+}
+
+type pollWorker struct {
+	river.WorkerDefaults[PollArgs]
+	s *syncer.Syncer
+}
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
+	err := w.s.Poll(ctx, job.Args.LocationID)
+	if errors.Is(err, syncer.ErrBackfillPending) {
+		return river.JobCancel(err) // the scheduler queues the backfill
+	}
+	return settle(err)
+}
+
+type refreshWorker struct {
+	river.WorkerDefaults[RefreshArgs]
+	s *syncer.Syncer
+}
+
+func (w *refreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) error {
+	return settle(w.s.Refresh(ctx, job.Args.LocationID, job.Args.RecordKind, job.Args.ID))
+}
+
+// scheduleWorker queues, for every active connection, a backfill until one
+// has finished, then a poll each interval and a full walk now and then.
+type scheduleWorker struct {
+	river.WorkerDefaults[ScheduleArgs]
+	st     store.Store
+	s      *syncer.Syncer
+	cfg    Config
+	client *river.Client[*sql.Tx]
+}
+
+func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
+	conns, err := w.st.ConnectionList(ctx)
+	if err != nil {
+		return err
+	}
+	var params []river.InsertManyParams
+	for _, c := range conns {
+		if c.State != rankr.StateActive {
+			continue
+		}
+		st, err := w.s.State(ctx, c.LocationID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !st.BackfillDone:
+			params = append(params, river.InsertManyParams{Args: BackfillArgs{LocationID: c.LocationID}})
+		default:
+			params = append(params, river.InsertManyParams{Args: PollArgs{LocationID: c.LocationID}})
+			if st.WalkRunning || time.Since(st.LastWalk) > w.cfg.WalkInterval && time.Since(st.BackfillFrom) > w.cfg.WalkInterval {
+				params = append(params, river.InsertManyParams{Args: WalkArgs{LocationID: c.LocationID}})
+			}
+		}
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	_, err = w.client.InsertMany(ctx, params)
+	return err
+}

@@ -1,0 +1,65 @@
+// Package web serves rankr's pages: for now the live status page (counts
+// per location that move as the sync runs) and the JSON behind it. The
+// pages are embedded in the binary.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/syncer"
+)
+
+//go:embed static
+var static embed.FS
+
+// LocationStatus is one connection and how its sync is doing.
+type LocationStatus struct {
+	Connection rankr.Connection     `json:"connection"`
+	Counts     rankr.Counts         `json:"counts"`
+	Sync       syncer.LocationState `json:"sync"`
+	Phase      string               `json:"phase"`
+	APICalls   int64                `json:"apiCalls"`
+	Budget     Budget               `json:"budget"`
+}
+
+// Budget is a location's GHL rate budget as the governor sees it.
+type Budget struct {
+	Burst          int   `json:"burst"`
+	IntervalMS     int64 `json:"intervalMs"`
+	InWindow       int   `json:"inWindow"`
+	DailyRemaining int   `json:"dailyRemaining"`
+	Waiting        int   `json:"waiting"`
+	Throttled      int64 `json:"throttled"`
+}
+
+// StatusFunc reports the status of every location.
+type StatusFunc func(context.Context) ([]LocationStatus, error)
+
+// Handler serves / (the status page), /api/status and /healthz.
+func Handler(status StatusFunc) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		http.ServeFileFS(w, r, static, "static/status.html")
+	})
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		st, err := status(r.Context())
+		if err != nil {
+			slog.Default().Error("status", "error", err)
+			http.Error(w, `{"error":"the status is unavailable; see the logs"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{"locations": st})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	return mux
+}
