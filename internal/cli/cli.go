@@ -98,6 +98,10 @@ func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (
 		}
 		g.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
 	}
+	// A wrong database setting is reported before anything is created.
+	if _, _, err := daemon.ParseDB(g.DB); err != nil {
+		return nil, err
+	}
 	key, err := g.masterKey(createKey)
 	if err != nil {
 		return nil, err

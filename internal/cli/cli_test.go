@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/vault"
+)
+
+// run runs the command line in process and returns its exit code and
+// output.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+type setup struct {
+	sb    *sandbox.Server
+	url   string
+	flags []string // the global flags pointing at this test's database
+	dir   string
+}
+
+func newSetup(t *testing.T, db string) *setup {
+	t.Helper()
+	sb, err := sandbox.New(sandbox.Config{Seed: 41, Locations: 2, Orders: 120,
+		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sb.Handler())
+	t.Cleanup(func() { ts.Close(); sb.Close() })
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "master.key")
+	if err := os.WriteFile(keyFile, []byte(vault.NewKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--data-dir", dir, "--master-key-file", keyFile, "--log-level", "warn"}
+	if db != "" {
+		flags = append(flags, "--db", db)
+	}
+	return &setup{sb: sb, url: ts.URL, flags: flags, dir: dir}
+}
+
+func (s *setup) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return run(t, append(append([]string{}, s.flags...), args...)...)
+}
+
+func (s *setup) must(t *testing.T, args ...string) string {
+	t.Helper()
+	code, out, errOut := s.run(t, args...)
+	if code != 0 {
+		t.Fatalf("rankr %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func TestConnectSyncAndRead(t *testing.T) {
+	t.Parallel()
+	dbs := map[string]string{"sqlite": ""}
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		dbs["postgres"] = storetest.PostgresURL(t)
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newSetup(t, db)
+			for _, l := range s.sb.Locations() {
+				out := s.must(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url, "--name", l.Name)
+				if !strings.Contains(out, "connected location "+l.ID) || !strings.Contains(out, "GHL reports 12") {
+					t.Fatalf("connect said: %s", out)
+				}
+				if strings.Contains(out, l.Token) {
+					t.Fatal("connect printed the token")
+				}
+			}
+			out := s.must(t, "sync")
+			if !strings.Contains(out, "CALLS/ORDER") || !strings.Contains(out, "synced 2 location(s)") {
+				t.Fatalf("sync said: %s", out)
+			}
+
+			var status []struct {
+				Connection struct {
+					LocationID string `json:"locationId"`
+					State      string `json:"state"`
+				} `json:"connection"`
+				Counts struct {
+					Orders int `json:"orders"`
+				} `json:"counts"`
+				Sync struct {
+					BackfillDone bool `json:"backfillDone"`
+				} `json:"sync"`
+			}
+			if err := json.Unmarshal([]byte(s.must(t, "status", "--json")), &status); err != nil {
+				t.Fatal(err)
+			}
+			if len(status) != 2 || status[0].Counts.Orders != 120 || !status[0].Sync.BackfillDone || status[0].Connection.State != "active" {
+				t.Fatalf("status %+v", status)
+			}
+
+			loc := s.sb.Locations()[0].ID
+			var orders []map[string]any
+			if err := json.Unmarshal([]byte(s.must(t, "orders", "list", "--location", loc, "--limit", "500", "--json")), &orders); err != nil {
+				t.Fatal(err)
+			}
+			if len(orders) != 120 {
+				t.Fatalf("%d orders listed", len(orders))
+			}
+			for _, field := range []string{"id", "locationId", "contactId", "contactName", "contactEmail", "amount", "currency",
+				"status", "fulfillmentStatus", "paymentStatus", "liveMode", "source", "createdAt", "updatedAt"} {
+				if _, ok := orders[0][field]; !ok {
+					t.Errorf("order JSON lacks %q: %v", field, orders[0])
+				}
+			}
+			// Amounts are the exact decimals GHL sent, in major units.
+			tr, _ := s.sb.Truth(loc)
+			newest := tr.Locations[0].Orders[len(tr.Locations[0].Orders)-1]
+			if got, want := jsonNumber(orders[0]["amount"]), string(newest.Item.Amount); !sameDecimal(got, want) {
+				t.Fatalf("amount %s, GHL sent %s", got, want)
+			}
+
+			// An order with fulfillments and payments, shown in full.
+			var full sandbox.OrderTruth
+			for _, o := range tr.Locations[0].Orders {
+				if len(o.Fulfillments) > 0 && o.PaymentStatus == "paid" {
+					full = o
+					break
+				}
+			}
+			var shown struct {
+				ID           string           `json:"id"`
+				Items        []map[string]any `json:"items"`
+				Fulfillments []map[string]any `json:"fulfillments"`
+				Transactions []map[string]any `json:"transactions"`
+			}
+			if err := json.Unmarshal([]byte(s.must(t, "orders", "show", full.Item.ID, "--json")), &shown); err != nil {
+				t.Fatal(err)
+			}
+			if shown.ID != full.Item.ID || len(shown.Items) != len(full.Detail.Items) || len(shown.Fulfillments) != len(full.Fulfillments) || len(shown.Transactions) == 0 {
+				t.Fatalf("orders show: %+v", shown)
+			}
+			text := s.must(t, "orders", "show", full.Item.ID)
+			for _, want := range []string{"items:", "fulfillments:", "transactions:", full.Fulfillments[0].Trackings[0].TrackingNumber} {
+				if !strings.Contains(text, want) {
+					t.Errorf("orders show text lacks %q:\n%s", want, text)
+				}
+			}
+
+			// Every kind lists and shows.
+			for _, kind := range []string{"fulfillments", "transactions", "subscriptions", "invoices"} {
+				var list []map[string]any
+				if err := json.Unmarshal([]byte(s.must(t, kind, "list", "--json", "--location", loc)), &list); err != nil {
+					t.Fatalf("%s list: %v", kind, err)
+				}
+				if len(list) == 0 {
+					t.Fatalf("%s list is empty", kind)
+				}
+				id, _ := list[0]["id"].(string)
+				if !strings.Contains(s.must(t, kind, "show", id), id) {
+					t.Fatalf("%s show %s does not show it", kind, id)
+				}
+				if !strings.Contains(s.must(t, kind, "list", "--location", loc), id) {
+					t.Fatalf("%s list (table) lacks %s", kind, id)
+				}
+			}
+			if code, _, errOut := s.run(t, "orders", "show", "no-such-order"); code == 0 || !strings.Contains(errOut, "not found") {
+				t.Fatalf("show of a missing order: %d %s", code, errOut)
+			}
+		})
+	}
+}
+
+func jsonNumber(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func sameDecimal(a, b string) bool {
+	x, errA := ghl.Number(a).Scaled(2)
+	y, errB := ghl.Number(b).Scaled(2)
+	return errA == nil && errB == nil && x == y
+}
+
+func TestConnectExplainsRefusals(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, "")
+	loc := s.sb.Locations()[0]
+	code, _, errOut := s.run(t, "connect", "--location", loc.ID, "--token", "pit-wrong-token", "--base-url", s.url)
+	if code == 0 || !strings.Contains(errOut, "GHL rejected the token (401)") || strings.Contains(errOut, "pit-wrong-token") {
+		t.Fatalf("bad token: %d %q", code, errOut)
+	}
+	if err := s.sb.AddToken(loc.ID, "pit-partial", ghl.ScopeOrdersRead, ghl.ScopeTransactionsRead); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = s.run(t, "connect", "--location", loc.ID, "--token", "pit-partial", "--base-url", s.url)
+	if code == 0 || !strings.Contains(errOut, ghl.ScopeSubscriptionsRead) || !strings.Contains(errOut, ghl.ScopeInvoicesRead) {
+		t.Fatalf("missing scopes: %d %q", code, errOut)
+	}
+	// Nothing was saved by the refusals.
+	if out := s.must(t, "status"); !strings.Contains(out, "no connections") {
+		t.Fatalf("status after refusals: %s", out)
+	}
+	code, out, _ := s.run(t, "connect", "--location", loc.ID, "--token", "pit-partial", "--base-url", s.url, "--no-verify")
+	if code != 0 || !strings.Contains(out, "connected") {
+		t.Fatalf("--no-verify: %d %s", code, out)
+	}
+	// The sync then stops the connection and says why.
+	code, out, _ = s.run(t, "sync")
+	if code == 0 || !strings.Contains(out, "missing scope "+ghl.ScopeSubscriptionsRead) {
+		t.Fatalf("sync with a missing scope: %d %s", code, out)
+	}
+	if out := s.must(t, "status"); !strings.Contains(out, "missing_scope") {
+		t.Fatalf("status: %s", out)
+	}
+}
+
+func TestSettingsErrorsAreClear(t *testing.T) {
+	// Not parallel: it sets RANKR_MASTER_KEY.
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--data-dir", dir, "status"}, "no master key"},
+		{[]string{"--data-dir", dir, "--db", "mysql://x", "status"}, "use sqlite:PATH or a postgres:// URL"},
+		{[]string{"sync", "--bogus"}, "unknown flag"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := run(t, tt.args...)
+		if code == 0 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("rankr %v: exit %d, %q; want an error mentioning %q", tt.args, code, errOut, tt.want)
+		}
+	}
+	t.Setenv("RANKR_MASTER_KEY", "too-short")
+	if code, _, errOut := run(t, "--data-dir", dir, "status"); code == 0 || !strings.Contains(errOut, "32 random bytes") {
+		t.Errorf("a bad RANKR_MASTER_KEY: %d %q", code, errOut)
+	}
+	code, out, _ := run(t, "--help")
+	if code != 0 || !strings.Contains(out, "connect") || !strings.Contains(out, "sandbox") {
+		t.Errorf("--help: %d %s", code, out)
+	}
+}
