@@ -1,0 +1,176 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/vault"
+)
+
+func TestParseDB(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, kind, target string
+		bad              bool
+	}{
+		{"sqlite:/var/rankr.db", "sqlite", "/var/rankr.db", false},
+		{"sqlite:///var/rankr.db", "sqlite", "/var/rankr.db", false},
+		{"file:rankr.db", "sqlite", "rankr.db", false},
+		{"data/rankr.db", "sqlite", "data/rankr.db", false},
+		{"postgres://u:p@127.0.0.1/db", "postgres", "postgres://u:p@127.0.0.1/db", false},
+		{"postgresql://127.0.0.1/db", "postgres", "postgresql://127.0.0.1/db", false},
+		{"mysql://u:secret@h/db", "", "", true},
+		{"sqlite:", "", "", true},
+	}
+	for _, tt := range tests {
+		kind, target, err := daemon.ParseDB(tt.in)
+		if (err != nil) != tt.bad || kind != tt.kind || target != tt.target {
+			t.Errorf("ParseDB(%q) = %q, %q, %v", tt.in, kind, target, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("ParseDB(%q) shows the password: %v", tt.in, err)
+		}
+	}
+}
+
+// TestServeKeepsLocationsInSync runs the daemon with its job queue on each
+// database: it backfills every location, then polls changes in as the
+// sandbox makes them, and its status page says so.
+func TestServeKeepsLocationsInSync(t *testing.T) {
+	t.Parallel()
+	dbs := map[string]func(t *testing.T) string{
+		"sqlite": func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
+		// Skips, saying why, when no PostgreSQL is configured.
+		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb, err := sandbox.New(sandbox.Config{Seed: 51, Locations: 3, Orders: 80,
+				RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(sb.Handler())
+			t.Cleanup(func() { ts.Close(); sb.Close() })
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			key, _ := vault.ParseKey(vault.NewKey())
+			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key,
+				Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 50 * time.Millisecond},
+				Jobs: jobs.Config{PollInterval: 200 * time.Millisecond, WalkInterval: time.Hour},
+				GHL:  []ghl.Option{ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for _, l := range sb.Locations() {
+				if _, err := d.Connect(ctx, l.ID, l.Name, ts.URL, l.Token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+
+			waitUntil(t, 60*time.Second, func() bool {
+				for _, l := range sb.Locations() {
+					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
+						return false
+					}
+				}
+				return true
+			})
+			// Changes after the backfill arrive by polling.
+			if _, err := sb.Step(40, "", ""); err != nil {
+				t.Fatal(err)
+			}
+			truth, _ := sb.Truth("")
+			want := 0
+			for _, l := range truth.Locations {
+				want += len(l.Orders)
+			}
+			waitUntil(t, 60*time.Second, func() bool {
+				got := 0
+				for _, l := range sb.Locations() {
+					c, _ := d.Store.Counts(ctx, l.ID)
+					got += c.Orders
+				}
+				return got == want
+			})
+			// One more full poll after the last change, then compare.
+			started := time.Now()
+			waitUntil(t, 60*time.Second, func() bool {
+				for _, l := range sb.Locations() {
+					st, _ := d.Syncer.State(ctx, l.ID)
+					if !st.LastPoll.After(started) {
+						return false
+					}
+				}
+				return true
+			})
+			// A poll that started after the last change has finished: wait
+			// for the one running now too, by stopping the daemon.
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatalf("run: %v", err)
+			}
+			for _, l := range sb.Locations() {
+				if err := d.Syncer.Poll(context.Background(), l.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			synctest.MatchesTruth(t, d.Store, truth, synctest.Options{IgnoreDeleted: true})
+
+			// The status page's JSON names every location with its counts.
+			rec := httptest.NewRecorder()
+			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/status", nil))
+			var page struct {
+				Locations []struct {
+					Connection rankr.Connection `json:"connection"`
+					Counts     rankr.Counts     `json:"counts"`
+				} `json:"locations"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != http.StatusOK || len(page.Locations) != 3 {
+				t.Fatalf("status: %d %s %v", rec.Code, rec.Body, err)
+			}
+			if page.Locations[0].Counts.Orders == 0 || page.Locations[0].Connection.State != rankr.StateActive {
+				t.Fatalf("status %+v", page.Locations[0])
+			}
+			if strings.Contains(rec.Body.String(), sb.Locations()[0].Token) {
+				t.Fatal("the status JSON shows a token")
+			}
+			rec = httptest.NewRecorder()
+			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "api/status") {
+				t.Fatalf("status page: %d", rec.Code)
+			}
+		})
+	}
+}
+
+func waitUntil(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached within %s", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
