@@ -298,18 +298,42 @@ func textOf(v any) func(io.Writer) {
 	}
 }
 
+// listed turns fetched records into list output.
+func listed[R any](rs []R, err error, header string, view func(R) any, row func(R) string) ([]any, string, []string, error) {
+	views, rows := make([]any, 0, len(rs)), make([]string, 0, len(rs))
+	for _, r := range rs {
+		views, rows = append(views, view(r)), append(rows, row(r))
+	}
+	return views, header, rows, err
+}
+
+// shown turns a fetched record into show output, as field lines.
+func shown[R, V any](r R, err error, view func(R) V) (any, func(io.Writer), error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	v := view(r)
+	return v, textOf(v), nil
+}
+
+func trackingText(ts []rankr.Tracking) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Carrier+" "+t.Number)
+	}
+	return dash(strings.Join(out, ", "))
+}
+
 type orderKind struct{}
 
 func (orderKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	os, err := st.OrderList(ctx, p)
-	var views []any
-	var rows []string
-	for _, o := range os {
-		views = append(views, newOrderView(o))
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when(o.CreatedAt), o.Status, o.PaymentStatus,
-			o.FulfillmentStatus, money{o.Amount, o.Currency}, dash(o.ContactName)))
-	}
-	return views, "ID\tCREATED\tSTATUS\tPAYMENT\tFULFILLMENT\tAMOUNT\tCUSTOMER", rows, err
+	return listed(os, err, "ID\tCREATED\tSTATUS\tPAYMENT\tFULFILLMENT\tAMOUNT\tCUSTOMER",
+		func(o rankr.Order) any { return newOrderView(o) },
+		func(o rankr.Order) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when(o.CreatedAt), o.Status, o.PaymentStatus,
+				o.FulfillmentStatus, money{o.Amount, o.Currency}, dash(o.ContactName))
+		})
 }
 
 func (orderKind) show(ctx context.Context, st store.Store, loc, id string) (any, func(io.Writer), error) {
@@ -345,11 +369,7 @@ func (orderKind) show(ctx context.Context, st store.Store, loc, id string) (any,
 		})
 		section(w, "fulfillments", "ID\tCREATED\tTRACKING\tITEMS", len(v.Fulfillments), func(i int) string {
 			f := v.Fulfillments[i]
-			var tr []string
-			for _, t := range f.Trackings {
-				tr = append(tr, t.Carrier+" "+t.Number)
-			}
-			return fmt.Sprintf("%s\t%s\t%s\t%d", f.ID, when(f.CreatedAt), dash(strings.Join(tr, ", ")), len(f.Items))
+			return fmt.Sprintf("%s\t%s\t%s\t%d", f.ID, when(f.CreatedAt), trackingText(f.Trackings), len(f.Items))
 		})
 		section(w, "transactions", "ID\tAT\tSTATUS\tAMOUNT\tREFUNDED\tPROVIDER", len(v.Transactions), func(i int) string {
 			x := v.Transactions[i]
@@ -376,17 +396,11 @@ type fulfillmentKind struct{}
 
 func (fulfillmentKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	fs, err := st.FulfillmentList(ctx, p)
-	var views []any
-	var rows []string
-	for _, f := range fs {
-		views = append(views, newFulfillmentView(f))
-		var tr []string
-		for _, t := range f.Trackings {
-			tr = append(tr, t.Carrier+" "+t.Number)
-		}
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%d", f.ID, when(f.CreatedAt), f.OrderID, dash(strings.Join(tr, ", ")), len(f.Items)))
-	}
-	return views, "ID\tCREATED\tORDER\tTRACKING\tITEMS", rows, err
+	return listed(fs, err, "ID\tCREATED\tORDER\tTRACKING\tITEMS",
+		func(f rankr.Fulfillment) any { return newFulfillmentView(f) },
+		func(f rankr.Fulfillment) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d", f.ID, when(f.CreatedAt), f.OrderID, trackingText(f.Trackings), len(f.Items))
+		})
 }
 
 func (fulfillmentKind) show(ctx context.Context, st store.Store, loc, id string) (any, func(io.Writer), error) {
@@ -412,71 +426,53 @@ type transactionKind struct{}
 
 func (transactionKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	xs, err := st.TransactionList(ctx, p)
-	var views []any
-	var rows []string
-	for _, x := range xs {
-		views = append(views, newTxnView(x))
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s %s\t%s", x.ID, when(x.CreatedAt), x.Status,
-			money{x.Amount, x.Currency}, money{x.AmountRefunded, x.Currency}, x.EntityType, x.EntityID, dash(x.Provider)))
-	}
-	return views, "ID\tAT\tSTATUS\tAMOUNT\tREFUNDED\tFOR\tPROVIDER", rows, err
+	return listed(xs, err, "ID\tAT\tSTATUS\tAMOUNT\tREFUNDED\tFOR\tPROVIDER",
+		func(x rankr.Transaction) any { return newTxnView(x) },
+		func(x rankr.Transaction) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s %s\t%s", x.ID, when(x.CreatedAt), x.Status,
+				money{x.Amount, x.Currency}, money{x.AmountRefunded, x.Currency}, x.EntityType, x.EntityID, dash(x.Provider))
+		})
 }
 
 func (transactionKind) show(ctx context.Context, st store.Store, loc, id string) (any, func(io.Writer), error) {
 	x, err := st.TransactionGet(ctx, loc, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	v := newTxnView(x)
-	return v, textOf(v), nil
+	return shown(x, err, newTxnView)
 }
 
 type subscriptionKind struct{}
 
 func (subscriptionKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	xs, err := st.SubscriptionList(ctx, p)
-	var views []any
-	var rows []string
-	for _, x := range xs {
-		views = append(views, newSubView(x))
-		every := "-"
-		if x.Interval != "" {
-			every = fmt.Sprintf("%s×%d", x.Interval, x.IntervalCount)
-		}
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, when(x.CreatedAt), x.Status,
-			money{x.Amount, x.Currency}, every, when(x.NextRunAt), dash(x.ContactName)))
-	}
-	return views, "ID\tCREATED\tSTATUS\tAMOUNT\tEVERY\tNEXT RUN\tCUSTOMER", rows, err
+	return listed(xs, err, "ID\tCREATED\tSTATUS\tAMOUNT\tEVERY\tNEXT RUN\tCUSTOMER",
+		func(x rankr.Subscription) any { return newSubView(x) },
+		func(x rankr.Subscription) string {
+			every := "-"
+			if x.Interval != "" {
+				every = fmt.Sprintf("%s×%d", x.Interval, x.IntervalCount)
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, when(x.CreatedAt), x.Status,
+				money{x.Amount, x.Currency}, every, when(x.NextRunAt), dash(x.ContactName))
+		})
 }
 
 func (subscriptionKind) show(ctx context.Context, st store.Store, loc, id string) (any, func(io.Writer), error) {
 	x, err := st.SubscriptionGet(ctx, loc, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	v := newSubView(x)
-	return v, textOf(v), nil
+	return shown(x, err, newSubView)
 }
 
 type invoiceKind struct{}
 
 func (invoiceKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	xs, err := st.InvoiceList(ctx, p)
-	var views []any
-	var rows []string
-	for _, x := range xs {
-		views = append(views, newInvoiceView(x))
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, x.Number, dash(x.IssueDate), x.Status,
-			money{x.Total, x.Currency}, money{x.AmountDue, x.Currency}, dash(x.ContactName)))
-	}
-	return views, "ID\tNUMBER\tISSUED\tSTATUS\tTOTAL\tDUE\tCUSTOMER", rows, err
+	return listed(xs, err, "ID\tNUMBER\tISSUED\tSTATUS\tTOTAL\tDUE\tCUSTOMER",
+		func(x rankr.Invoice) any { return newInvoiceView(x) },
+		func(x rankr.Invoice) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", x.ID, x.Number, dash(x.IssueDate), x.Status,
+				money{x.Total, x.Currency}, money{x.AmountDue, x.Currency}, dash(x.ContactName))
+		})
 }
 
 func (invoiceKind) show(ctx context.Context, st store.Store, loc, id string) (any, func(io.Writer), error) {
 	x, err := st.InvoiceGet(ctx, loc, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	v := newInvoiceView(x)
-	return v, textOf(v), nil
+	return shown(x, err, newInvoiceView)
 }

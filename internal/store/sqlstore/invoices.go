@@ -37,78 +37,32 @@ func (t *tx) invStates(ctx context.Context, loc string, ids []string) (map[strin
 
 // InvoiceUpsert stores a batch of invoices.
 func (s *Store) InvoiceUpsert(ctx context.Context, p store.InvoiceUpsertParams) (store.UpsertResult, error) {
-	ids := make([]string, len(p.Invoices))
-	for i, x := range p.Invoices {
-		ids[i] = x.ID
-		if x.UpdatedAt.IsZero() {
-			return store.UpsertResult{}, invalid("invoice %s has no updatedAt", x.ID)
-		}
-	}
-	if err := validateBatch(p.LocationID, ids); err != nil {
-		return store.UpsertResult{}, err
-	}
 	now := cmp.Or(p.Now, time.Now())
-	var res store.UpsertResult
-	err := s.inTx(ctx, func(t *tx) error {
-		res = store.UpsertResult{}
-		states, err := t.invStates(ctx, p.LocationID, ids)
-		if err != nil {
-			return err
-		}
-		for _, x := range p.Invoices {
-			if err := t.upsertInvoice(ctx, p.LocationID, x, states, now, &res); err != nil {
-				return fmt.Errorf("invoice %s: %w", x.ID, err)
-			}
-		}
-		if err := t.markSeen(ctx, "invoices", p.LocationID, ids, p.SeenAt); err != nil {
-			return err
-		}
-		return t.putCursor(ctx, p.Checkpoint, now)
-	})
-	return res, err
+	b := batch[rankr.Invoice]{loc: p.LocationID, what: "invoice", table: "invoices", items: p.Invoices, seen: p.SeenAt,
+		checkpoint: p.Checkpoint, now: now, key: func(x rankr.Invoice) (string, time.Time) { return x.ID, x.UpdatedAt }}
+	var states map[string]*invState
+	return b.upsert(ctx, s,
+		func(t *tx, ids []string) (err error) { states, err = t.invStates(ctx, p.LocationID, ids); return err },
+		func(t *tx, x rankr.Invoice, res *store.UpsertResult) error {
+			return t.upsertInvoice(ctx, p.LocationID, x, states, now, res)
+		}, nil)
 }
 
 func (t *tx) upsertInvoice(ctx context.Context, loc string, x rankr.Invoice, states map[string]*invState, now time.Time, res *store.UpsertResult) error {
 	in := version{x.UpdatedAt.UnixMilli(), invHash(x)}
-	st, ok := states[x.ID]
-	if !ok {
-		var got string
-		err := t.queryRow(ctx, `INSERT INTO invoices (location_id, id, number, name, status, contact_id, contact_name,
-			contact_email, currency, total, amount_paid, amount_due, live_mode, issue_date, due_date, created_at, updated_at,
-			content_hash, raw, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
-			loc, x.ID, x.Number, x.Name, x.Status, x.ContactID, x.ContactName, x.ContactEmail, x.Currency, x.Total, x.AmountPaid,
-			x.AmountDue, x.LiveMode, x.IssueDate, x.DueDate, x.CreatedAt.UnixMilli(), in.at, in.hash, string(x.Raw), now.UnixMilli()).Scan(&got)
-		switch {
-		case err == nil:
+	st, created, err := stored(states, x.ID,
+		func() (bool, error) { return t.insertInvoice(ctx, loc, x, in, now) },
+		func(ids []string) (map[string]*invState, error) { return t.invStates(ctx, loc, ids) })
+	if err != nil || created {
+		if created {
 			states[x.ID] = &invState{version: in, status: x.Status, paid: x.AmountPaid}
 			res.Created = append(res.Created, x.ID)
 			res.Events++
-			return t.appendEvent(ctx, loc, rankr.InvoiceCreated, rankr.RecordInvoice, x.ID, now, map[string]any{
-				"status": x.Status, "total": x.Total, "amountPaid": x.AmountPaid, "currency": x.Currency, "updatedAt": x.UpdatedAt,
-			})
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
-		again, err := t.invStates(ctx, loc, []string{x.ID})
-		if err != nil {
-			return err
-		}
-		st = again[x.ID]
-		states[x.ID] = st
+		return err
 	}
-	switch in.compare(st.version) {
-	case -1:
-		res.Stale++
-		return nil
-	case 0:
-		if st.deleted {
-			res.Changed = append(res.Changed, x.ID)
-			res.Events++
-			return t.restore(ctx, "invoices", rankr.RecordInvoice, rankr.InvoiceUpdated, loc, x.ID, now, &st.deleted)
-		}
-		res.Unchanged++
-		return nil
+	if newer, err := t.olderOrSame(ctx, in, st.version, &st.deleted, "invoices", rankr.RecordInvoice, rankr.InvoiceUpdated, loc, x.ID, now, res); !newer || err != nil {
+		return err
 	}
 	c := changes{}
 	c.note("status", st.status, x.Status)
@@ -124,13 +78,29 @@ func (t *tx) upsertInvoice(ctx context.Context, loc string, x rankr.Invoice, sta
 		return err
 	}
 	*st = invState{version: in, status: x.Status, paid: x.AmountPaid}
-	kind := c.kind([2]string{"status", rankr.InvoiceStatusChanged})
-	if kind == "" {
-		kind = rankr.InvoiceUpdated
+	return t.changed(ctx, loc, rankr.RecordInvoice, x.ID, c, [][2]string{{"status", rankr.InvoiceStatusChanged}},
+		rankr.InvoiceUpdated, x.UpdatedAt, now, res)
+}
+
+// insertInvoice inserts a new invoice, with its event; false means another
+// writer got there first.
+func (t *tx) insertInvoice(ctx context.Context, loc string, x rankr.Invoice, in version, now time.Time) (bool, error) {
+	var got string
+	err := t.queryRow(ctx, `INSERT INTO invoices (location_id, id, number, name, status, contact_id, contact_name,
+		contact_email, currency, total, amount_paid, amount_due, live_mode, issue_date, due_date, created_at, updated_at,
+		content_hash, raw, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+		loc, x.ID, x.Number, x.Name, x.Status, x.ContactID, x.ContactName, x.ContactEmail, x.Currency, x.Total, x.AmountPaid,
+		x.AmountDue, x.LiveMode, x.IssueDate, x.DueDate, x.CreatedAt.UnixMilli(), in.at, in.hash, string(x.Raw), now.UnixMilli()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	res.Changed = append(res.Changed, x.ID)
-	res.Events++
-	return t.appendEvent(ctx, loc, kind, rankr.RecordInvoice, x.ID, now, map[string]any{"changes": c, "updatedAt": x.UpdatedAt})
+	if err != nil {
+		return false, err
+	}
+	return true, t.appendEvent(ctx, loc, rankr.InvoiceCreated, rankr.RecordInvoice, x.ID, now, map[string]any{
+		"status": x.Status, "total": x.Total, "amountPaid": x.AmountPaid, "currency": x.Currency, "updatedAt": x.UpdatedAt,
+	})
 }
 
 const invColumns = `location_id, id, number, name, status, contact_id, contact_name, contact_email, currency, total,

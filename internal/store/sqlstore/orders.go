@@ -64,75 +64,33 @@ func (t *tx) orderStates(ctx context.Context, locationID string, ids []string) (
 		})
 }
 
-func validateBatch(locationID string, ids []string) error {
-	if locationID == "" {
-		return invalid("a location id is required")
-	}
-	for _, id := range ids {
-		if id == "" {
-			return invalid("a record without an id")
-		}
-	}
-	return nil
-}
-
 // OrderUpsert stores a batch of order versions; see store.Store.
 func (s *Store) OrderUpsert(ctx context.Context, p store.OrderUpsertParams) (store.UpsertResult, error) {
-	ids := make([]string, len(p.Orders))
-	for i, v := range p.Orders {
-		ids[i] = v.Order.ID
-		if v.Order.UpdatedAt.IsZero() {
-			return store.UpsertResult{}, invalid("order %s has no updatedAt", v.Order.ID)
-		}
-	}
-	if err := validateBatch(p.LocationID, ids); err != nil {
-		return store.UpsertResult{}, err
-	}
 	now := cmp.Or(p.Now, time.Now())
-	var res store.UpsertResult
-	err := s.inTx(ctx, func(t *tx) error {
-		res = store.UpsertResult{}
-		states, err := t.orderStates(ctx, p.LocationID, ids)
-		if err != nil {
-			return err
-		}
-		for _, v := range p.Orders {
-			if err := t.upsertOrder(ctx, p.LocationID, v, states, now, &res); err != nil {
-				return fmt.Errorf("order %s: %w", v.Order.ID, err)
-			}
-		}
-		if err := t.markSeen(ctx, "orders", p.LocationID, ids, p.SeenAt); err != nil {
-			return err
-		}
-		return t.putCursor(ctx, p.Checkpoint, now)
-	})
-	return res, err
+	b := batch[store.OrderVersion]{loc: p.LocationID, what: "order", table: "orders", items: p.Orders, seen: p.SeenAt,
+		checkpoint: p.Checkpoint, now: now,
+		key: func(v store.OrderVersion) (string, time.Time) { return v.Order.ID, v.Order.UpdatedAt }}
+	var states map[string]*orderState
+	return b.upsert(ctx, s,
+		func(t *tx, ids []string) (err error) { states, err = t.orderStates(ctx, p.LocationID, ids); return err },
+		func(t *tx, v store.OrderVersion, res *store.UpsertResult) error {
+			return t.upsertOrder(ctx, p.LocationID, v, states, now, res)
+		}, nil)
 }
 
 func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, states map[string]*orderState, now time.Time, res *store.UpsertResult) error {
 	o := v.Order
 	in := version{o.UpdatedAt.UnixMilli(), orderHash(o)}
-	st, ok := states[o.ID]
-	if !ok {
-		created, err := t.insertOrder(ctx, loc, v, in, now)
-		if err != nil {
-			return err
-		}
+	st, created, err := stored(states, o.ID,
+		func() (bool, error) { return t.insertOrder(ctx, loc, v, in, now) },
+		func(ids []string) (map[string]*orderState, error) { return t.orderStates(ctx, loc, ids) })
+	if err != nil || created {
 		if created {
 			states[o.ID] = &orderState{version: in, status: o.Status, fulfillment: o.FulfillmentStatus, amount: o.Amount}
 			res.Created = append(res.Created, o.ID)
 			res.Events++
-			return nil
 		}
-		// Another writer inserted it since we looked: compare with theirs.
-		again, err := t.orderStates(ctx, loc, []string{o.ID})
-		if err != nil {
-			return err
-		}
-		if st, ok = again[o.ID]; !ok {
-			return errors.New("order vanished during upsert")
-		}
-		states[o.ID] = st
+		return err
 	}
 
 	// Detail-only and summary-only columns follow their own versions: a
@@ -152,19 +110,8 @@ func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		}
 		st.summaryAt = sql.NullInt64{Int64: in.at, Valid: true}
 	}
-
-	switch in.compare(st.version) {
-	case -1:
-		res.Stale++
-		return nil
-	case 0:
-		if st.deleted {
-			res.Changed = append(res.Changed, o.ID)
-			res.Events++
-			return t.restore(ctx, "orders", rankr.RecordOrder, rankr.OrderUpdated, loc, o.ID, now, &st.deleted)
-		}
-		res.Unchanged++ // a detail or summary filled in is not a change of the order
-		return nil
+	if newer, err := t.olderOrSame(ctx, in, st.version, &st.deleted, "orders", rankr.RecordOrder, rankr.OrderUpdated, loc, o.ID, now, res); !newer || err != nil {
+		return err
 	}
 
 	c := changes{}
@@ -183,15 +130,10 @@ func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 	}
 	*st = orderState{version: in, status: o.Status, fulfillment: o.FulfillmentStatus, payment: st.payment,
 		amount: o.Amount, summaryAt: st.summaryAt, detailAt: st.detailAt}
-	kind := c.kind([2]string{"status", rankr.OrderStatusChanged}, [2]string{"fulfillmentStatus", rankr.OrderFulfillmentStatusChanged})
-	if kind == "" {
-		kind = rankr.OrderUpdated
-	}
-	if err := t.appendEvent(ctx, loc, kind, rankr.RecordOrder, o.ID, now, map[string]any{"changes": c, "updatedAt": o.UpdatedAt}); err != nil {
+	if err := t.changed(ctx, loc, rankr.RecordOrder, o.ID, c, [][2]string{{"status", rankr.OrderStatusChanged},
+		{"fulfillmentStatus", rankr.OrderFulfillmentStatusChanged}}, rankr.OrderUpdated, o.UpdatedAt, now, res); err != nil {
 		return err
 	}
-	res.Changed = append(res.Changed, o.ID)
-	res.Events++
 	if _, amountChanged := c["amount"]; amountChanged {
 		n, err := t.settleOrder(ctx, loc, o.ID, now)
 		res.Events += n

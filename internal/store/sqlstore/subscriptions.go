@@ -38,78 +38,34 @@ func (t *tx) subStates(ctx context.Context, loc string, ids []string) (map[strin
 
 // SubscriptionUpsert stores a batch of subscription versions.
 func (s *Store) SubscriptionUpsert(ctx context.Context, p store.SubscriptionUpsertParams) (store.UpsertResult, error) {
-	ids := make([]string, len(p.Subscriptions))
-	for i, v := range p.Subscriptions {
-		ids[i] = v.Subscription.ID
-		if v.Subscription.UpdatedAt.IsZero() {
-			return store.UpsertResult{}, invalid("subscription %s has no updatedAt", v.Subscription.ID)
-		}
-	}
-	if err := validateBatch(p.LocationID, ids); err != nil {
-		return store.UpsertResult{}, err
-	}
 	now := cmp.Or(p.Now, time.Now())
-	var res store.UpsertResult
-	err := s.inTx(ctx, func(t *tx) error {
-		res = store.UpsertResult{}
-		states, err := t.subStates(ctx, p.LocationID, ids)
-		if err != nil {
-			return err
-		}
-		for _, v := range p.Subscriptions {
-			if err := t.upsertSub(ctx, p.LocationID, v, states, now, &res); err != nil {
-				return fmt.Errorf("subscription %s: %w", v.Subscription.ID, err)
-			}
-		}
-		if err := t.markSeen(ctx, "subscriptions", p.LocationID, ids, p.SeenAt); err != nil {
-			return err
-		}
-		return t.putCursor(ctx, p.Checkpoint, now)
-	})
-	return res, err
+	b := batch[store.SubscriptionVersion]{loc: p.LocationID, what: "subscription", table: "subscriptions", items: p.Subscriptions,
+		seen: p.SeenAt, checkpoint: p.Checkpoint, now: now,
+		key: func(v store.SubscriptionVersion) (string, time.Time) {
+			return v.Subscription.ID, v.Subscription.UpdatedAt
+		}}
+	var states map[string]*subState
+	return b.upsert(ctx, s,
+		func(t *tx, ids []string) (err error) { states, err = t.subStates(ctx, p.LocationID, ids); return err },
+		func(t *tx, v store.SubscriptionVersion, res *store.UpsertResult) error {
+			return t.upsertSub(ctx, p.LocationID, v, states, now, res)
+		}, nil)
 }
 
 func (t *tx) upsertSub(ctx context.Context, loc string, v store.SubscriptionVersion, states map[string]*subState, now time.Time, res *store.UpsertResult) error {
 	x := v.Subscription
 	in := version{x.UpdatedAt.UnixMilli(), subHash(x)}
-	st, ok := states[x.ID]
-	if !ok {
-		var rawSummary, summaryAt any
-		if !v.Detail {
-			rawSummary, summaryAt = nullText(x.RawSummary), in.at
-		}
-		var got string
-		err := t.queryRow(ctx, `INSERT INTO subscriptions (location_id, id, contact_id, contact_name, contact_email, amount,
-			currency, status, live_mode, order_id, provider_subscription_id, created_at, updated_at, content_hash, raw_summary,
-			summary_updated_at, needs_detail, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
-			loc, x.ID, x.ContactID, x.ContactName, x.ContactEmail, x.Amount, x.Currency, x.Status, x.LiveMode, x.OrderID,
-			x.ProviderSubscriptionID, x.CreatedAt.UnixMilli(), in.at, in.hash, rawSummary, summaryAt, !v.Detail, now.UnixMilli()).Scan(&got)
-		switch {
-		case err == nil:
-			st = &subState{version: in, status: x.Status, amount: x.Amount}
-			states[x.ID] = st
-			if v.Detail {
-				if err := t.writeSubDetail(ctx, loc, x); err != nil {
-					return err
-				}
-			}
+	st, created, err := stored(states, x.ID,
+		func() (bool, error) { return t.insertSub(ctx, loc, v, in, now) },
+		func(ids []string) (map[string]*subState, error) { return t.subStates(ctx, loc, ids) })
+	if err != nil || created {
+		if created {
+			states[x.ID] = &subState{version: in, status: x.Status, amount: x.Amount}
 			res.Created = append(res.Created, x.ID)
 			res.Events++
-			return t.appendEvent(ctx, loc, rankr.SubscriptionCreated, rankr.RecordSubscription, x.ID, now, map[string]any{
-				"status": x.Status, "amount": x.Amount, "currency": x.Currency, "orderId": x.OrderID, "updatedAt": x.UpdatedAt,
-			})
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
-		again, err := t.subStates(ctx, loc, []string{x.ID})
-		if err != nil {
-			return err
-		}
-		st = again[x.ID]
-		states[x.ID] = st
+		return err
 	}
-
 	if v.Detail && in.at >= st.at && (!st.detailAt.Valid || in.at >= st.detailAt.Int64) {
 		// A detail fetched again at the same version still clears a renewal's
 		// needs_detail mark: the fetch happened after the renewal.
@@ -125,19 +81,8 @@ func (t *tx) upsertSub(ctx context.Context, loc string, v store.SubscriptionVers
 		}
 		st.summaryAt = sql.NullInt64{Int64: in.at, Valid: true}
 	}
-
-	switch in.compare(st.version) {
-	case -1:
-		res.Stale++
-		return nil
-	case 0:
-		if st.deleted {
-			res.Changed = append(res.Changed, x.ID)
-			res.Events++
-			return t.restore(ctx, "subscriptions", rankr.RecordSubscription, rankr.SubscriptionUpdated, loc, x.ID, now, &st.deleted)
-		}
-		res.Unchanged++
-		return nil
+	if newer, err := t.olderOrSame(ctx, in, st.version, &st.deleted, "subscriptions", rankr.RecordSubscription, rankr.SubscriptionUpdated, loc, x.ID, now, res); !newer || err != nil {
+		return err
 	}
 	c := changes{}
 	c.note("status", st.status, x.Status)
@@ -153,13 +98,39 @@ func (t *tx) upsertSub(ctx context.Context, loc string, v store.SubscriptionVers
 		return err
 	}
 	*st = subState{version: in, status: x.Status, amount: x.Amount, summaryAt: st.summaryAt, detailAt: st.detailAt}
-	kind := c.kind([2]string{"status", rankr.SubscriptionStatusChanged})
-	if kind == "" {
-		kind = rankr.SubscriptionUpdated
+	return t.changed(ctx, loc, rankr.RecordSubscription, x.ID, c, [][2]string{{"status", rankr.SubscriptionStatusChanged}},
+		rankr.SubscriptionUpdated, x.UpdatedAt, now, res)
+}
+
+// insertSub inserts a new subscription, with its event; false means another
+// writer got there first.
+func (t *tx) insertSub(ctx context.Context, loc string, v store.SubscriptionVersion, in version, now time.Time) (bool, error) {
+	x := v.Subscription
+	var rawSummary, summaryAt any
+	if !v.Detail {
+		rawSummary, summaryAt = nullText(x.RawSummary), in.at
 	}
-	res.Changed = append(res.Changed, x.ID)
-	res.Events++
-	return t.appendEvent(ctx, loc, kind, rankr.RecordSubscription, x.ID, now, map[string]any{"changes": c, "updatedAt": x.UpdatedAt})
+	var got string
+	err := t.queryRow(ctx, `INSERT INTO subscriptions (location_id, id, contact_id, contact_name, contact_email, amount,
+		currency, status, live_mode, order_id, provider_subscription_id, created_at, updated_at, content_hash, raw_summary,
+		summary_updated_at, needs_detail, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+		loc, x.ID, x.ContactID, x.ContactName, x.ContactEmail, x.Amount, x.Currency, x.Status, x.LiveMode, x.OrderID,
+		x.ProviderSubscriptionID, x.CreatedAt.UnixMilli(), in.at, in.hash, rawSummary, summaryAt, !v.Detail, now.UnixMilli()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if v.Detail {
+		if err := t.writeSubDetail(ctx, loc, x); err != nil {
+			return false, err
+		}
+	}
+	return true, t.appendEvent(ctx, loc, rankr.SubscriptionCreated, rankr.RecordSubscription, x.ID, now, map[string]any{
+		"status": x.Status, "amount": x.Amount, "currency": x.Currency, "orderId": x.OrderID, "updatedAt": x.UpdatedAt,
+	})
 }
 
 func (t *tx) writeSubDetail(ctx context.Context, loc string, x rankr.Subscription) error {

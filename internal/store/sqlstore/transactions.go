@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -38,102 +39,53 @@ func txnHash(t rankr.Transaction) string {
 
 // TransactionUpsert stores a batch of transactions; see store.Store.
 func (s *Store) TransactionUpsert(ctx context.Context, p store.TransactionUpsertParams) (store.UpsertResult, error) {
-	ids := make([]string, len(p.Transactions))
-	for i, t := range p.Transactions {
-		ids[i] = t.ID
-		if t.UpdatedAt.IsZero() {
-			return store.UpsertResult{}, invalid("transaction %s has no updatedAt", t.ID)
-		}
-	}
-	if err := validateBatch(p.LocationID, ids); err != nil {
-		return store.UpsertResult{}, err
-	}
 	now := cmp.Or(p.Now, time.Now())
-	var res store.UpsertResult
-	err := s.inTx(ctx, func(t *tx) error {
-		res = store.UpsertResult{}
-		states, err := t.txnStates(ctx, p.LocationID, ids)
-		if err != nil {
+	b := batch[rankr.Transaction]{loc: p.LocationID, what: "transaction", table: "transactions", items: p.Transactions,
+		seen: p.SeenAt, checkpoint: p.Checkpoint, now: now,
+		key: func(x rankr.Transaction) (string, time.Time) { return x.ID, x.UpdatedAt }}
+	var states map[string]*txnState
+	var settle map[string]bool
+	return b.upsert(ctx, s,
+		func(t *tx, ids []string) (err error) {
+			settle = map[string]bool{}
+			states, err = t.txnStates(ctx, p.LocationID, ids)
 			return err
-		}
-		settle := map[string]bool{}
-		for _, x := range p.Transactions {
-			if err := t.upsertTxn(ctx, p.LocationID, x, states, settle, now, &res); err != nil {
-				return fmt.Errorf("transaction %s: %w", x.ID, err)
+		},
+		func(t *tx, x rankr.Transaction, res *store.UpsertResult) error {
+			return t.upsertTxn(ctx, p.LocationID, x, states, settle, now, res)
+		},
+		// Payment statuses follow the money, once all of the batch is in.
+		func(t *tx, res *store.UpsertResult) error {
+			for _, id := range slices.Sorted(maps.Keys(settle)) {
+				n, err := t.settleOrder(ctx, p.LocationID, id, now)
+				if err != nil {
+					return err
+				}
+				res.Events += n
 			}
-		}
-		// Payment statuses follow the money, after all of the batch is in.
-		orders := make([]string, 0, len(settle))
-		for id := range settle {
-			orders = append(orders, id)
-		}
-		slices.Sort(orders)
-		for _, id := range orders {
-			n, err := t.settleOrder(ctx, p.LocationID, id, now)
-			if err != nil {
-				return err
-			}
-			res.Events += n
-		}
-		if err := t.markSeen(ctx, "transactions", p.LocationID, ids, p.SeenAt); err != nil {
-			return err
-		}
-		return t.putCursor(ctx, p.Checkpoint, now)
-	})
-	return res, err
+			return nil
+		})
 }
 
 func (t *tx) upsertTxn(ctx context.Context, loc string, x rankr.Transaction, states map[string]*txnState, settle map[string]bool, now time.Time, res *store.UpsertResult) error {
 	in := version{x.UpdatedAt.UnixMilli(), txnHash(x)}
-	st, ok := states[x.ID]
-	if !ok {
-		var got string
-		err := t.queryRow(ctx, `INSERT INTO transactions (location_id, id, entity_type, entity_id, order_id, invoice_id,
-			subscription_id, contact_id, amount, amount_refunded, currency, status, live_mode, provider, charge_id, created_at,
-			updated_at, content_hash, raw, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
-			loc, x.ID, x.EntityType, x.EntityID, x.OrderID, x.InvoiceID, x.SubscriptionID, x.ContactID, x.Amount,
-			x.AmountRefunded, x.Currency, x.Status, x.LiveMode, x.Provider, x.ChargeID, x.CreatedAt.UnixMilli(), in.at, in.hash,
-			string(x.Raw), now.UnixMilli()).Scan(&got)
-		switch {
-		case err == nil:
+	st, created, err := stored(states, x.ID,
+		func() (bool, error) { return t.insertTxn(ctx, loc, x, in, now) },
+		func(ids []string) (map[string]*txnState, error) { return t.txnStates(ctx, loc, ids) })
+	if err != nil || created {
+		if created {
 			states[x.ID] = &txnState{version: in, status: x.Status, amount: x.Amount, refunded: x.AmountRefunded}
 			res.Created = append(res.Created, x.ID)
 			res.Events++
 			if x.OrderID != "" {
 				settle[x.OrderID] = true
 			}
-			if err := t.appendEvent(ctx, loc, rankr.TransactionCreated, rankr.RecordTransaction, x.ID, now, map[string]any{
-				"status": x.Status, "amount": x.Amount, "currency": x.Currency, "entityType": x.EntityType, "entityId": x.EntityID,
-				"subscriptionId": x.SubscriptionID, "updatedAt": x.UpdatedAt,
-			}); err != nil {
-				return err
-			}
-			return t.noteSubscriptionCharge(ctx, loc, x, now, res)
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
+			err = t.noteSubscriptionCharge(ctx, loc, x, now, res)
 		}
-		// Another writer inserted it since we looked: fall through to
-		// compare with theirs (lockStates rereads it, now locked).
-		again, err := t.txnStates(ctx, loc, []string{x.ID})
-		if err != nil {
-			return err
-		}
-		st = again[x.ID]
-		states[x.ID] = st
+		return err
 	}
-	switch in.compare(st.version) {
-	case -1:
-		res.Stale++
-		return nil
-	case 0:
-		if st.deleted {
-			res.Changed = append(res.Changed, x.ID)
-			res.Events++
-			return t.restore(ctx, "transactions", rankr.RecordTransaction, rankr.TransactionUpdated, loc, x.ID, now, &st.deleted)
-		}
-		res.Unchanged++
-		return nil
+	if newer, err := t.olderOrSame(ctx, in, st.version, &st.deleted, "transactions", rankr.RecordTransaction, rankr.TransactionUpdated, loc, x.ID, now, res); !newer || err != nil {
+		return err
 	}
 	c := changes{}
 	c.note("status", st.status, x.Status)
@@ -153,13 +105,31 @@ func (t *tx) upsertTxn(ctx context.Context, loc string, x rankr.Transaction, sta
 	if x.OrderID != "" && len(c) > 0 {
 		settle[x.OrderID] = true
 	}
-	kind := c.kind([2]string{"status", rankr.TransactionStatusChanged})
-	if kind == "" {
-		kind = rankr.TransactionUpdated
+	return t.changed(ctx, loc, rankr.RecordTransaction, x.ID, c, [][2]string{{"status", rankr.TransactionStatusChanged}},
+		rankr.TransactionUpdated, x.UpdatedAt, now, res)
+}
+
+// insertTxn inserts a new transaction, with its event; false means another
+// writer got there first.
+func (t *tx) insertTxn(ctx context.Context, loc string, x rankr.Transaction, in version, now time.Time) (bool, error) {
+	var got string
+	err := t.queryRow(ctx, `INSERT INTO transactions (location_id, id, entity_type, entity_id, order_id, invoice_id,
+		subscription_id, contact_id, amount, amount_refunded, currency, status, live_mode, provider, charge_id, created_at,
+		updated_at, content_hash, raw, inserted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+		loc, x.ID, x.EntityType, x.EntityID, x.OrderID, x.InvoiceID, x.SubscriptionID, x.ContactID, x.Amount,
+		x.AmountRefunded, x.Currency, x.Status, x.LiveMode, x.Provider, x.ChargeID, x.CreatedAt.UnixMilli(), in.at, in.hash,
+		string(x.Raw), now.UnixMilli()).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	res.Changed = append(res.Changed, x.ID)
-	res.Events++
-	return t.appendEvent(ctx, loc, kind, rankr.RecordTransaction, x.ID, now, map[string]any{"changes": c, "updatedAt": x.UpdatedAt})
+	if err != nil {
+		return false, err
+	}
+	return true, t.appendEvent(ctx, loc, rankr.TransactionCreated, rankr.RecordTransaction, x.ID, now, map[string]any{
+		"status": x.Status, "amount": x.Amount, "currency": x.Currency, "entityType": x.EntityType, "entityId": x.EntityID,
+		"subscriptionId": x.SubscriptionID, "updatedAt": x.UpdatedAt,
+	})
 }
 
 // noteSubscriptionCharge marks the subscription a new charge belongs to as
