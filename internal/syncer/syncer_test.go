@@ -138,7 +138,9 @@ func TestBackfillThroughFaults(t *testing.T) {
 	t.Parallel()
 	forEachStore(t, func(t *testing.T, open storetest.Opener) {
 		e := newEnv(t, open, sandbox.Config{Seed: 32, Locations: 1, Orders: 200}, syncer.Options{})
-		if err := e.sb.SetFaults(sandbox.Faults{ErrorRate: 0.2, DropRate: 0.05, Rate429: 0.05,
+		// 20% 5xx, dropped connections, scattered 429s, added latency, and a
+		// 429 storm to start with.
+		if err := e.sb.SetFaults(sandbox.Faults{ErrorRate: 0.2, DropRate: 0.05, Rate429: 0.05, StormFor: sandbox.Duration(500 * time.Millisecond),
 			Latency: sandbox.Duration(time.Millisecond), LatencyJitter: sandbox.Duration(3 * time.Millisecond)}); err != nil {
 			t.Fatal(err)
 		}
