@@ -2,17 +2,21 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/webhook"
 )
 
 // DemoCmd runs a seeded GHL sandbox and the connector side by side on
@@ -62,8 +66,18 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}()
 
+	pageLn, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("the status page cannot listen on %s (is a demo running already? use --addr): %w", c.Addr, err)
+	}
+	sbKey, err := ghl.ParseWebhookKey(sb.WebhookPublicKey())
+	if err != nil {
+		return err
+	}
 	d, err := g.open(ctx, true, daemon.Config{
-		Addr: c.Addr,
+		Listener: pageLn,
+		// Webhooks signed by the sandbox's key, not GHL's.
+		Webhook: webhook.Config{Keys: []ed25519.PublicKey{sbKey}},
 		// The sandbox changes orders from months ago, as shops do: poll far
 		// back so that every change shows (GHL's webhooks will make this
 		// cheap).
@@ -75,6 +89,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer d.Close()
 	info := sb.Info()
+	sb.SetWebhookURL("http://" + pageLn.Addr().String() + daemon.WebhookPath)
 	for _, l := range info.Locations {
 		if _, err := d.Connect(ctx, l.ID, l.Name, info.BaseURL, l.Token); err != nil {
 			return err
@@ -82,8 +97,8 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 	}
 
 	w := g.stdout
-	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
-		c.Addr, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
+	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
+		pageLn.Addr(), pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
 	if c.RateBurst != 100 {
 		fmt.Fprintf(w, "  The sandbox allows %d requests per location per 10 s (GHL: 100) so that the backfill takes seconds.\n\n", c.RateBurst)
 	}
@@ -99,8 +114,8 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 	backfilled := waitBackfills(ctx, d, locs, runErr)
 	stop()
 	if backfilled {
-		fmt.Fprintf(w, "\nBackfilled %d locations in %s. Now polling every 5 s while the sandbox keeps selling; watch http://%s\nPress Ctrl-C to stop.\n",
-			len(locs), time.Since(start).Round(100*time.Millisecond), c.Addr)
+		fmt.Fprintf(w, "\nBackfilled %d locations in %s. Now taking webhooks and polling every 5 s while the sandbox keeps selling; watch http://%s\nPress Ctrl-C to stop.\n",
+			len(locs), time.Since(start).Round(100*time.Millisecond), pageLn.Addr())
 	}
 	err = <-runErr
 	stopSandbox()

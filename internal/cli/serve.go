@@ -2,13 +2,19 @@ package cli
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"os"
 	"text/tabwriter"
 	"time"
 
+	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/webhook"
 )
 
 // ServeCmd runs the connector.
@@ -19,19 +25,61 @@ type ServeCmd struct {
 	WalkInterval time.Duration `help:"How often each location is walked in full, to heal gaps and find deletions." default:"6h" env:"RANKR_WALK_INTERVAL"`
 	Workers      int           `help:"Sync jobs running at once in this process." default:"8" env:"RANKR_WORKERS"`
 	ID           string        `help:"A name for this process among those sharing a PostgreSQL database." env:"RANKR_INSTANCE_ID"`
+
+	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
+	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
+	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
 }
 
-func (c *ServeCmd) config() daemon.Config {
-	return daemon.Config{
-		Addr: c.Addr,
-		Sync: syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
-		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+func (c *ServeCmd) config() (daemon.Config, error) {
+	wh, err := webhookConfig(c.WebhookKeys, c.WebhookLegacyRSA, c.WebhookMaxAge)
+	if err != nil {
+		return daemon.Config{}, err
 	}
+	return daemon.Config{
+		Addr:    c.Addr,
+		Webhook: wh,
+		Sync:    syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		Jobs:    jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+	}, nil
+}
+
+// webhookConfig reads the webhook keys.
+func webhookConfig(keys []string, legacyRSA string, maxAge time.Duration) (webhook.Config, error) {
+	cfg := webhook.Config{MaxAge: maxAge}
+	for _, k := range keys {
+		key, err := ghl.ParseWebhookKey(k)
+		if err != nil {
+			return cfg, fmt.Errorf("--webhook-key: %w", err)
+		}
+		cfg.Keys = append(cfg.Keys, key)
+	}
+	if legacyRSA != "" {
+		b, err := os.ReadFile(legacyRSA)
+		if err != nil {
+			return cfg, fmt.Errorf("--webhook-legacy-rsa-key: %w", err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			return cfg, fmt.Errorf("--webhook-legacy-rsa-key: %s holds no PEM block", legacyRSA)
+		}
+		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+		rsaKey, ok := pub.(*rsa.PublicKey)
+		if err != nil || !ok {
+			return cfg, fmt.Errorf("--webhook-legacy-rsa-key: %s is not an RSA public key", legacyRSA)
+		}
+		cfg.LegacyRSAKeys = []*rsa.PublicKey{rsaKey}
+	}
+	return cfg, nil
 }
 
 // Run serves until interrupted.
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, true, c.config())
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	d, err := g.open(ctx, true, cfg)
 	if err != nil {
 		return err
 	}

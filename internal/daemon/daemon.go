@@ -8,6 +8,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -33,6 +35,7 @@ import (
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/vault"
 	"github.com/rankr/rankr/internal/web"
+	"github.com/rankr/rankr/internal/webhook"
 )
 
 // Config says where rankr keeps its data and how it runs.
@@ -41,8 +44,12 @@ type Config struct {
 	DB string
 	// MasterKey seals credentials; see vault.
 	MasterKey []byte
-	// Addr is where serve listens for HTTP (empty: no HTTP server).
-	Addr string
+	// Addr is where serve listens for HTTP (empty: no HTTP server);
+	// Listener, when set, is used instead.
+	Addr     string
+	Listener net.Listener
+	// Webhook configures the webhook intake (default key: GHL's).
+	Webhook webhook.Config
 	// Sync tunes the syncer; Jobs the job queue.
 	Sync syncer.Options
 	Jobs jobs.Config
@@ -61,6 +68,7 @@ type Daemon struct {
 	Syncer *syncer.Syncer
 	kind   string // sqlite or postgres
 	log    *slog.Logger
+	intake *webhook.Intake
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -156,9 +164,14 @@ func (d *Daemon) Connect(ctx context.Context, locationID, name, baseURL, token s
 		BaseURL: cmp.Or(baseURL, ghl.DefaultBaseURL), Credential: sealed, CredentialKind: "pit"})
 }
 
-// Run starts the job queue (and the HTTP server when Addr is set) and
-// blocks until ctx ends, then stops them: running jobs get a grace period
-// and are snoozed back onto the queue if they do not finish.
+// WebhookPath is where serve takes GHL's webhooks.
+const WebhookPath = "/webhooks/ghl"
+
+// Run starts the job queue, the webhook processor and (when Addr or
+// Listener is set) the HTTP server, and blocks until ctx ends. Then it stops
+// them in the order that loses nothing: the webhook intake first (new
+// deliveries get 429, so GHL redelivers them; queued ones are stored), then
+// the HTTP server, then the jobs, which get a grace period.
 func (d *Daemon) Run(ctx context.Context) error {
 	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.cfg.Jobs)
 	if err != nil {
@@ -167,16 +180,32 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
+	intake := webhook.NewIntake(d.Store, d.webhookConfig())
+	proc := webhook.NewProcessor(d.Store, d.applyWebhook(client), d.log)
+	intake.OnStored(proc.Wake)
+	intake.Start()
+	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
+	procDone := make(chan struct{})
+	go func() { defer close(procDone); _ = proc.Run(procCtx) }()
+	d.intake = intake
+
 	var srv *http.Server
 	errc := make(chan error, 1)
-	if d.cfg.Addr != "" {
-		ln, err := net.Listen("tcp", d.cfg.Addr)
-		if err != nil {
+	ln := d.cfg.Listener
+	if ln == nil && d.cfg.Addr != "" {
+		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
+			intake.Close()
+			stopProc()
 			_ = client.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
 		}
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "db", d.kind)
+	}
+	if ln != nil {
+		mux := http.NewServeMux()
+		mux.Handle(WebhookPath, intake)
+		mux.Handle("/", d.Handler())
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "webhooks", "http://"+ln.Addr().String()+WebhookPath, "db", d.kind)
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	select {
@@ -185,9 +214,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
+	intake.Close()
 	if srv != nil {
 		_ = srv.Shutdown(stopCtx)
 	}
+	stopProc()
+	<-procDone
 	if serr := client.Stop(stopCtx); serr != nil {
 		_ = client.StopAndCancel(context.WithoutCancel(ctx))
 	}
@@ -195,6 +227,44 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+func (d *Daemon) webhookConfig() webhook.Config {
+	cfg := d.cfg.Webhook
+	if len(cfg.Keys) == 0 {
+		key, err := ghl.ParseWebhookKey(ghl.WebhookPublicKey)
+		if err == nil {
+			cfg.Keys = []ed25519.PublicKey{key}
+		}
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, d.log)
+	return cfg
+}
+
+// applyWebhook applies a stored webhook and queues the refreshes it calls
+// for. A refresh that cannot be queued is logged: polling will get there.
+func (d *Daemon) applyWebhook(client *river.Client[*sql.Tx]) webhook.ApplyFunc {
+	return func(ctx context.Context, ev rankr.InboxEvent) (string, error) {
+		outcome, follow, err := d.Syncer.ApplyWebhook(ctx, ev)
+		if err != nil {
+			return "", err
+		}
+		for _, f := range follow {
+			if _, err := client.Insert(ctx, jobs.RefreshArgs{LocationID: f.LocationID, RecordKind: f.Kind, ID: f.ID}, nil); err != nil {
+				d.log.Error("queueing a refresh after a webhook; the next poll will catch up", "location", f.LocationID,
+					"kind", f.Kind, "id", f.ID, "error", err)
+			}
+		}
+		return outcome, nil
+	}
+}
+
+// WebhookStats returns the intake's counters while Run runs.
+func (d *Daemon) WebhookStats() webhook.Stats {
+	if d.intake == nil {
+		return webhook.Stats{}
+	}
+	return d.intake.Stats()
 }
 
 // Handler serves the status page and its JSON.

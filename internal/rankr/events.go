@@ -49,3 +49,16 @@ const (
 	RecordSubscription = "subscription"
 	RecordInvoice      = "invoice"
 )
+
+// InboxEvent is a webhook as received, kept durably until processed.
+type InboxEvent struct {
+	Seq        int64
+	WebhookID  string // GHL's webhookId, or a hash of the body when it has none
+	Type       string
+	LocationID string
+	ReceivedAt time.Time
+	EventAt    time.Time // the body's timestamp, when it had one
+	Body       []byte    // exactly as received (its signature verified)
+	Attempts   int
+	Outcome    string
+}

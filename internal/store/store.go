@@ -100,6 +100,17 @@ type Store interface {
 	// CursorPut writes a checkpoint.
 	CursorPut(ctx context.Context, c rankr.Cursor) error
 
+	// InboxAppend stores received webhooks in one transaction, reporting
+	// for each whether it was new (false: a redelivery already stored).
+	InboxAppend(ctx context.Context, events []rankr.InboxEvent) ([]bool, error)
+	// InboxClaim leases up to Limit unprocessed webhooks, oldest first;
+	// other processors skip them until the lease ends.
+	InboxClaim(ctx context.Context, p InboxClaimParams) ([]rankr.InboxEvent, error)
+	// InboxDone records that a claimed webhook was processed, and how.
+	InboxDone(ctx context.Context, seq int64, outcome string, at time.Time) error
+	// InboxPending counts the webhooks not processed yet.
+	InboxPending(ctx context.Context) (int, error)
+
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
 	// Counts returns how many records Rankr holds for a location.
@@ -246,4 +257,11 @@ type EventListParams struct {
 	AfterSeq   int64
 	LocationID string // empty: every location
 	Limit      int    // default 100, at most 1000
+}
+
+// InboxClaimParams leases webhooks for processing.
+type InboxClaimParams struct {
+	Limit int
+	Lease time.Duration // how long others must wait before retrying them
+	Now   time.Time
 }

@@ -15,6 +15,7 @@ import (
 const (
 	RefreshOrder             = "order"              // the order, then its fulfillments if they changed
 	RefreshOrderTransactions = "order_transactions" // the payments of an order
+	RefreshOrderFulfillments = "order_fulfillments" // an order's fulfillments, when its status says they changed
 	RefreshTransaction       = "transaction"
 	RefreshSubscription      = "subscription"
 	RefreshInvoice           = "invoice"
@@ -34,6 +35,12 @@ func (s *Syncer) Refresh(ctx context.Context, loc, kind, id string) error {
 			s.opts.PageSize, func(batch []ghl.Transaction) error { return s.storeTransactions(ctx, loc, batch, time.Time{}, nil) })
 		if err != nil {
 			return s.finish(ctx, loc, fmt.Errorf("refreshing the transactions of order %s: %w", id, err))
+		}
+		return nil
+	}
+	if kind == RefreshOrderFulfillments {
+		if err := s.completeOrders(ctx, client, loc, []string{id}); err != nil {
+			return s.finish(ctx, loc, err)
 		}
 		return nil
 	}

@@ -33,6 +33,7 @@ var Dialect = sqlstore.Dialect{
 	Name:           "postgres",
 	Numbered:       true,
 	LockRows:       " FOR UPDATE",
+	LockSkip:       " FOR UPDATE SKIP LOCKED",
 	LockFeed:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", feedLockKey),
 	LockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	Retryable: func(err error) bool {

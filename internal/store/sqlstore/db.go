@@ -31,6 +31,9 @@ type Dialect struct {
 	Numbered bool
 	// LockRows is appended to SELECTs that read rows about to be updated.
 	LockRows string
+	// LockSkip is appended to SELECTs that claim work, so that concurrent
+	// claimers take different rows.
+	LockSkip string
 	// LockFeed runs before a transaction appends to the change feed, so that
 	// events are numbered in commit order; empty when the database has a
 	// single writer anyway.

@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 		"ConcurrentWriters":    testConcurrentWriters,
 		"RejectsBadInput":      testRejectsBadInput,
 		"UnknownStatusesStick": testUnknownStatusesStick,
+		"Inbox":                testInbox,
+		"InboxClaimersShare":   testInboxClaimersShare,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -721,5 +723,88 @@ func testUnknownStatusesStick(t *testing.T, s store.Store) {
 	}
 	if x, _ := s.TransactionGet(ctx, "L", "t1"); x.Status != "chargeback_pending" {
 		t.Fatalf("transaction status %s", x.Status)
+	}
+}
+
+func inboxEvent(id string) rankr.InboxEvent {
+	return rankr.InboxEvent{WebhookID: id, Type: "OrderCreate", LocationID: "L", ReceivedAt: t0, EventAt: t0,
+		Body: json.RawMessage(`{"type":"OrderCreate","webhookId":"` + id + `"}`)}
+}
+
+func testInbox(t *testing.T, s store.Store) {
+	fresh, err := s.InboxAppend(ctx, []rankr.InboxEvent{inboxEvent("w1"), inboxEvent("w2"), inboxEvent("w1")})
+	if err != nil || !slices.Equal(fresh, []bool{true, true, false}) {
+		t.Fatalf("append: %v, %v", fresh, err)
+	}
+	if fresh, _ := s.InboxAppend(ctx, []rankr.InboxEvent{inboxEvent("w2")}); fresh[0] {
+		t.Fatal("a redelivery was stored again")
+	}
+	if n, _ := s.InboxPending(ctx); n != 2 {
+		t.Fatalf("pending %d", n)
+	}
+	now := time.Now()
+	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now})
+	if err != nil || len(got) != 2 || got[0].WebhookID != "w1" || got[0].Attempts != 1 || string(got[0].Body) != string(inboxEvent("w1").Body) {
+		t.Fatalf("claim %+v, %v", got, err)
+	}
+	if again, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now}); len(again) != 0 {
+		t.Fatalf("leased webhooks were claimed again: %v", again)
+	}
+	if err := s.InboxDone(ctx, got[0].Seq, "order stored", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxDone(ctx, got[0].Seq, "order stored", now); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("processed twice: %v", err)
+	}
+	// An expired lease (a processor died) makes the webhook claimable again.
+	later, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(2 * time.Minute)})
+	if err != nil || len(later) != 1 || later[0].WebhookID != "w2" || later[0].Attempts != 2 {
+		t.Fatalf("after the lease: %+v, %v", later, err)
+	}
+	if n, _ := s.InboxPending(ctx); n != 1 {
+		t.Fatalf("pending %d", n)
+	}
+}
+
+func testInboxClaimersShare(t *testing.T, s store.Store) {
+	var batch []rankr.InboxEvent
+	for i := range 200 {
+		batch = append(batch, inboxEvent(fmt.Sprintf("w%03d", i)))
+	}
+	if _, err := s.InboxAppend(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 7, Lease: time.Hour})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, e := range got {
+					seen[e.WebhookID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Fatalf("%d webhooks claimed, want 200", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("webhook %s claimed %d times under one lease", id, n)
+		}
 	}
 }

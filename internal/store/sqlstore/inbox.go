@@ -1,0 +1,100 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// InboxAppend stores webhooks in one transaction (the group commit of the
+// webhook intake), reporting which were new.
+func (s *Store) InboxAppend(ctx context.Context, events []rankr.InboxEvent) ([]bool, error) {
+	for _, e := range events {
+		if e.WebhookID == "" || len(e.Body) == 0 {
+			return nil, invalid("a webhook needs an id and a body")
+		}
+	}
+	fresh := make([]bool, len(events))
+	err := s.inTx(ctx, func(t *tx) error {
+		for i, e := range events {
+			var seq int64
+			err := t.queryRow(ctx, `INSERT INTO webhook_inbox (webhook_id, type, location_id, received_at, event_at, body)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id) DO NOTHING RETURNING seq`,
+				e.WebhookID, e.Type, e.LocationID, cmp.Or(e.ReceivedAt, time.Now()).UnixMilli(), ms(e.EventAt), string(e.Body)).Scan(&seq)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				fresh[i] = false
+			case err != nil:
+				return err
+			default:
+				fresh[i] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storing webhooks: %w", unavailable(err))
+	}
+	return fresh, nil
+}
+
+// InboxClaim leases the oldest unprocessed webhooks.
+func (s *Store) InboxClaim(ctx context.Context, p store.InboxClaimParams) ([]rankr.InboxEvent, error) {
+	now := cmp.Or(p.Now, time.Now())
+	var out []rankr.InboxEvent
+	err := s.inTx(ctx, func(t *tx) error {
+		rows, err := t.query(ctx, `UPDATE webhook_inbox SET claimed_until = ?, attempts = attempts + 1
+			WHERE seq IN (SELECT seq FROM webhook_inbox WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)
+				ORDER BY seq LIMIT ?`+t.s.d.LockSkip+`)
+			RETURNING seq, webhook_id, type, location_id, received_at, event_at, body, attempts`,
+			now.Add(cmp.Or(p.Lease, time.Minute)).UnixMilli(), now.UnixMilli(), limit(p.Limit, 100, 1000))
+		if err != nil {
+			return err
+		}
+		out, err = rowsOf(rows, func(r scanner) (rankr.InboxEvent, error) {
+			var e rankr.InboxEvent
+			var received int64
+			var eventAt sql.NullInt64
+			var body string
+			err := r.Scan(&e.Seq, &e.WebhookID, &e.Type, &e.LocationID, &received, &eventAt, &body, &e.Attempts)
+			e.ReceivedAt, e.EventAt, e.Body = time.UnixMilli(received).UTC(), fromMS(eventAt), []byte(body)
+			return e, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming webhooks: %w", unavailable(err))
+	}
+	slices.SortFunc(out, func(a, b rankr.InboxEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// InboxDone marks a webhook processed.
+func (s *Store) InboxDone(ctx context.Context, seq int64, outcome string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE webhook_inbox SET processed_at = ?, outcome = ?, claimed_until = NULL
+		WHERE seq = ? AND processed_at IS NULL`), cmp.Or(at, time.Now()).UnixMilli(), outcome, seq)
+	if err != nil {
+		return fmt.Errorf("marking webhook %d processed: %w", seq, unavailable(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("webhook %d: %w", seq, rankr.ErrConflict) // already processed
+	}
+	return nil
+}
+
+// InboxPending counts unprocessed webhooks.
+func (s *Store) InboxPending(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("counting webhooks: %w", unavailable(err))
+	}
+	return n, nil
+}
