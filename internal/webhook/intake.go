@@ -133,6 +133,9 @@ func (in *Intake) Close() {
 	<-in.done
 }
 
+// Queued returns how many events wait for the writer.
+func (in *Intake) Queued() int { return len(in.queue) }
+
 // Stats returns the intake's counters.
 func (in *Intake) Stats() Stats {
 	c := &in.stats

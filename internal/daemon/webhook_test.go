@@ -1,0 +1,179 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/vault"
+	"github.com/rankr/rankr/internal/webhook"
+)
+
+// TestWebhookStorm has the sandbox deliver webhooks while it changes data,
+// with duplicated and reordered deliveries, while others send forged,
+// stale and malformed ones. Every bad request gets the right answer, every
+// accepted event is processed once, and the store ends equal to the truth.
+func TestWebhookStorm(t *testing.T) {
+	t.Parallel()
+	dbs := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
+		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
+	}
+	for name, db := range dbs {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb, err := sandbox.New(sandbox.Config{Seed: 61, Locations: 2, Orders: 60, WebhookWorkers: 4,
+				RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(sb.Handler())
+			t.Cleanup(func() { ts.Close(); sb.Close() })
+			sbKey, _ := ghl.ParseWebhookKey(sb.WebhookPublicKey())
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			key, _ := vault.ParseKey(vault.NewKey())
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key, Listener: ln,
+				Webhook: webhook.Config{Keys: []ed25519.PublicKey{sbKey}},
+				Sync:    syncer.Options{PollWindow: 400 * 24 * time.Hour},
+				Jobs:    jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			for _, l := range sb.Locations() {
+				if _, err := d.Connect(ctx, l.ID, l.Name, ts.URL, l.Token); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			hook := "http://" + ln.Addr().String() + daemon.WebhookPath
+			waitUntil(t, 60*time.Second, func() bool {
+				for _, l := range sb.Locations() {
+					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
+						return false
+					}
+				}
+				return true
+			})
+
+			sb.SetWebhookURL(hook)
+			if err := sb.SetFaults(sandbox.Faults{WebhookDuplicateRate: 0.3, WebhookReorderRate: 0.2}); err != nil {
+				t.Fatal(err)
+			}
+			// The storm: 300 changes, each with its webhooks, plus the bad.
+			bad := map[string]int{}
+			for round := range 10 {
+				if _, err := sb.Step(30, "", ""); err != nil {
+					t.Fatal(err)
+				}
+				for kind, status := range attack(t, hook, sb.WebhookSigningKey(), round) {
+					if bad[kind] != 0 && bad[kind] != status {
+						t.Fatalf("%s answered %d and %d", kind, bad[kind], status)
+					}
+					bad[kind] = status
+				}
+			}
+			want := map[string]int{"unsigned": 401, "forged": 401, "stale": 400, "future": 400, "malformed": 400, "replayed": 200}
+			for kind, status := range want {
+				if bad[kind] != status {
+					t.Errorf("%s webhooks answered %d, want %d", kind, bad[kind], status)
+				}
+			}
+
+			// Every delivery settles, and every stored webhook is processed.
+			waitUntil(t, 60*time.Second, func() bool {
+				for _, del := range sb.Deliveries() {
+					if del.State == sandbox.StatePending {
+						return false
+					}
+				}
+				n, _ := d.Store.InboxPending(ctx)
+				return n == 0
+			})
+			delivered := map[string]bool{}
+			for _, del := range sb.Deliveries() {
+				if del.State != sandbox.StateDelivered {
+					t.Fatalf("delivery %s ended %s: %+v", del.WebhookID, del.State, del.Attempts)
+				}
+				delivered[del.WebhookID] = true
+			}
+			st := d.WebhookStats()
+			// Each distinct webhook was stored once (the sandbox's, and the two
+			// ids the replays use); the rest were duplicates.
+			if int(st.Accepted) != len(delivered)+2 || st.Duplicates == 0 {
+				t.Fatalf("intake %+v for %d distinct deliveries", st, len(delivered))
+			}
+
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+			// Webhooks carry orders and invoices; payments, fulfillments and
+			// subscriptions come by polling, as in GHL.
+			for _, l := range sb.Locations() {
+				if err := d.Syncer.Poll(context.Background(), l.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			truth, _ := sb.Truth("")
+			synctest.MatchesTruth(t, d.Store, truth, synctest.Options{IgnoreDeleted: true})
+		})
+	}
+}
+
+// attack sends one of each kind of bad webhook and returns the answers.
+func attack(t *testing.T, url string, key ed25519.PrivateKey, round int) map[string]int {
+	t.Helper()
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Now().UTC()
+	ev := func(id string, at time.Time) []byte {
+		return []byte(fmt.Sprintf(`{"type":"OrderStatusUpdate","locationId":"nowhere","_id":"o","webhookId":%q,"timestamp":%q}`,
+			id, at.Format(time.RFC3339Nano)))
+	}
+	send := func(b []byte, sig string) int {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+		if sig != "" {
+			req.Header.Set("x-ghl-signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	replay := ev(fmt.Sprintf("replay-%d", round%2), now)
+	send(replay, ghl.SignWebhook(key, replay)) // the first time it is new
+	out := map[string]int{
+		"unsigned":  send(ev("u", now), ""),
+		"forged":    send(ev("f", now), ghl.SignWebhook(forger, ev("f", now))),
+		"stale":     send(ev(fmt.Sprintf("s%d", round), now.Add(-2*time.Hour)), ghl.SignWebhook(key, ev(fmt.Sprintf("s%d", round), now.Add(-2*time.Hour)))),
+		"future":    send(ev("fu", now.Add(2*time.Hour)), ghl.SignWebhook(key, ev("fu", now.Add(2*time.Hour)))),
+		"malformed": send([]byte(`{"type":`), ghl.SignWebhook(key, []byte(`{"type":`))),
+		"replayed":  send(replay, ghl.SignWebhook(key, replay)),
+	}
+	return out
+}
