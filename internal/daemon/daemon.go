@@ -102,6 +102,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	cfg.Sync.Logger = cmp.Or(cfg.Sync.Logger, cfg.Logger)
+	cfg.Jobs.Logger = cmp.Or(cfg.Jobs.Logger, cfg.Logger)
 	limits := cfg.Limits
 	if limits == (ghl.Limits{}) {
 		limits = ghl.DefaultLimits
@@ -181,7 +182,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
 	intake := webhook.NewIntake(d.Store, d.webhookConfig())
-	proc := webhook.NewProcessor(d.Store, d.applyWebhook(client), d.log)
+	proc := webhook.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
 	intake.OnStored(proc.Wake)
 	intake.Start()
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
@@ -241,21 +242,28 @@ func (d *Daemon) webhookConfig() webhook.Config {
 	return cfg
 }
 
-// applyWebhook applies a stored webhook and queues the refreshes it calls
+// applyWebhooks applies stored webhooks and queues the refreshes they call
 // for. A refresh that cannot be queued is logged: polling will get there.
-func (d *Daemon) applyWebhook(client *river.Client[*sql.Tx]) webhook.ApplyFunc {
-	return func(ctx context.Context, ev rankr.InboxEvent) (string, error) {
-		outcome, follow, err := d.Syncer.ApplyWebhook(ctx, ev)
+func (d *Daemon) applyWebhooks(client *river.Client[*sql.Tx]) webhook.ApplyFunc {
+	return func(ctx context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
+		applied, follow, err := d.Syncer.ApplyWebhooks(ctx, evs)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		for _, f := range follow {
-			if _, err := client.Insert(ctx, jobs.RefreshArgs{LocationID: f.LocationID, RecordKind: f.Kind, ID: f.ID}, nil); err != nil {
-				d.log.Error("queueing a refresh after a webhook; the next poll will catch up", "location", f.LocationID,
-					"kind", f.Kind, "id", f.ID, "error", err)
+		if len(follow) > 0 {
+			params := make([]river.InsertManyParams, len(follow))
+			for i, f := range follow {
+				params[i] = river.InsertManyParams{Args: jobs.RefreshArgs{LocationID: f.LocationID, RecordKind: f.Kind, ID: f.ID}}
+			}
+			if _, err := client.InsertMany(ctx, params); err != nil {
+				d.log.Error("queueing refreshes after webhooks; the next poll will catch up", "refreshes", len(follow), "error", err)
 			}
 		}
-		return outcome, nil
+		out := make([]webhook.Result, len(applied))
+		for i, a := range applied {
+			out[i] = webhook.Result{Outcome: a.Outcome, Err: a.Err}
+		}
+		return out, nil
 	}
 }
 
