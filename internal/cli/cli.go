@@ -119,6 +119,7 @@ type CLI struct {
 	Sync    SyncCmd    `cmd:"" help:"Sync connected locations to completion, with progress."`
 	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
 	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
+	Fulfill FulfillCmd `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
 
 	Orders        RecordCmd[orderKind]        `cmd:"" help:"List or show orders."`
 	Fulfillments  RecordCmd[fulfillmentKind]  `cmd:"" help:"List or show fulfillments."`

@@ -253,3 +253,43 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		t.Errorf("--help: %d %s", code, out)
 	}
 }
+
+func TestFulfillPushesOnce(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, "")
+	l := s.sb.Locations()[0]
+	s.must(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url)
+	s.must(t, "sync", "--location", l.ID)
+	tr, _ := s.sb.Truth(l.ID)
+	var order string
+	for _, o := range tr.Locations[0].Orders {
+		if o.PaymentStatus == "paid" && o.Item.FulfillmentStatus == "unfulfilled" && len(o.Detail.Items) > 0 && o.Detail.Items[0].Product.ProductType == "PHYSICAL" {
+			order = o.Item.ID
+			break
+		}
+	}
+	if order == "" {
+		t.Fatal("no order to fulfill")
+	}
+	out := s.must(t, "fulfill", order, "--tracking", "1ZCLI0001", "--carrier", "UPS", "--notify")
+	if !strings.Contains(out, "fulfilled in GHL as") {
+		t.Fatalf("fulfill said: %s", out)
+	}
+	// Nothing is left to ship: a second push is refused before reaching GHL.
+	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "1ZCLI0002", "--carrier", "UPS"); code == 0 || !strings.Contains(errOut, "nothing left to ship") {
+		t.Fatalf("second fulfill: %d %s", code, errOut)
+	}
+	tr, _ = s.sb.Truth(l.ID)
+	n := 0
+	for _, nt := range tr.Locations[0].Notices {
+		if len(nt.Trackings) > 0 && nt.Trackings[0] == "1ZCLI0001" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d customer notices for the push", n)
+	}
+	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "x", "--carrier", "UPS", "--item", "bad"); code == 0 || !strings.Contains(errOut, "PRICE_ID:QTY") {
+		t.Fatalf("bad --item: %d %s", code, errOut)
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
@@ -66,6 +67,7 @@ type Daemon struct {
 	Store  store.Store
 	Vault  *vault.Vault
 	Syncer *syncer.Syncer
+	Pusher *flows.Pusher
 	kind   string // sqlite or postgres
 	log    *slog.Logger
 	intake *webhook.Intake
@@ -108,7 +110,8 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		limits = ghl.DefaultLimits
 	}
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
-	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: syncer.New(st, clients, cfg.Sync), kind: kind, log: cfg.Logger}, nil
+	s := syncer.New(st, clients, cfg.Sync)
+	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger), kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -174,7 +177,7 @@ const WebhookPath = "/webhooks/ghl"
 // deliveries get 429, so GHL redelivers them; queued ones are stored), then
 // the HTTP server, then the jobs, which get a grace period.
 func (d *Daemon) Run(ctx context.Context) error {
-	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.cfg.Jobs)
+	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, d.cfg.Jobs)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,10 @@
 // Package jobs runs the sync on River: durable, retried jobs for backfills,
-// polls, full walks and targeted refreshes, and a periodic scheduler that
-// keeps every active connection moving. On PostgreSQL, several rankr
+// polls, full walks and targeted refreshes, a periodic scheduler that keeps
+// every active connection moving, and the fulfillment pushes. On PostgreSQL, several rankr
 // processes share the jobs, and River's unique jobs make sure that no
 // location is backfilled, polled or walked by two of them at once.
 //
-// Jobs call package syncer; syncer knows nothing of jobs.
+// Jobs call packages syncer and flows, which know nothing of jobs.
 package jobs
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
@@ -96,6 +97,27 @@ type ScheduleArgs struct{}
 // Kind names the job.
 func (ScheduleArgs) Kind() string { return "sync.schedule" }
 
+// PushArgs is the periodic job that pushes due fulfillments to GHL.
+type PushArgs struct{}
+
+// Kind names the job.
+func (PushArgs) Kind() string { return "flows.push" }
+
+// InsertOpts runs pushes before anything else; one at a time.
+func (PushArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
+}
+
+type pushWorker struct {
+	river.WorkerDefaults[PushArgs]
+	p *flows.Pusher
+}
+
+func (w *pushWorker) Work(ctx context.Context, _ *river.Job[PushArgs]) error {
+	_, err := w.p.PushDue(ctx)
+	return err
+}
+
 // Config tunes the jobs.
 type Config struct {
 	// PollInterval is how often each location is polled (default 30 s).
@@ -123,8 +145,9 @@ func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
 	return nil
 }
 
-// New returns a River client with the sync workers, not yet started.
-func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, cfg Config) (*river.Client[*sql.Tx], error) {
+// New returns a River client with the sync and push workers, not yet
+// started.
+func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, pusher *flows.Pusher, cfg Config) (*river.Client[*sql.Tx], error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, 30*time.Second)
 	cfg.WalkInterval = cmp.Or(cfg.WalkInterval, 6*time.Hour)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
@@ -138,6 +161,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, c
 	river.AddWorker(workers, &refreshWorker{s: s})
 	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
 	river.AddWorker(workers, sched)
+	river.AddWorker(workers, &pushWorker{p: pusher})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,
@@ -145,9 +169,16 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, c
 			QueueSync:          {MaxWorkers: cfg.Workers},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.PollInterval),
-			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.PollInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			// Fulfillments are pushed within a second or two of being asked
+			// for, and retried from the outbox.
+			river.NewPeriodicJob(river.PeriodicInterval(time.Second),
+				func() (river.JobArgs, *river.InsertOpts) { return PushArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
 		// River's defaults pick jobs up within a second; a sync job is
 		// expected within milliseconds.
 		FetchCooldown:     10 * time.Millisecond,

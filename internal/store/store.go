@@ -106,10 +106,30 @@ type Store interface {
 	// InboxClaim leases up to Limit unprocessed webhooks, oldest first;
 	// other processors skip them until the lease ends.
 	InboxClaim(ctx context.Context, p InboxClaimParams) ([]rankr.InboxEvent, error)
-	// InboxDone records that a claimed webhook was processed, and how.
-	InboxDone(ctx context.Context, seq int64, outcome string, at time.Time) error
+	// InboxDone records that claimed webhooks were processed, and how, in
+	// one transaction. A webhook already marked done is left as it was.
+	InboxDone(ctx context.Context, done []InboxOutcome, at time.Time) error
 	// InboxPending counts the webhooks not processed yet.
 	InboxPending(ctx context.Context) (int, error)
+
+	// PushCreate records a fulfillment to push to GHL (state pending).
+	PushCreate(ctx context.Context, p rankr.FulfillmentPush) error
+	// PushGet returns a push, or rankr.ErrNotFound.
+	PushGet(ctx context.Context, id string) (rankr.FulfillmentPush, error)
+	// PushClaim takes a push that is due for an attempt (pending, unknown,
+	// or pushing with an expired lease), marks it pushing for the lease and
+	// counts the attempt. It fails with rankr.ErrConflict when the push is
+	// not due or is held by someone else.
+	PushClaim(ctx context.Context, p PushClaimParams) (rankr.FulfillmentPush, error)
+	// PushFinish records how an attempt ended, with an event when the push
+	// is done or failed.
+	PushFinish(ctx context.Context, p PushFinishParams) error
+	// PushesDue lists pushes due for an attempt.
+	PushesDue(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// PushList lists pushes, newest first (Status filters by state).
+	PushList(ctx context.Context, p ListParams) ([]rankr.FulfillmentPush, error)
+	// PushOwning returns the push that created a GHL fulfillment, if any.
+	PushOwning(ctx context.Context, locationID, fulfillmentID string) (string, error)
 
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
@@ -264,4 +284,28 @@ type InboxClaimParams struct {
 	Limit int
 	Lease time.Duration // how long others must wait before retrying them
 	Now   time.Time
+}
+
+// InboxOutcome says what processing a webhook did.
+type InboxOutcome struct {
+	Seq     int64
+	Outcome string
+}
+
+// PushClaimParams claims a push for an attempt.
+type PushClaimParams struct {
+	ID    string
+	Now   time.Time
+	Lease time.Duration
+}
+
+// PushFinishParams ends an attempt: State is done (with FulfillmentID),
+// failed, unknown or pending (to try again at NextAttemptAt).
+type PushFinishParams struct {
+	ID            string
+	State         rankr.PushState
+	FulfillmentID string
+	Error         string
+	NextAttemptAt time.Time
+	Now           time.Time
 }

@@ -152,6 +152,17 @@ func classify(locationID string, err error) error {
 	return err
 }
 
+// Client returns the GHL client of an active connection, or a
+// ConnectionError saying why the location cannot be reached.
+func (s *Syncer) Client(ctx context.Context, locationID string) (*ghl.Client, error) {
+	_, c, err := s.connection(ctx, locationID)
+	return c, err
+}
+
+// Classify turns GHL's refusals of a location's credential into a
+// ConnectionError saying what to do; other errors pass through.
+func Classify(locationID string, err error) error { return classify(locationID, err) }
+
 // connection loads an active connection and its client.
 func (s *Syncer) connection(ctx context.Context, locationID string) (rankr.Connection, *ghl.Client, error) {
 	conn, err := s.store.ConnectionGet(ctx, locationID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/rankr"
@@ -15,75 +16,152 @@ type FollowUp struct {
 	LocationID, Kind, ID string
 }
 
-// ApplyWebhook stores what a webhook carries: an order straight from its
-// payload (no API call; the usual newer-wins rules apply), an invoice, or a
-// connection's install state. It returns what it did and the refreshes that
-// should follow (an order's fulfillments and payments, which webhooks do
-// not carry).
-func (s *Syncer) ApplyWebhook(ctx context.Context, ev rankr.InboxEvent) (string, []FollowUp, error) {
-	env, err := ghl.ParseWebhookEvent(ev.Body)
-	if err != nil {
-		return "", nil, fmt.Errorf("%w: %w", rankr.ErrInvalid, err)
+// Applied is what applying one webhook did: its outcome, or Err when it can
+// never be applied (rankr.ErrInvalid).
+type Applied struct {
+	Outcome string
+	Err     error
+}
+
+// ApplyWebhooks stores what a batch of webhooks carries, in order: orders
+// straight from their payloads (no API call; the usual newer-wins rules
+// apply), invoices, and connections' install states. Orders and invoices
+// are written one batch per location, so that a storm of webhooks costs a
+// few transactions, not one each. It returns what it did with each webhook
+// and the refreshes that should follow (orders' payments and fulfillments,
+// which webhooks do not carry). An error means nothing can be said of the
+// batch; it is to be retried.
+func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]Applied, []FollowUp, error) {
+	out := make([]Applied, len(evs))
+	type group struct {
+		orders   []store.OrderVersion
+		orderAt  []int // which webhook each order came from
+		invoices []rankr.Invoice
+		invAt    []int
 	}
-	loc := env.LocationID
-	switch env.Type {
-	case ghl.EventOrderCreate, ghl.EventOrderStatusUpdate:
-		if ok, why := s.accepting(ctx, loc); !ok {
-			return why, nil, nil
+	groups := map[string]*group{}
+	var locs []string
+	groupOf := func(loc string) *group {
+		g, ok := groups[loc]
+		if !ok {
+			g = &group{}
+			groups[loc] = g
+			locs = append(locs, loc)
 		}
-		d, err := env.Order()
-		if err != nil || d.ID == "" || d.UpdatedAt.IsZero() {
-			return "", nil, fmt.Errorf("%w: %s without a usable order: %v", rankr.ErrInvalid, env.Type, err)
-		}
-		res, err := s.store.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Now: s.opts.Now(),
-			Orders: []store.OrderVersion{{Order: orderDetail(loc, *d, webhookKeys), Detail: true}}})
+		return g
+	}
+	for i, ev := range evs {
+		env, err := ghl.ParseWebhookEvent(ev.Body)
 		if err != nil {
-			return "", nil, err
+			out[i].Err = fmt.Errorf("%w: %w", rankr.ErrInvalid, err)
+			continue
 		}
-		follow := []FollowUp{{loc, RefreshOrderTransactions, d.ID}}
-		if work, err := s.store.OrderWork(ctx, loc, []string{d.ID}); err == nil && len(work) == 1 && work[0].NeedsFulfillments {
-			follow = append(follow, FollowUp{loc, RefreshOrderFulfillments, d.ID})
+		loc := env.LocationID
+		switch env.Type {
+		case ghl.EventOrderCreate, ghl.EventOrderStatusUpdate:
+			if ok, why := s.accepting(ctx, loc); !ok {
+				out[i].Outcome = why
+				continue
+			}
+			d, err := env.Order()
+			if err != nil || d.ID == "" || d.UpdatedAt.IsZero() {
+				out[i].Err = fmt.Errorf("%w: %s without a usable order: %v", rankr.ErrInvalid, env.Type, err)
+				continue
+			}
+			g := groupOf(loc)
+			g.orders = append(g.orders, store.OrderVersion{Order: orderDetail(loc, *d, webhookKeys), Detail: true})
+			g.orderAt = append(g.orderAt, i)
+		case ghl.EventInvoiceCreate, ghl.EventInvoiceUpdate, ghl.EventInvoiceSent, ghl.EventInvoicePaid,
+			ghl.EventInvoicePartiallyPaid, ghl.EventInvoiceVoid, ghl.EventInvoiceDelete:
+			if ok, why := s.accepting(ctx, loc); !ok {
+				out[i].Outcome = why
+				continue
+			}
+			v, err := env.Invoice()
+			if err != nil || v.ID == "" || v.UpdatedAt.IsZero() {
+				out[i].Err = fmt.Errorf("%w: %s without a usable invoice: %v", rankr.ErrInvalid, env.Type, err)
+				continue
+			}
+			if env.Type == ghl.EventInvoiceDelete {
+				err := s.store.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: loc, RecordType: rankr.RecordInvoice, ID: v.ID, At: s.opts.Now()})
+				if err != nil {
+					return nil, nil, err
+				}
+				out[i].Outcome = "invoice deleted"
+				continue
+			}
+			g := groupOf(loc)
+			g.invoices = append(g.invoices, invoice(loc, *v))
+			g.invAt = append(g.invAt, i)
+		case ghl.EventUninstall, ghl.EventInstall:
+			outcome, err := s.installState(ctx, env.Type, loc)
+			if err != nil {
+				return nil, nil, err
+			}
+			out[i].Outcome = outcome
+		default:
+			out[i].Outcome = "ignored: event type " + env.Type + " is not used"
 		}
-		return outcomeOf("order", res), follow, nil
-	case ghl.EventInvoiceCreate, ghl.EventInvoiceUpdate, ghl.EventInvoiceSent, ghl.EventInvoicePaid,
-		ghl.EventInvoicePartiallyPaid, ghl.EventInvoiceVoid, ghl.EventInvoiceDelete:
-		if ok, why := s.accepting(ctx, loc); !ok {
-			return why, nil, nil
+	}
+
+	var follow []FollowUp
+	for _, loc := range locs {
+		g := groups[loc]
+		if len(g.orders) > 0 {
+			res, err := s.store.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Orders: g.orders, Now: s.opts.Now()})
+			if err != nil {
+				return nil, nil, err
+			}
+			ids := make([]string, len(g.orders))
+			for k, v := range g.orders {
+				ids[k] = v.Order.ID
+				out[g.orderAt[k]].Outcome = outcomeOf("order", v.Order.ID, res)
+			}
+			work, err := s.store.OrderWork(ctx, loc, ids)
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, w := range work {
+				follow = append(follow, FollowUp{loc, RefreshOrderTransactions, w.ID})
+				if w.NeedsFulfillments {
+					follow = append(follow, FollowUp{loc, RefreshOrderFulfillments, w.ID})
+				}
+			}
 		}
-		v, err := env.Invoice()
-		if err != nil || v.ID == "" || v.UpdatedAt.IsZero() {
-			return "", nil, fmt.Errorf("%w: %s without a usable invoice: %v", rankr.ErrInvalid, env.Type, err)
+		if len(g.invoices) > 0 {
+			res, err := s.store.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, Invoices: g.invoices, Now: s.opts.Now()})
+			if err != nil {
+				return nil, nil, err
+			}
+			for k, v := range g.invoices {
+				out[g.invAt[k]].Outcome = outcomeOf("invoice", v.ID, res)
+			}
 		}
-		if env.Type == ghl.EventInvoiceDelete {
-			err := s.store.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: loc, RecordType: rankr.RecordInvoice, ID: v.ID, At: s.opts.Now()})
-			return "invoice deleted", nil, err
-		}
-		res, err := s.store.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, Now: s.opts.Now(), Invoices: []rankr.Invoice{invoice(loc, *v)}})
-		if err != nil {
-			return "", nil, err
-		}
-		return outcomeOf("invoice", res), nil, nil
-	case ghl.EventUninstall:
+	}
+	return out, follow, nil
+}
+
+// installState follows the app being installed or uninstalled.
+func (s *Syncer) installState(ctx context.Context, typ, loc string) (string, error) {
+	if typ == ghl.EventUninstall {
 		err := s.store.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: loc, State: rankr.StateSuspended,
 			Message: "the app was uninstalled from the location in GHL; install it again, then run `rankr connect`", Now: s.opts.Now()})
 		if errors.Is(err, rankr.ErrNotFound) {
-			return "ignored: location not connected", nil, nil
+			return "ignored: location not connected", nil
 		}
-		return "connection suspended", nil, err
-	case ghl.EventInstall:
-		conn, err := s.store.ConnectionGet(ctx, loc)
-		switch {
-		case errors.Is(err, rankr.ErrNotFound):
-			return "ignored: location not connected (run `rankr connect` with its token)", nil, nil
-		case err != nil:
-			return "", nil, err
-		case conn.State != rankr.StateSuspended:
-			return "connection already " + string(conn.State), nil, nil
-		}
-		err = s.store.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: loc, State: rankr.StateActive, Now: s.opts.Now()})
-		return "connection active again", nil, err
+		return "connection suspended", err
 	}
-	return "ignored: event type " + env.Type + " is not used", nil, nil
+	conn, err := s.store.ConnectionGet(ctx, loc)
+	switch {
+	case errors.Is(err, rankr.ErrNotFound):
+		return "ignored: location not connected (run `rankr connect` with its token)", nil
+	case err != nil:
+		return "", err
+	case conn.State != rankr.StateSuspended:
+		return "connection already " + string(conn.State), nil
+	}
+	err = s.store.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: loc, State: rankr.StateActive, Now: s.opts.Now()})
+	return "connection active again", err
 }
 
 // accepting reports whether webhooks for a location are applied.
@@ -101,14 +179,13 @@ func (s *Syncer) accepting(ctx context.Context, loc string) (bool, string) {
 	return true, ""
 }
 
-func outcomeOf(what string, res store.UpsertResult) string {
+// outcomeOf words what a batch upsert did to one record.
+func outcomeOf(what, id string, res store.UpsertResult) string {
 	switch {
-	case len(res.Created) > 0:
+	case slices.Contains(res.Created, id):
 		return what + " created"
-	case len(res.Changed) > 0:
+	case slices.Contains(res.Changed, id):
 		return what + " updated"
-	case res.Stale > 0:
-		return what + " older than stored: kept the newer"
 	}
-	return what + " unchanged"
+	return what + " unchanged, or older than the one stored"
 }

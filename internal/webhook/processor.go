@@ -3,7 +3,6 @@ package webhook
 import (
 	"cmp"
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -11,10 +10,17 @@ import (
 	"github.com/rankr/rankr/internal/store"
 )
 
-// ApplyFunc does what a webhook asks and says what it did. An error matching
-// rankr.ErrInvalid means the webhook can never be applied (it is recorded as
-// rejected); any other error leaves it to be retried.
-type ApplyFunc func(context.Context, rankr.InboxEvent) (outcome string, err error)
+// ApplyFunc does what a batch of webhooks asks, in order, and says what it
+// did with each. Per webhook, an error matching rankr.ErrInvalid means it can
+// never be applied (it is recorded as rejected). An error returned for the
+// whole batch leaves every webhook of it to be retried.
+type ApplyFunc func(context.Context, []rankr.InboxEvent) ([]Result, error)
+
+// Result is what applying one webhook did.
+type Result struct {
+	Outcome string
+	Err     error // a permanent refusal (rankr.ErrInvalid)
+}
 
 // Processor applies stored webhooks, oldest first, each once. Several
 // processors (in several processes) can share one inbox: each claims its
@@ -24,7 +30,7 @@ type Processor struct {
 	apply ApplyFunc
 	log   *slog.Logger
 	wake  chan struct{}
-	// Batch is how many webhooks are claimed at a time (default 100); Lease
+	// Batch is how many webhooks are claimed at a time (default 500); Lease
 	// how long a claim holds (default 1 min); Idle how often an empty inbox
 	// is looked at again (default 250 ms).
 	Batch int
@@ -72,26 +78,27 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // Drain processes one claimed batch and returns how many it processed.
 func (p *Processor) Drain(ctx context.Context) (int, error) {
-	events, err := p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: cmp.Or(p.Batch, 100), Lease: cmp.Or(p.Lease, time.Minute)})
-	if err != nil {
+	events, err := p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: cmp.Or(p.Batch, 500), Lease: cmp.Or(p.Lease, time.Minute)})
+	if err != nil || len(events) == 0 {
 		return 0, err
 	}
-	done := 0
-	for _, ev := range events {
-		outcome, err := p.apply(ctx, ev)
-		switch {
-		case errors.Is(err, rankr.ErrInvalid):
-			outcome = "rejected: " + err.Error()
-			p.log.Error("webhook rejected", "seq", ev.Seq, "type", ev.Type, "webhookId", ev.WebhookID, "error", err)
-		case err != nil:
-			// Left claimed: the lease ends and the webhook is tried again.
-			p.log.Warn("webhook will be retried", "seq", ev.Seq, "type", ev.Type, "attempt", ev.Attempts, "error", err)
-			continue
-		}
-		if err := p.store.InboxDone(ctx, ev.Seq, outcome, time.Now()); err != nil && !errors.Is(err, rankr.ErrConflict) {
-			return done, err
-		}
-		done++
+	results, err := p.apply(ctx, events)
+	if err != nil {
+		// Left claimed: the lease ends and the batch is tried again.
+		p.log.Warn("webhooks will be retried", "count", len(events), "from", events[0].Seq, "error", err)
+		return 0, nil
 	}
-	return done, nil
+	done := make([]store.InboxOutcome, len(events))
+	for i, ev := range events {
+		r := results[i]
+		if r.Err != nil {
+			r.Outcome = "rejected: " + r.Err.Error()
+			p.log.Error("webhook rejected", "seq", ev.Seq, "type", ev.Type, "webhookId", ev.WebhookID, "error", r.Err)
+		}
+		done[i] = store.InboxOutcome{Seq: ev.Seq, Outcome: r.Outcome}
+	}
+	if err := p.store.InboxDone(ctx, done, time.Now()); err != nil {
+		return 0, err
+	}
+	return len(events), nil
 }

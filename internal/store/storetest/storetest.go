@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		"UnknownStatusesStick": testUnknownStatusesStick,
 		"Inbox":                testInbox,
 		"InboxClaimersShare":   testInboxClaimersShare,
+		"FulfillmentPushes":    testFulfillmentPushes,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -750,11 +751,13 @@ func testInbox(t *testing.T, s store.Store) {
 	if again, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now}); len(again) != 0 {
 		t.Fatalf("leased webhooks were claimed again: %v", again)
 	}
-	if err := s.InboxDone(ctx, got[0].Seq, "order stored", now); err != nil {
+	done := []store.InboxOutcome{{Seq: got[0].Seq, Outcome: "order stored"}}
+	if err := s.InboxDone(ctx, done, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InboxDone(ctx, got[0].Seq, "order stored", now); !errors.Is(err, rankr.ErrConflict) {
-		t.Fatalf("processed twice: %v", err)
+	// Marking it again changes nothing: its first outcome stays.
+	if err := s.InboxDone(ctx, []store.InboxOutcome{{Seq: got[0].Seq, Outcome: "again"}}, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 	// An expired lease (a processor died) makes the webhook claimable again.
 	later, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(2 * time.Minute)})
@@ -806,5 +809,59 @@ func testInboxClaimersShare(t *testing.T, s store.Store) {
 		if n != 1 {
 			t.Fatalf("webhook %s claimed %d times under one lease", id, n)
 		}
+	}
+}
+
+func testFulfillmentPushes(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := rankr.FulfillmentPush{ID: "fp1", LocationID: "L", OrderID: "o1", NotifyCustomer: true, CreatedAt: now,
+		Trackings: []rankr.Tracking{{Number: "1Z1", Carrier: "UPS"}}, Items: []rankr.PushItem{{PriceID: "p1", Qty: 2}}}
+	if err := s.PushCreate(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PushCreate(ctx, p); err == nil {
+		t.Fatal("the same push was recorded twice")
+	}
+	if due, _ := s.PushesDue(ctx, now, 10); !slices.Equal(due, []string{"fp1"}) {
+		t.Fatalf("due %v", due)
+	}
+	got, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: time.Minute})
+	if err != nil || got.State != rankr.PushPushing || got.Attempts != 1 || got.Items[0].Qty != 2 || got.Trackings[0].Number != "1Z1" {
+		t.Fatalf("claim %+v, %v", got, err)
+	}
+	if _, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: time.Minute}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a held push was claimed again: %v", err)
+	}
+	// The outcome is unknown: the next attempt may come at once.
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushUnknown, Error: "timeout", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: time.Minute})
+	if err != nil || got.Attempts != 2 || got.LastError != "timeout" {
+		t.Fatalf("second claim %+v, %v", got, err)
+	}
+	// A pusher that dies leaves it pushing; after its lease, it is due again.
+	if _, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now.Add(2 * time.Minute), Lease: time.Minute}); err != nil {
+		t.Fatalf("claim after the lease: %v", err)
+	}
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a done push was claimed: %v", err)
+	}
+	if owner, _ := s.PushOwning(ctx, "L", "f9"); owner != "fp1" {
+		t.Fatalf("owner of f9: %q", owner)
+	}
+	if owner, _ := s.PushOwning(ctx, "L", "f0"); owner != "" {
+		t.Fatalf("owner of f0: %q", owner)
+	}
+	list, err := s.PushList(ctx, store.ListParams{LocationID: "L", Status: string(rankr.PushDone)})
+	if err != nil || len(list) != 1 || list[0].FulfillmentID != "f9" || list[0].Attempts != 3 {
+		t.Fatalf("list %+v, %v", list, err)
+	}
+	wantKinds(t, events(t, s, "L"), rankr.FulfillmentPushRequested, rankr.FulfillmentPushed)
+	if _, err := s.PushGet(ctx, "nope"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("missing push: %v", err)
 	}
 }

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/flows"
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// FulfillCmd pushes a fulfillment to GHL.
+type FulfillCmd struct {
+	Order    string        `arg:"" help:"The GHL order id."`
+	Tracking string        `help:"The parcel's tracking number." required:""`
+	Carrier  string        `help:"The carrier (UPS, FedEx, USPS, DHL...)." required:""`
+	URL      string        `help:"The tracking page." name:"url"`
+	Item     []string      `help:"PRICE_ID:QTY to ship (repeatable); default: every physical item still unshipped." name:"item"`
+	Notify   bool          `help:"Have GHL email the customer."`
+	Location string        `help:"The order's location, when ids could clash." env:"RANKR_LOCATION"`
+	Wait     time.Duration `help:"How long to keep trying before leaving the push to rankr serve." default:"1m"`
+}
+
+// Run records the push in the outbox and tries it until it is done, failed,
+// or the wait is over (then serve carries on).
+func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
+	var items []rankr.PushItem
+	for _, it := range c.Item {
+		price, qty, ok := strings.Cut(it, ":")
+		n, err := strconv.ParseInt(qty, 10, 64)
+		if !ok || price == "" || err != nil || n <= 0 {
+			return fmt.Errorf("--item %q: want PRICE_ID:QTY, e.g. 64f84dec1e2c5ae21f0714e1:1", it)
+		}
+		items = append(items, rankr.PushItem{PriceID: price, Qty: n})
+	}
+	d, err := g.open(ctx, false, daemon.Config{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	push, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
+		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "push %s recorded for order %s\n", push.ID, push.OrderID)
+	deadline := time.Now().Add(c.Wait)
+	for {
+		push, err = d.Pusher.Push(ctx, push.ID)
+		if err != nil && !errors.Is(err, rankr.ErrConflict) {
+			return err
+		}
+		switch push.State {
+		case rankr.PushDone:
+			fmt.Fprintf(g.stdout, "fulfilled in GHL as %s after %d attempt(s)\n", push.FulfillmentID, push.Attempts)
+			return nil
+		case rankr.PushFailed:
+			return fmt.Errorf("GHL refused push %s: %s", push.ID, push.LastError)
+		}
+		wait := time.Until(push.NextAttemptAt)
+		if time.Now().Add(wait).After(deadline) {
+			fmt.Fprintf(g.stdout, "not done yet (%s: %s); it stays in the outbox and `rankr serve` keeps trying, never twice\n",
+				push.State, push.LastError)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(max(wait, 0)):
+		}
+	}
+}

@@ -1,0 +1,8 @@
+// Package flows holds the flows the integration exists for beyond keeping
+// records in sync: pushing Rankr's fulfillments (tracking numbers) to GHL
+// exactly once, so that no order is fulfilled twice and no customer told
+// twice.
+//
+// It imports ghl, internal/rankr, internal/store and internal/syncer of
+// ours.
+package flows

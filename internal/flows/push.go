@@ -1,0 +1,274 @@
+package flows
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/syncer"
+)
+
+// Pusher sends Rankr's fulfillments to GHL through a durable outbox.
+//
+// GHL gives fulfillments no idempotency key and no update, so a blind retry
+// would create a second fulfillment (and, with notifyCustomer, a second
+// email). The pusher never sends a push again once GHL may have applied it:
+// an attempt whose outcome is unknown marks the push unknown, and every
+// later attempt first lists the order's fulfillments and looks for this one
+// (same tracking numbers, same items, not claimed by another push).
+type Pusher struct {
+	store  store.Store
+	syncer *syncer.Syncer
+	log    *slog.Logger
+	now    func() time.Time
+	// Lease is how long an attempt holds its push (default 2 min).
+	Lease time.Duration
+}
+
+// NewPusher returns a pusher.
+func NewPusher(st store.Store, s *syncer.Syncer, log *slog.Logger) *Pusher {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Pusher{store: st, syncer: s, log: log, now: time.Now}
+}
+
+// Request describes a fulfillment to push.
+type Request struct {
+	LocationID string // optional when the order id is unique
+	OrderID    string
+	Trackings  []rankr.Tracking
+	// Items to ship; empty means every physical item still unshipped.
+	Items          []rankr.PushItem
+	NotifyCustomer bool
+}
+
+// Request checks a fulfillment against the order as Rankr holds it and
+// records it in the outbox; Push sends it.
+func (p *Pusher) Request(ctx context.Context, r Request) (rankr.FulfillmentPush, error) {
+	if len(r.Trackings) == 0 || slices.ContainsFunc(r.Trackings, func(t rankr.Tracking) bool { return t.Number == "" }) {
+		return rankr.FulfillmentPush{}, fmt.Errorf("%w: a fulfillment needs a tracking number", rankr.ErrInvalid)
+	}
+	o, err := p.store.OrderGet(ctx, r.LocationID, r.OrderID)
+	if err != nil {
+		return rankr.FulfillmentPush{}, fmt.Errorf("order %s: %w (sync it first)", r.OrderID, err)
+	}
+	if o.Items == nil {
+		return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no items yet; run `rankr sync` first", rankr.ErrConflict, o.ID)
+	}
+	left, err := p.unshipped(ctx, o)
+	if err != nil {
+		return rankr.FulfillmentPush{}, err
+	}
+	items := r.Items
+	if len(items) == 0 {
+		for _, it := range o.Items {
+			if n := left[it.PriceID]; n > 0 && it.ProductType == "PHYSICAL" {
+				items = append(items, rankr.PushItem{PriceID: it.PriceID, Qty: n})
+			}
+		}
+		if len(items) == 0 {
+			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has nothing left to ship", rankr.ErrConflict, o.ID)
+		}
+	}
+	for _, it := range items {
+		switch n, ok := left[it.PriceID]; {
+		case !ok:
+			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no item with price %s", rankr.ErrInvalid, o.ID, it.PriceID)
+		case it.Qty <= 0 || it.Qty > n:
+			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has %d of price %s left to ship, not %d", rankr.ErrInvalid, o.ID, n, it.PriceID, it.Qty)
+		}
+	}
+	push := rankr.FulfillmentPush{ID: newPushID(), LocationID: o.LocationID, OrderID: o.ID, Trackings: r.Trackings,
+		Items: items, NotifyCustomer: r.NotifyCustomer, State: rankr.PushPending, CreatedAt: p.now()}
+	if err := p.store.PushCreate(ctx, push); err != nil {
+		return rankr.FulfillmentPush{}, err
+	}
+	return push, nil
+}
+
+func newPushID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "fp_" + hex.EncodeToString(b[:])
+}
+
+// unshipped counts, per price, what is left to ship: ordered, less what
+// fulfillments shipped, less what pushes not yet known to have failed will
+// ship.
+func (p *Pusher) unshipped(ctx context.Context, o rankr.Order) (map[string]int64, error) {
+	left := map[string]int64{}
+	for _, it := range o.Items {
+		left[it.PriceID] += it.Qty
+	}
+	fs, err := p.store.FulfillmentList(ctx, store.ListParams{LocationID: o.LocationID, OrderID: o.ID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	counted := map[string]bool{}
+	for _, f := range fs {
+		counted[f.ID] = true
+		for _, it := range f.Items {
+			left[it.PriceID] -= it.Qty
+		}
+	}
+	pushes, err := p.store.PushList(ctx, store.ListParams{LocationID: o.LocationID, OrderID: o.ID, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for _, push := range pushes {
+		if push.State == rankr.PushFailed || (push.FulfillmentID != "" && counted[push.FulfillmentID]) {
+			continue
+		}
+		for _, it := range push.Items {
+			left[it.PriceID] -= it.Qty
+		}
+	}
+	return left, nil
+}
+
+// Push makes one attempt at a push that is due, and returns the push as it
+// stands after it. It fails with rankr.ErrConflict when the push is not due
+// or another pusher holds it.
+func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, error) {
+	push, err := p.store.PushClaim(ctx, store.PushClaimParams{ID: id, Now: p.now(), Lease: cmp.Or(p.Lease, 2*time.Minute)})
+	if err != nil {
+		return push, err
+	}
+	fin := p.attempt(ctx, push)
+	fin.ID, fin.Now = id, p.now()
+	if err := p.store.PushFinish(context.WithoutCancel(ctx), fin); err != nil {
+		return push, err
+	}
+	if fin.State == rankr.PushDone {
+		// Bring the order and its new fulfillment into the store now.
+		if err := p.syncer.Refresh(ctx, push.LocationID, syncer.RefreshOrder, push.OrderID); err != nil {
+			p.log.Warn("refreshing an order after its fulfillment was pushed; polling will catch up", "order", push.OrderID, "error", err)
+		}
+	}
+	return p.store.PushGet(ctx, id)
+}
+
+// attempt tries once and says how the push stands.
+func (p *Pusher) attempt(ctx context.Context, push rankr.FulfillmentPush) store.PushFinishParams {
+	client, err := p.syncer.Client(ctx, push.LocationID)
+	if err != nil {
+		return p.retryLater(push, err)
+	}
+	ctx = ghl.WithPriority(ctx, ghl.PriorityUrgent)
+	if push.Attempts > 1 {
+		// GHL may have applied an earlier attempt: look before sending.
+		found, err := p.find(ctx, client, push)
+		if err != nil {
+			return p.retryLater(push, err)
+		}
+		if found != "" {
+			p.log.Info("fulfillment found in GHL after an unknown outcome; not sent again", "push", push.ID, "fulfillment", found)
+			return store.PushFinishParams{State: rankr.PushDone, FulfillmentID: found}
+		}
+	}
+	params := ghl.CreateFulfillmentParams{NotifyCustomer: push.NotifyCustomer}
+	for _, t := range push.Trackings {
+		params.Trackings = append(params.Trackings, ghl.Tracking{TrackingNumber: t.Number, ShippingCarrier: t.Carrier, TrackingURL: t.URL})
+	}
+	for _, it := range push.Items {
+		params.Items = append(params.Items, ghl.FulfillmentItem{PriceID: it.PriceID, Qty: ghl.NumberFromInt(it.Qty)})
+	}
+	f, err := client.CreateFulfillment(ctx, push.LocationID, push.OrderID, params)
+	switch {
+	case err == nil:
+		return store.PushFinishParams{State: rankr.PushDone, FulfillmentID: f.ID}
+	case errors.Is(err, ghl.ErrOutcomeUnknown):
+		p.log.Warn("fulfillment push outcome unknown; will look in GHL before any retry", "push", push.ID, "error", err)
+		return store.PushFinishParams{State: rankr.PushUnknown, Error: err.Error()}
+	case errors.Is(err, ghl.ErrInvalidRequest), errors.Is(err, ghl.ErrNotFound):
+		return store.PushFinishParams{State: rankr.PushFailed, Error: "GHL refused the fulfillment: " + err.Error()}
+	}
+	return p.retryLater(push, err)
+}
+
+// retryLater keeps a push pending, backing off with its attempts. Every
+// attempt after the first looks in GHL before sending, so an earlier attempt
+// that GHL did apply is never sent again.
+func (p *Pusher) retryLater(push rankr.FulfillmentPush, err error) store.PushFinishParams {
+	err = syncer.Classify(push.LocationID, err)
+	wait := min(time.Duration(1<<min(push.Attempts, 9))*time.Second, 5*time.Minute)
+	return store.PushFinishParams{State: rankr.PushPending, Error: err.Error(), NextAttemptAt: p.now().Add(wait)}
+}
+
+// find looks in GHL for the fulfillment a push created: the same tracking
+// numbers and items, and not the fulfillment of another push.
+func (p *Pusher) find(ctx context.Context, client *ghl.Client, push rankr.FulfillmentPush) (string, error) {
+	fs, err := client.ListFulfillments(ctx, push.LocationID, push.OrderID)
+	if err != nil {
+		return "", err
+	}
+	want := pushKey(push)
+	for _, f := range fs {
+		var got rankr.FulfillmentPush
+		for _, t := range f.Trackings {
+			got.Trackings = append(got.Trackings, rankr.Tracking{Number: t.TrackingNumber})
+		}
+		for _, it := range f.Items {
+			n, _ := it.Qty.Int()
+			got.Items = append(got.Items, rankr.PushItem{PriceID: it.Price.ID, Qty: int64(n)})
+		}
+		if pushKey(got) != want {
+			continue
+		}
+		owner, err := p.store.PushOwning(ctx, push.LocationID, f.ID)
+		if err != nil {
+			return "", err
+		}
+		if owner == "" || owner == push.ID {
+			return f.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// pushKey describes what a fulfillment ships, independent of order.
+func pushKey(p rankr.FulfillmentPush) string {
+	var numbers []string
+	for _, t := range p.Trackings {
+		numbers = append(numbers, t.Number)
+	}
+	slices.Sort(numbers)
+	qty := map[string]int64{}
+	for _, it := range p.Items {
+		qty[it.PriceID] += it.Qty
+	}
+	var items []string
+	for _, id := range slices.Sorted(maps.Keys(qty)) {
+		items = append(items, fmt.Sprintf("%s×%d", id, qty[id]))
+	}
+	return strings.Join(numbers, ",") + "|" + strings.Join(items, ",")
+}
+
+// PushDue makes one attempt at every push that is due, and returns how many
+// it tried.
+func (p *Pusher) PushDue(ctx context.Context) (int, error) {
+	ids, err := p.store.PushesDue(ctx, p.now(), 100)
+	if err != nil {
+		return 0, err
+	}
+	tried := 0
+	for _, id := range ids {
+		if _, err := p.Push(ctx, id); err != nil && !errors.Is(err, rankr.ErrConflict) {
+			return tried, err
+		}
+		tried++
+	}
+	return tried, nil
+}

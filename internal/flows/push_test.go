@@ -1,0 +1,204 @@
+package flows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/flows"
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/vault"
+)
+
+type rig struct {
+	sb     *sandbox.Server
+	st     store.Store
+	sync   *syncer.Syncer
+	pusher *flows.Pusher
+	loc    string
+}
+
+func newRig(t *testing.T, open storetest.Opener) *rig {
+	t.Helper()
+	sb, err := sandbox.New(sandbox.Config{Seed: 71, Orders: 150,
+		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sb.Handler())
+	t.Cleanup(func() { ts.Close(); sb.Close() })
+	st := open(t)
+	t.Cleanup(func() { st.Close() })
+	key, _ := vault.ParseKey(vault.NewKey())
+	v, _ := vault.New(key)
+	loc := sb.Locations()[0]
+	sealed, _ := v.Seal([]byte(loc.Token), syncer.CredentialContext(loc.ID))
+	ctx := context.Background()
+	if _, err := st.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: loc.ID, BaseURL: ts.URL, Credential: sealed}); err != nil {
+		t.Fatal(err)
+	}
+	s := syncer.New(st, syncer.NewClients(st, v, nil,
+		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
+		ghl.WithAttemptTimeout(300*time.Millisecond)), syncer.Options{})
+	for {
+		done, err := s.Backfill(ctx, loc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+	}
+	return &rig{sb: sb, st: st, sync: s, pusher: flows.NewPusher(st, s, nil), loc: loc.ID}
+}
+
+// shippable returns orders with physical items left to ship, as the store
+// holds them.
+func (r *rig) shippable(t *testing.T, n int) []rankr.Order {
+	t.Helper()
+	ctx := context.Background()
+	orders, err := r.st.OrderList(ctx, store.ListParams{LocationID: r.loc, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []rankr.Order
+	for _, o := range orders {
+		if o.PaymentStatus != rankr.PaymentPaid || o.FulfillmentStatus != "unfulfilled" {
+			continue
+		}
+		full, _ := r.st.OrderGet(ctx, r.loc, o.ID)
+		for _, it := range full.Items {
+			if it.ProductType == "PHYSICAL" {
+				out = append(out, full)
+				break
+			}
+		}
+		if len(out) == n {
+			return out
+		}
+	}
+	t.Fatalf("only %d shippable orders", len(out))
+	return nil
+}
+
+// TestPushesLandExactlyOnce pushes fulfillments while GHL fails in every
+// way a push can: before doing anything, after committing, by dropping the
+// connection, by timing out, by throttling. Each push ends done with exactly
+// one fulfillment in GHL and exactly one customer notice.
+func TestPushesLandExactlyOnce(t *testing.T) {
+	t.Parallel()
+	for name, open := range storetest.Openers() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, open)
+			ctx := context.Background()
+			orders := r.shippable(t, 12)
+			if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, ErrorRate: 0.15, ErrorAfterRate: 0.2,
+				DropRate: 0.1, DropAfterRate: 0.15, StallAfterRate: 0.1, Stall: sandbox.Duration(time.Second), Rate429: 0.1}); err != nil {
+				t.Fatal(err)
+			}
+			var pushes []rankr.FulfillmentPush
+			for i, o := range orders {
+				p, err := r.pusher.Request(ctx, flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
+					Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pushes = append(pushes, p)
+			}
+			// Attempt until every push is done, as serve's loop would.
+			for round := 0; ; round++ {
+				if round > 300 {
+					t.Fatal("pushes never finished")
+				}
+				pending := 0
+				for _, p := range pushes {
+					got, err := r.pusher.Push(ctx, p.ID)
+					if err != nil && !errors.Is(err, rankr.ErrConflict) {
+						t.Fatal(err)
+					}
+					if got, _ = r.st.PushGet(ctx, p.ID); got.State == rankr.PushFailed {
+						t.Fatalf("push %s failed: %s", p.ID, got.LastError)
+					}
+					if got.State != rankr.PushDone {
+						pending++
+						// Skip the backoff: make it due now.
+						_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
+					}
+				}
+				if pending == 0 {
+					break
+				}
+			}
+			f := r.sb.Stats().Faults
+			if f["5xx-after"] == 0 || f["drop-after"] == 0 {
+				t.Fatalf("the faults that make outcomes unknown were not injected: %v", f)
+			}
+			truth, _ := r.sb.Truth(r.loc)
+			perTracking := map[string]int{}
+			for _, o := range truth.Locations[0].Orders {
+				for _, fl := range o.Fulfillments {
+					for _, tr := range fl.Trackings {
+						perTracking[tr.TrackingNumber]++
+					}
+				}
+			}
+			notices := map[string]int{}
+			for _, n := range truth.Locations[0].Notices {
+				for _, tr := range n.Trackings {
+					notices[tr]++
+				}
+			}
+			for i := range pushes {
+				tr := fmt.Sprintf("TRK-%03d", i)
+				if perTracking[tr] != 1 || notices[tr] != 1 {
+					t.Errorf("push %d: %d fulfillments and %d customer notices in GHL, want exactly 1 each", i, perTracking[tr], notices[tr])
+				}
+				got, _ := r.st.PushGet(ctx, pushes[i].ID)
+				if got.FulfillmentID == "" {
+					t.Errorf("push %d done without GHL's fulfillment id", i)
+				}
+			}
+		})
+	}
+}
+
+func TestRequestChecksTheOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, storetest.OpenSQLite)
+	ctx := context.Background()
+	o := r.shippable(t, 1)[0]
+	tr := []rankr.Tracking{{Number: "TRK-1", Carrier: "DHL"}}
+	var physical rankr.OrderItem
+	for _, it := range o.Items {
+		if it.ProductType == "PHYSICAL" {
+			physical = it
+		}
+	}
+	cases := map[string]flows.Request{
+		"no tracking":   {OrderID: o.ID},
+		"unknown order": {OrderID: "nope", Trackings: tr},
+		"unknown price": {OrderID: o.ID, Trackings: tr, Items: []rankr.PushItem{{PriceID: "nope", Qty: 1}}},
+		"too many":      {OrderID: o.ID, Trackings: tr, Items: []rankr.PushItem{{PriceID: physical.PriceID, Qty: physical.Qty + 1}}},
+	}
+	for name, req := range cases {
+		if _, err := r.pusher.Request(ctx, req); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Everything left, then nothing more: the pending push counts.
+	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a second push of the same items: %v", err)
+	}
+}

@@ -1,0 +1,168 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// PushCreate records a new push.
+func (s *Store) PushCreate(ctx context.Context, p rankr.FulfillmentPush) error {
+	if p.ID == "" || p.LocationID == "" || p.OrderID == "" || len(p.Items) == 0 {
+		return invalid("a fulfillment push needs an id, a location, an order and items")
+	}
+	trackings, _ := json.Marshal(p.Trackings)
+	items, _ := json.Marshal(p.Items)
+	now := cmp.Or(p.CreatedAt, time.Now())
+	return s.inTx(ctx, func(t *tx) error {
+		if _, err := t.exec(ctx, `INSERT INTO fulfillment_pushes (id, location_id, order_id, trackings, items, notify_customer,
+			state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.LocationID, p.OrderID, string(trackings), string(items), p.NotifyCustomer, string(rankr.PushPending),
+			now.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+			return fmt.Errorf("recording push %s: %w", p.ID, err)
+		}
+		return t.appendEvent(ctx, p.LocationID, rankr.FulfillmentPushRequested, rankr.RecordFulfillmentPush, p.ID, now,
+			map[string]any{"orderId": p.OrderID, "items": p.Items, "trackings": p.Trackings, "notifyCustomer": p.NotifyCustomer})
+	})
+}
+
+const pushColumns = `id, location_id, order_id, trackings, items, notify_customer, state, fulfillment_id, attempts,
+	last_error, next_attempt_at, created_at, updated_at`
+
+func scanPush(r scanner) (rankr.FulfillmentPush, error) {
+	var p rankr.FulfillmentPush
+	var trackings, items, state string
+	var next, created, updated int64
+	err := r.Scan(&p.ID, &p.LocationID, &p.OrderID, &trackings, &items, &p.NotifyCustomer, &state, &p.FulfillmentID,
+		&p.Attempts, &p.LastError, &next, &created, &updated)
+	if err != nil {
+		return p, err
+	}
+	p.State = rankr.PushState(state)
+	p.NextAttemptAt, p.CreatedAt, p.UpdatedAt = time.UnixMilli(next).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	if err := json.Unmarshal([]byte(trackings), &p.Trackings); err != nil {
+		return p, err
+	}
+	return p, json.Unmarshal([]byte(items), &p.Items)
+}
+
+// PushGet returns one push.
+func (s *Store) PushGet(ctx context.Context, id string) (rankr.FulfillmentPush, error) {
+	p, err := scanPush(s.db.QueryRowContext(ctx, s.q(`SELECT `+pushColumns+` FROM fulfillment_pushes WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("fulfillment push " + id)
+	}
+	if err != nil {
+		return p, fmt.Errorf("reading push %s: %w", id, unavailable(err))
+	}
+	return p, nil
+}
+
+// PushClaim takes a due push for one attempt.
+func (s *Store) PushClaim(ctx context.Context, p store.PushClaimParams) (rankr.FulfillmentPush, error) {
+	now := cmp.Or(p.Now, time.Now())
+	var out rankr.FulfillmentPush
+	err := s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, attempts = attempts + 1, claimed_until = ?, updated_at = ?
+			WHERE id = ? AND next_attempt_at <= ? AND (state IN (?, ?) OR (state = ? AND claimed_until < ?))`,
+			string(rankr.PushPushing), now.Add(cmp.Or(p.Lease, 2*time.Minute)).UnixMilli(), now.UnixMilli(),
+			p.ID, now.UnixMilli(), string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("push %s is not due, or another pusher holds it: %w", p.ID, rankr.ErrConflict)
+		}
+		out, err = scanPush(t.queryRow(ctx, `SELECT `+pushColumns+` FROM fulfillment_pushes WHERE id = ?`, p.ID))
+		return err
+	})
+	return out, err
+}
+
+// PushFinish ends an attempt.
+func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error {
+	now := cmp.Or(p.Now, time.Now())
+	return s.inTx(ctx, func(t *tx) error {
+		var loc, order string
+		err := t.queryRow(ctx, `SELECT location_id, order_id FROM fulfillment_pushes WHERE id = ?`+t.s.d.LockRows, p.ID).Scan(&loc, &order)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("fulfillment push " + p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, fulfillment_id = ?, last_error = ?, next_attempt_at = ?,
+			claimed_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.FulfillmentID, p.Error,
+			cmp.Or(p.NextAttemptAt, now).UnixMilli(), now.UnixMilli(), p.ID); err != nil {
+			return err
+		}
+		switch p.State {
+		case rankr.PushDone:
+			return t.appendEvent(ctx, loc, rankr.FulfillmentPushed, rankr.RecordFulfillmentPush, p.ID, now,
+				map[string]any{"orderId": order, "fulfillmentId": p.FulfillmentID})
+		case rankr.PushFailed:
+			return t.appendEvent(ctx, loc, rankr.FulfillmentPushFailed, rankr.RecordFulfillmentPush, p.ID, now,
+				map[string]any{"orderId": order, "error": p.Error})
+		}
+		return nil
+	})
+}
+
+// PushesDue lists pushes due for an attempt.
+func (s *Store) PushesDue(ctx context.Context, now time.Time, n int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE next_attempt_at <= ?
+		AND (state IN (?, ?) OR (state = ? AND claimed_until < ?)) ORDER BY next_attempt_at LIMIT ?`),
+		now.UnixMilli(), string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), now.UnixMilli(), limit(n, 100, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("listing due pushes: %w", unavailable(err))
+	}
+	return rowsOf(rows, func(r scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
+// PushList lists pushes newest first.
+func (s *Store) PushList(ctx context.Context, p store.ListParams) ([]rankr.FulfillmentPush, error) {
+	query := `SELECT ` + pushColumns + ` FROM fulfillment_pushes WHERE 1 = 1`
+	var args []any
+	if p.LocationID != "" {
+		query += ` AND location_id = ?`
+		args = append(args, p.LocationID)
+	}
+	if p.OrderID != "" {
+		query += ` AND order_id = ?`
+		args = append(args, p.OrderID)
+	}
+	if p.Status != "" {
+		query += ` AND state = ?`
+		args = append(args, p.Status)
+	}
+	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
+	if err != nil {
+		return nil, fmt.Errorf("listing pushes: %w", unavailable(err))
+	}
+	return rowsOf(rows, scanPush)
+}
+
+// PushOwning returns the push that created a GHL fulfillment.
+func (s *Store) PushOwning(ctx context.Context, locationID, fulfillmentID string) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE location_id = ? AND fulfillment_id = ?`),
+		locationID, fulfillmentID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("looking up the push of fulfillment %s: %w", fulfillmentID, unavailable(err))
+	}
+	return id, nil
+}
