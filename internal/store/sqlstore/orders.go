@@ -118,6 +118,8 @@ func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 	c.note("status", st.status, o.Status)
 	c.note("fulfillmentStatus", st.fulfillment, o.FulfillmentStatus)
 	c.note("amount", st.amount, o.Amount)
+	c.note("rankrStatus", rankr.DeriveOrderStatus(st.status, st.payment, st.fulfillment),
+		rankr.DeriveOrderStatus(o.Status, st.payment, o.FulfillmentStatus))
 	if st.deleted {
 		c.note("deleted", true, false)
 	}
@@ -177,7 +179,7 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 	}
 	return true, t.appendEvent(ctx, loc, rankr.OrderCreated, rankr.RecordOrder, o.ID, now, map[string]any{
 		"status": o.Status, "fulfillmentStatus": o.FulfillmentStatus, "paymentStatus": payment,
-		"amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
+		"rankrStatus": rankr.DeriveOrderStatus(o.Status, payment, o.FulfillmentStatus), "amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
 	})
 }
 
@@ -224,9 +226,9 @@ func (t *tx) orderPayments(ctx context.Context, loc, orderID string) (paid, refu
 // changes. It returns the number of events appended.
 func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time) (int, error) {
 	var amount int64
-	var current string
-	err := t.queryRow(ctx, `SELECT amount, payment_status FROM orders WHERE location_id = ? AND id = ?`+t.s.d.LockRows,
-		loc, orderID).Scan(&amount, &current)
+	var current, status, fulfillment string
+	err := t.queryRow(ctx, `SELECT amount, payment_status, status, fulfillment_status FROM orders
+		WHERE location_id = ? AND id = ?`+t.s.d.LockRows, loc, orderID).Scan(&amount, &current, &status, &fulfillment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil // not synced yet: derived when it is inserted
 	}
@@ -244,8 +246,10 @@ func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time
 	if _, err := t.exec(ctx, `UPDATE orders SET payment_status = ? WHERE location_id = ? AND id = ?`, next, loc, orderID); err != nil {
 		return 0, err
 	}
+	c := changes{"paymentStatus": {current, next}}
+	c.note("rankrStatus", rankr.DeriveOrderStatus(status, current, fulfillment), rankr.DeriveOrderStatus(status, next, fulfillment))
 	return 1, t.appendEvent(ctx, loc, rankr.OrderPaymentStatusChanged, rankr.RecordOrder, orderID, now,
-		map[string]any{"changes": changes{"paymentStatus": {current, next}}, "paid": paid, "refunded": refunded})
+		map[string]any{"changes": c, "paid": paid, "refunded": refunded})
 }
 
 // markSeen records that list pages showed these records at seenAt.
@@ -305,6 +309,7 @@ func scanOrder(r scanner) (rankr.Order, error) {
 		&created, &updated, &deleted, &rawSummary, &rawDetail, &detailAt)
 	o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	o.DeletedAt, o.DetailUpdatedAt = fromMS(deleted), fromMS(detailAt)
+	o.RankrStatus = rankr.DeriveOrderStatus(o.Status, o.PaymentStatus, o.FulfillmentStatus)
 	if rawSummary.Valid {
 		o.RawSummary = []byte(rawSummary.String)
 	}
