@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rankr/rankr/internal/rankr"
@@ -153,19 +154,21 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		return false, err
 	}
 	payment := rankr.DerivePaymentStatus(o.Amount, paid, refunded)
-	var rawSummary, summaryAt any
-	if !v.Detail {
+	var rawSummary, summaryAt, rawDetail, detailAt any
+	if v.Detail {
+		rawDetail, detailAt = nullText(o.RawDetail), in.at
+	} else {
 		rawSummary, summaryAt = nullText(o.RawSummary), in.at
 	}
 	var got string
 	err = t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
 		fulfillment_status, payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at,
-		content_hash, raw_summary, summary_updated_at, inserted_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		content_hash, raw_summary, summary_updated_at, raw_detail, detail_updated_at, inserted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
 		loc, o.ID, o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status, o.FulfillmentStatus, payment,
 		o.LiveMode, o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli(), in.at, in.hash,
-		rawSummary, summaryAt, now.UnixMilli()).Scan(&got)
+		rawSummary, summaryAt, rawDetail, detailAt, now.UnixMilli()).Scan(&got)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -173,7 +176,7 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		return false, err
 	}
 	if v.Detail {
-		if err := t.writeOrderDetail(ctx, loc, o); err != nil {
+		if err := t.insertOrderItems(ctx, loc, o); err != nil {
 			return false, err
 		}
 	}
@@ -188,15 +191,33 @@ func (t *tx) writeOrderDetail(ctx context.Context, loc string, o rankr.Order) er
 	if _, err := t.exec(ctx, `DELETE FROM order_items WHERE location_id = ? AND order_id = ?`, loc, o.ID); err != nil {
 		return err
 	}
-	for i, it := range o.Items {
-		if _, err := t.exec(ctx, `INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
-			product_type, unit_amount, currency, recurring) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount, it.Currency, it.Recurring); err != nil {
-			return err
-		}
+	if err := t.insertOrderItems(ctx, loc, o); err != nil {
+		return err
 	}
 	_, err := t.exec(ctx, `UPDATE orders SET raw_detail = ?, detail_updated_at = ? WHERE location_id = ? AND id = ?`,
 		nullText(o.RawDetail), o.UpdatedAt.UnixMilli(), loc, o.ID)
+	return err
+}
+
+// insertOrderItems inserts an order's items in one statement.
+func (t *tx) insertOrderItems(ctx context.Context, loc string, o rankr.Order) error {
+	if len(o.Items) == 0 {
+		return nil
+	}
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var q strings.Builder
+	q.WriteString(`INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
+		product_type, unit_amount, currency, recurring) VALUES `)
+	args := make([]any, 0, 12*len(o.Items))
+	for i, it := range o.Items {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		args = append(args, loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount,
+			it.Currency, it.Recurring)
+	}
+	_, err := t.exec(ctx, q.String(), args...)
 	return err
 }
 
