@@ -361,11 +361,13 @@ func (l *lane) done(status int, h http.Header) {
 	}
 	if remaining, ok := headerInt(h, "X-RateLimit-Remaining"); ok && okMax {
 		// Someone else (another process, another integration of the same
-		// app) may be spending this budget: count what GHL counts.
-		// Their requests are spread over the past interval as far as we
-		// know, so they free up gradually rather than all at once later.
+		// app) may be spending this budget: count what GHL counts. When
+		// they made those requests is unknown, and GHL keeps counting each
+		// for a whole interval after it was made, so they count as made
+		// now: assuming them older would free their slots before GHL does,
+		// and the request spending such a slot would get a 429.
 		if used := l.win.max - remaining; used > l.win.used(now)+l.inflight {
-			l.win.addSpread(now, used-l.win.used(now)-l.inflight)
+			l.win.add(now, used-l.win.used(now)-l.inflight)
 		}
 	}
 	if limit, ok := headerInt(h, "X-RateLimit-Limit-Daily"); ok && limit > 0 {
@@ -502,33 +504,6 @@ func (w *window) add(now time.Time, n int) {
 	}
 	b.count += n
 	w.total += n
-}
-
-// addSpread counts n requests spread evenly over the past interval, for
-// requests others made at times we do not know.
-func (w *window) addSpread(now time.Time, n int) {
-	if n <= 0 {
-		return
-	}
-	cur := w.index(now)
-	spread := int(w.interval/w.width) + 1
-	for i := range spread {
-		share := n / spread
-		if i < n%spread {
-			share++
-		}
-		if share == 0 {
-			continue
-		}
-		idx := cur - int64(spread-1-i)
-		b := &w.buckets[idx%w.span]
-		if b.idx != idx {
-			w.total -= b.count
-			*b = bucket{idx: idx}
-		}
-		b.count += share
-		w.total += share
-	}
 }
 
 // nextFree is the earliest time the oldest counted request stops counting.

@@ -180,3 +180,35 @@ func TestSlotsAreHeldFromGrantUntilAnIntervalAfterTheAnswer(t *testing.T) {
 		t.Fatal("the slot did not free an interval after the answer")
 	}
 }
+
+// Requests others made count until a whole interval after GHL reported
+// them: GHL may have counted them just before it answered.
+func TestOthersRequestsCountForAWholeInterval(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	l := newLane(Limits{Burst: 100, Interval: 10 * time.Second, Daily: 1000}, func() time.Time { return now })
+	l.mu.Lock()
+	l.inflight++ // as Wait does
+	l.mu.Unlock()
+	h := http.Header{}
+	h.Set("X-RateLimit-Max", "100")
+	h.Set("X-RateLimit-Interval-Milliseconds", "10000")
+	h.Set("X-RateLimit-Remaining", "94") // ours and five of someone else's
+	l.done(http.StatusOK, h)
+	for _, after := range []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second, 9900 * time.Millisecond} {
+		now = start.Add(after)
+		l.mu.Lock()
+		used := l.win.used(now)
+		l.mu.Unlock()
+		if used != 6 {
+			t.Fatalf("%v after the answer %d requests count, want 6", after, used)
+		}
+	}
+	now = start.Add(11 * time.Second)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if used := l.win.used(now); used != 0 {
+		t.Fatalf("an interval later %d requests count, want 0", used)
+	}
+}

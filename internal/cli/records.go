@@ -138,6 +138,7 @@ type orderView struct {
 	Status            string            `json:"status"`
 	FulfillmentStatus string            `json:"fulfillmentStatus"`
 	PaymentStatus     string            `json:"paymentStatus"`
+	RankrStatus       string            `json:"rankrStatus"`
 	LiveMode          bool              `json:"liveMode"`
 	Source            rankr.Source      `json:"source"`
 	CreatedAt         time.Time         `json:"createdAt"`
@@ -162,7 +163,7 @@ type itemView struct {
 func newOrderView(o rankr.Order) orderView {
 	v := orderView{ID: o.ID, LocationID: o.LocationID, ContactID: o.ContactID, ContactName: o.ContactName,
 		ContactEmail: o.ContactEmail, Amount: money{o.Amount, o.Currency}, Currency: o.Currency, Status: o.Status,
-		FulfillmentStatus: o.FulfillmentStatus, PaymentStatus: o.PaymentStatus, LiveMode: o.LiveMode, Source: o.Source,
+		FulfillmentStatus: o.FulfillmentStatus, PaymentStatus: o.PaymentStatus, RankrStatus: o.RankrStatus, LiveMode: o.LiveMode, Source: o.Source,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, DeletedAt: o.DeletedAt}
 	for _, it := range o.Items {
 		v.Items = append(v.Items, itemView{ID: it.ID, Name: it.Name, Qty: it.Qty, PriceID: it.PriceID, ProductID: it.ProductID,
@@ -328,10 +329,10 @@ type orderKind struct{}
 
 func (orderKind) list(ctx context.Context, st store.Store, p store.ListParams) ([]any, string, []string, error) {
 	os, err := st.OrderList(ctx, p)
-	return listed(os, err, "ID\tCREATED\tSTATUS\tPAYMENT\tFULFILLMENT\tAMOUNT\tCUSTOMER",
+	return listed(os, err, "ID\tCREATED\tRANKR\tGHL STATUS\tPAYMENT\tFULFILLMENT\tAMOUNT\tCUSTOMER",
 		func(o rankr.Order) any { return newOrderView(o) },
 		func(o rankr.Order) string {
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when(o.CreatedAt), o.Status, o.PaymentStatus,
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", o.ID, when(o.CreatedAt), o.RankrStatus, o.Status, o.PaymentStatus,
 				o.FulfillmentStatus, money{o.Amount, o.Currency}, dash(o.ContactName))
 		})
 }

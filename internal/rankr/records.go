@@ -28,11 +28,14 @@ type Order struct {
 	FulfillmentStatus string `json:"fulfillmentStatus"`
 	// PaymentStatus is derived by Rankr from the order's transactions; see
 	// DerivePaymentStatus.
-	PaymentStatus string    `json:"paymentStatus"`
-	LiveMode      bool      `json:"liveMode"`
-	Source        Source    `json:"source"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	PaymentStatus string `json:"paymentStatus"`
+	// RankrStatus is where the order stands for Rankr, from the three
+	// statuses above; see DeriveOrderStatus.
+	RankrStatus string    `json:"rankrStatus"`
+	LiveMode    bool      `json:"liveMode"`
+	Source      Source    `json:"source"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
 	// DeletedAt is set when the order disappeared from GHL. Rankr never
 	// hard-deletes.
 	DeletedAt time.Time `json:"deletedAt,omitzero"`

@@ -1,9 +1,9 @@
 package syncer
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,56 +49,134 @@ var responseKeys = []string{"traceId"}
 var webhookKeys = []string{"type", "locationId", "webhookId", "timestamp", "traceId"}
 
 // dropKeys removes top-level keys from a JSON object, leaving every other
-// byte as GHL sent it.
+// byte as GHL sent it. It scans the bytes rather than decoding them: it runs
+// on every record synced and every webhook applied. Input that is not a
+// JSON object comes back as it was.
 func dropKeys(raw json.RawMessage, keys ...string) json.RawMessage {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	// A member runs from after the '{' or ',' before it to the ',' after it
+	// (the last one: to the end of its value); kept members are joined
+	// again with commas.
+	type span struct{ start, end int }
+	var kept []span
+	dropped := false
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
 		return raw
 	}
-	type span struct{ start, end int64 }
-	var cut []span
-	for dec.More() {
-		start := dec.InputOffset()
-		tok, err := dec.Token()
-		if err != nil {
+	open := i + 1
+	i = skipSpace(raw, open)
+	if i < len(raw) && raw[i] == '}' {
+		return raw
+	}
+	memberStart := open
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) || raw[i] != '"' {
 			return raw
 		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
+		keyEnd := skipString(raw, i)
+		if keyEnd < 0 {
 			return raw
 		}
-		key, _ := tok.(string)
-		for _, k := range keys {
-			if key == k {
-				cut = append(cut, span{start, dec.InputOffset()})
+		key := raw[i+1 : keyEnd-1]
+		i = skipSpace(raw, keyEnd)
+		if i >= len(raw) || raw[i] != ':' {
+			return raw
+		}
+		valueEnd := skipValue(raw, skipSpace(raw, i+1))
+		if valueEnd < 0 {
+			return raw
+		}
+		i = skipSpace(raw, valueEnd)
+		if i >= len(raw) || (raw[i] != ',' && raw[i] != '}') {
+			return raw
+		}
+		last := raw[i] == '}'
+		end := i
+		if last {
+			end = valueEnd
+		}
+		if slices.Contains(keys, string(key)) {
+			dropped = true
+		} else {
+			kept = append(kept, span{memberStart, end})
+		}
+		if last {
+			if !dropped {
+				return raw
 			}
+			out := append(make([]byte, 0, len(raw)), raw[:open]...)
+			for k, m := range kept {
+				if k > 0 {
+					out = append(out, ',')
+				}
+				out = append(out, raw[m.start:m.end]...)
+			}
+			return append(out, raw[valueEnd:]...)
 		}
+		i++
+		memberStart = i
 	}
-	if len(cut) == 0 {
-		return raw
-	}
-	out := make([]byte, 0, len(raw))
-	prev := int64(0)
-	for _, c := range cut {
-		out = append(out, raw[prev:c.start]...)
-		prev = c.end
-	}
-	out = append(out, raw[prev:]...)
-	// Cutting the first member leaves "{ ," behind: remove that comma.
-	return fixLeadingComma(out)
 }
 
-// fixLeadingComma removes a comma that directly follows the opening brace.
-func fixLeadingComma(b []byte) []byte {
-	i := bytes.IndexByte(b, '{')
-	j := i + 1
-	for j < len(b) && (b[j] == ' ' || b[j] == '\n' || b[j] == '\t' || b[j] == '\r') {
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the JSON string starting at b[i], or
+// -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+// It trusts that the value is valid JSON (the body was decoded already) and
+// only finds where it ends.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = skipString(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && !strings.ContainsRune(" \t\r\n,}]", rune(b[j])) {
 		j++
 	}
-	if i >= 0 && j < len(b) && b[j] == ',' {
-		return append(b[:j:j], b[j+1:]...)
+	if j == i {
+		return -1
 	}
-	return b
+	return j
 }
 
 func orderSummary(loc string, o ghl.Order) rankr.Order {

@@ -50,16 +50,35 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 		}
 		return g
 	}
+	// A batch holds many events of few locations: look each up once.
+	type verdict struct {
+		ok  bool
+		why string
+	}
+	verdicts := map[string]verdict{}
+	accepting := func(loc string) (bool, string) {
+		v, seen := verdicts[loc]
+		if !seen {
+			v.ok, v.why = s.accepting(ctx, loc)
+			verdicts[loc] = v
+		}
+		return v.ok, v.why
+	}
 	for i, ev := range evs {
-		env, err := ghl.ParseWebhookEvent(ev.Body)
-		if err != nil {
-			out[i].Err = fmt.Errorf("%w: %w", rankr.ErrInvalid, err)
-			continue
+		// The intake read the envelope already; decoding the body once, as
+		// what its type says, is most of what a webhook costs here.
+		env := &ghl.WebhookEvent{Type: ev.Type, LocationID: ev.LocationID, WebhookID: ev.WebhookID, Raw: ev.Body}
+		if ev.Type == "" || ev.LocationID == "" {
+			var err error
+			if env, err = ghl.ParseWebhookEvent(ev.Body); err != nil {
+				out[i].Err = fmt.Errorf("%w: %w", rankr.ErrInvalid, err)
+				continue
+			}
 		}
 		loc := env.LocationID
 		switch env.Type {
 		case ghl.EventOrderCreate, ghl.EventOrderStatusUpdate:
-			if ok, why := s.accepting(ctx, loc); !ok {
+			if ok, why := accepting(loc); !ok {
 				out[i].Outcome = why
 				continue
 			}
@@ -73,7 +92,7 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			g.orderAt = append(g.orderAt, i)
 		case ghl.EventInvoiceCreate, ghl.EventInvoiceUpdate, ghl.EventInvoiceSent, ghl.EventInvoicePaid,
 			ghl.EventInvoicePartiallyPaid, ghl.EventInvoiceVoid, ghl.EventInvoiceDelete:
-			if ok, why := s.accepting(ctx, loc); !ok {
+			if ok, why := accepting(loc); !ok {
 				out[i].Outcome = why
 				continue
 			}
@@ -98,6 +117,7 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			if err != nil {
 				return nil, nil, err
 			}
+			delete(verdicts, loc)
 			out[i].Outcome = outcome
 		default:
 			out[i].Outcome = "ignored: event type " + env.Type + " is not used"

@@ -291,11 +291,17 @@ func (in *Intake) verify(h http.Header, body []byte) error {
 // parse reads what the inbox keeps of an event: its id, type, location and
 // timestamp.
 func (in *Intake) parse(body []byte) (rankr.InboxEvent, error) {
-	if !json.Valid(body) || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+	// Decoding validates the whole body; the prefix check only turns
+	// arrays and scalars away with a clearer message.
+	if !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
 		return rankr.InboxEvent{}, errors.New("the body is not a JSON object")
 	}
 	env, err := ghl.ParseWebhookEvent(body)
-	if err != nil {
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		return rankr.InboxEvent{}, fmt.Errorf("the body is not a JSON object: %w", err)
+	case err != nil:
 		return rankr.InboxEvent{}, fmt.Errorf("the body is not a GHL webhook: %w", err)
 	}
 	ev := rankr.InboxEvent{WebhookID: env.WebhookID, Type: env.Type, LocationID: env.LocationID,

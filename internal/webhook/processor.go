@@ -36,6 +36,13 @@ type Processor struct {
 	Batch int
 	Lease time.Duration
 	Idle  time.Duration
+	// Linger is how long the processor lets webhooks gather after a batch
+	// smaller than Batch (default 20 ms). A processor chasing every webhook
+	// as it lands commits several transactions per handful of them, and on
+	// SQLite each commit holds the one connection the intake needs to
+	// acknowledge the next ones; lingering trades a few milliseconds of
+	// freshness for batches big enough to keep up with a storm.
+	Linger time.Duration
 }
 
 // NewProcessor returns a processor applying webhooks with apply.
@@ -57,6 +64,8 @@ func (p *Processor) Wake() {
 // Run processes until ctx ends.
 func (p *Processor) Run(ctx context.Context) error {
 	idle := cmp.Or(p.Idle, 250*time.Millisecond)
+	linger := cmp.Or(p.Linger, 20*time.Millisecond)
+	batch := cmp.Or(p.Batch, 500)
 	t := time.NewTicker(idle)
 	defer t.Stop()
 	for {
@@ -64,7 +73,15 @@ func (p *Processor) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			p.log.Error("webhook processing", "error", err)
 		}
+		if n >= batch {
+			continue
+		}
 		if n > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(linger):
+			}
 			continue
 		}
 		select {

@@ -27,7 +27,8 @@ var migrations embed.FS
 // Dialect is SQLite's: one writer at a time, so rows and the change feed
 // need no explicit locks.
 var Dialect = sqlstore.Dialect{
-	Name: "sqlite",
+	Name:            "sqlite",
+	ReuseStatements: true,
 	Retryable: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)

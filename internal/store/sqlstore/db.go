@@ -44,6 +44,12 @@ type Dialect struct {
 	// Retryable reports errors worth retrying the whole transaction for
 	// (deadlock, serialization failure, busy).
 	Retryable func(error) bool
+	// ReuseStatements keeps prepared statements across transactions. It
+	// pays where the driver would parse and plan every statement anew
+	// (modernc's SQLite spends a tenth of a webhook's cost doing so), and
+	// works only with a single connection, which every transaction shares.
+	// PostgreSQL's driver caches statements per connection by itself.
+	ReuseStatements bool
 }
 
 // Store implements store.Store.
@@ -52,6 +58,68 @@ type Store struct {
 	d  Dialect
 
 	rebound sync.Map // query with ? -> query in the dialect's placeholders
+	stmts   stmtCache
+}
+
+// stmtCache holds the statements kept across transactions (see
+// Dialect.ReuseStatements). A transaction cannot prepare on the database
+// while it holds the only connection, so it uses a statement it finds here
+// and notes the ones it misses; they are prepared after it ends.
+type stmtCache struct {
+	mu     sync.Mutex
+	ready  map[string]*sql.Stmt
+	missed map[string]bool
+}
+
+// maxStmts bounds the cache: queries with IN lists of every length would
+// otherwise fill it with statements used once.
+const maxStmts = 256
+
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.ready[query]
+	if !ok && len(c.ready)+len(c.missed) < maxStmts {
+		if c.missed == nil {
+			c.missed = map[string]bool{}
+		}
+		c.missed[query] = true
+	}
+	return st
+}
+
+// prepareMissed prepares the statements transactions missed. Errors only
+// mean the statement is not reused.
+func (c *stmtCache) prepareMissed(ctx context.Context, db *sql.DB) {
+	c.mu.Lock()
+	missed := c.missed
+	c.missed = nil
+	c.mu.Unlock()
+	for query := range missed {
+		st, err := db.PrepareContext(ctx, query)
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if c.ready == nil {
+			c.ready = map[string]*sql.Stmt{}
+		}
+		if _, dup := c.ready[query]; dup {
+			st.Close()
+		} else {
+			c.ready[query] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.ready {
+		st.Close()
+	}
+	c.ready, c.missed = nil, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,7 +136,10 @@ func New(db *sql.DB, d Dialect) *Store {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // q rewrites ? placeholders for the dialect. Queries never hold a literal ?.
 func (s *Store) q(query string) string {
@@ -97,18 +168,42 @@ type tx struct {
 	s        *Store
 	tx       *sql.Tx
 	feedLock bool
+	missed   bool // a statement to keep was not prepared yet
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return t.tx.ExecContext(ctx, t.s.q(query), args...)
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return t.tx.QueryContext(ctx, t.s.q(query), args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return t.tx.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+// stmt returns the kept statement for a query, bound to the transaction,
+// or nil.
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !t.s.d.ReuseStatements {
+		return nil
+	}
+	st := t.s.stmts.get(t.s.q(query))
+	if st == nil {
+		t.missed = true
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
 }
 
 // inTx runs fn in a transaction, committing when it returns nil. A
@@ -135,6 +230,9 @@ func (s *Store) tryTx(ctx context.Context, fn func(*tx) error) error {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("committing: %w", unavailable(err))
+	}
+	if t.missed {
+		s.stmts.prepareMissed(ctx, s.db)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rankr/rankr/internal/rankr"
@@ -118,6 +119,8 @@ func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 	c.note("status", st.status, o.Status)
 	c.note("fulfillmentStatus", st.fulfillment, o.FulfillmentStatus)
 	c.note("amount", st.amount, o.Amount)
+	c.note("rankrStatus", rankr.DeriveOrderStatus(st.status, st.payment, st.fulfillment),
+		rankr.DeriveOrderStatus(o.Status, st.payment, o.FulfillmentStatus))
 	if st.deleted {
 		c.note("deleted", true, false)
 	}
@@ -151,19 +154,21 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		return false, err
 	}
 	payment := rankr.DerivePaymentStatus(o.Amount, paid, refunded)
-	var rawSummary, summaryAt any
-	if !v.Detail {
+	var rawSummary, summaryAt, rawDetail, detailAt any
+	if v.Detail {
+		rawDetail, detailAt = nullText(o.RawDetail), in.at
+	} else {
 		rawSummary, summaryAt = nullText(o.RawSummary), in.at
 	}
 	var got string
 	err = t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
 		fulfillment_status, payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at,
-		content_hash, raw_summary, summary_updated_at, inserted_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		content_hash, raw_summary, summary_updated_at, raw_detail, detail_updated_at, inserted_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
 		loc, o.ID, o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status, o.FulfillmentStatus, payment,
 		o.LiveMode, o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli(), in.at, in.hash,
-		rawSummary, summaryAt, now.UnixMilli()).Scan(&got)
+		rawSummary, summaryAt, rawDetail, detailAt, now.UnixMilli()).Scan(&got)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -171,13 +176,13 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		return false, err
 	}
 	if v.Detail {
-		if err := t.writeOrderDetail(ctx, loc, o); err != nil {
+		if err := t.insertOrderItems(ctx, loc, o); err != nil {
 			return false, err
 		}
 	}
 	return true, t.appendEvent(ctx, loc, rankr.OrderCreated, rankr.RecordOrder, o.ID, now, map[string]any{
 		"status": o.Status, "fulfillmentStatus": o.FulfillmentStatus, "paymentStatus": payment,
-		"amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
+		"rankrStatus": rankr.DeriveOrderStatus(o.Status, payment, o.FulfillmentStatus), "amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
 	})
 }
 
@@ -186,15 +191,33 @@ func (t *tx) writeOrderDetail(ctx context.Context, loc string, o rankr.Order) er
 	if _, err := t.exec(ctx, `DELETE FROM order_items WHERE location_id = ? AND order_id = ?`, loc, o.ID); err != nil {
 		return err
 	}
-	for i, it := range o.Items {
-		if _, err := t.exec(ctx, `INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
-			product_type, unit_amount, currency, recurring) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount, it.Currency, it.Recurring); err != nil {
-			return err
-		}
+	if err := t.insertOrderItems(ctx, loc, o); err != nil {
+		return err
 	}
 	_, err := t.exec(ctx, `UPDATE orders SET raw_detail = ?, detail_updated_at = ? WHERE location_id = ? AND id = ?`,
 		nullText(o.RawDetail), o.UpdatedAt.UnixMilli(), loc, o.ID)
+	return err
+}
+
+// insertOrderItems inserts an order's items in one statement.
+func (t *tx) insertOrderItems(ctx context.Context, loc string, o rankr.Order) error {
+	if len(o.Items) == 0 {
+		return nil
+	}
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var q strings.Builder
+	q.WriteString(`INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
+		product_type, unit_amount, currency, recurring) VALUES `)
+	args := make([]any, 0, 12*len(o.Items))
+	for i, it := range o.Items {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		args = append(args, loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount,
+			it.Currency, it.Recurring)
+	}
+	_, err := t.exec(ctx, q.String(), args...)
 	return err
 }
 
@@ -224,9 +247,9 @@ func (t *tx) orderPayments(ctx context.Context, loc, orderID string) (paid, refu
 // changes. It returns the number of events appended.
 func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time) (int, error) {
 	var amount int64
-	var current string
-	err := t.queryRow(ctx, `SELECT amount, payment_status FROM orders WHERE location_id = ? AND id = ?`+t.s.d.LockRows,
-		loc, orderID).Scan(&amount, &current)
+	var current, status, fulfillment string
+	err := t.queryRow(ctx, `SELECT amount, payment_status, status, fulfillment_status FROM orders
+		WHERE location_id = ? AND id = ?`+t.s.d.LockRows, loc, orderID).Scan(&amount, &current, &status, &fulfillment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil // not synced yet: derived when it is inserted
 	}
@@ -244,8 +267,10 @@ func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time
 	if _, err := t.exec(ctx, `UPDATE orders SET payment_status = ? WHERE location_id = ? AND id = ?`, next, loc, orderID); err != nil {
 		return 0, err
 	}
+	c := changes{"paymentStatus": {current, next}}
+	c.note("rankrStatus", rankr.DeriveOrderStatus(status, current, fulfillment), rankr.DeriveOrderStatus(status, next, fulfillment))
 	return 1, t.appendEvent(ctx, loc, rankr.OrderPaymentStatusChanged, rankr.RecordOrder, orderID, now,
-		map[string]any{"changes": changes{"paymentStatus": {current, next}}, "paid": paid, "refunded": refunded})
+		map[string]any{"changes": c, "paid": paid, "refunded": refunded})
 }
 
 // markSeen records that list pages showed these records at seenAt.
@@ -305,6 +330,7 @@ func scanOrder(r scanner) (rankr.Order, error) {
 		&created, &updated, &deleted, &rawSummary, &rawDetail, &detailAt)
 	o.CreatedAt, o.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	o.DeletedAt, o.DetailUpdatedAt = fromMS(deleted), fromMS(detailAt)
+	o.RankrStatus = rankr.DeriveOrderStatus(o.Status, o.PaymentStatus, o.FulfillmentStatus)
 	if rawSummary.Valid {
 		o.RawSummary = []byte(rawSummary.String)
 	}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		"Inbox":                testInbox,
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"FulfillmentPushes":    testFulfillmentPushes,
+		"RankrStatus":          testRankrStatus,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
