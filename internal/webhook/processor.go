@@ -31,8 +31,11 @@ type Processor struct {
 	log   *slog.Logger
 	wake  chan struct{}
 	// Batch is how many webhooks are claimed at a time (default 500); Lease
-	// how long a claim holds (default 1 min); Idle how often an empty inbox
-	// is looked at again (default 250 ms).
+	// how long a claim holds (default 15 s: a batch takes well under a
+	// second, and the webhooks of a processor that died wait this long
+	// before another takes them; one that outlives its lease only costs
+	// work done twice, since applying is idempotent); Idle how often an
+	// empty inbox is looked at again (default 250 ms).
 	Batch int
 	Lease time.Duration
 	Idle  time.Duration
@@ -95,7 +98,7 @@ func (p *Processor) Run(ctx context.Context) error {
 
 // Drain processes one claimed batch and returns how many it processed.
 func (p *Processor) Drain(ctx context.Context) (int, error) {
-	events, err := p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: cmp.Or(p.Batch, 500), Lease: cmp.Or(p.Lease, time.Minute)})
+	events, err := p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: cmp.Or(p.Batch, 500), Lease: cmp.Or(p.Lease, 15*time.Second)})
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
