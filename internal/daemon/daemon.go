@@ -280,7 +280,7 @@ func (d *Daemon) WebhookStats() webhook.Stats {
 
 // Handler serves the status page and its JSON.
 func (d *Daemon) Handler() http.Handler {
-	return web.Handler(d.Status)
+	return web.Handler(d.Status, d.Store.EventList)
 }
 
 // Status reports every connection and its sync.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
@@ -157,8 +159,36 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			}
 			rec = httptest.NewRecorder()
 			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "api/status") {
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "api/status") || !strings.Contains(rec.Body.String(), "api/events") {
 				t.Fatalf("status page: %d", rec.Code)
+			}
+
+			// The live feed starts from the newest events, then follows.
+			feed := func(query string) []rankr.Event {
+				t.Helper()
+				rec := httptest.NewRecorder()
+				d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/events"+query, nil))
+				var body struct{ Events []rankr.Event }
+				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
+					t.Fatalf("events%s: %d %s %v", query, rec.Code, rec.Body, err)
+				}
+				return body.Events
+			}
+			all, err := d.Store.EventList(context.Background(), store.EventListParams{Limit: 1000, Newest: true})
+			if err != nil || len(all) < 60 {
+				t.Fatalf("%d events, %v", len(all), err)
+			}
+			newest := feed("")
+			if len(newest) != 50 || newest[49].Seq != all[len(all)-1].Seq || newest[0].Seq != all[len(all)-50].Seq {
+				t.Fatalf("the feed starts with %d events, not the 50 newest", len(newest))
+			}
+			if after := feed(fmt.Sprintf("?after=%d", all[len(all)-3].Seq)); len(after) != 2 || after[1].Seq != all[len(all)-1].Seq {
+				t.Fatalf("after: %d events", len(after))
+			}
+			rec = httptest.NewRecorder()
+			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/events?after=x", nil))
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("after=x: %d", rec.Code)
 			}
 		})
 	}

@@ -188,7 +188,9 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 		JobTimeout:           10 * time.Minute,
 		RescueStuckJobsAfter: 11 * time.Minute,
 		MaxAttempts:          20,
-		Logger:               cfg.Logger,
+		// River reports its routine (job counts every few seconds) at
+		// info; rankr's own logs say what the jobs did.
+		Logger: slog.New(atLeast{cfg.Logger.Handler(), slog.LevelWarn}),
 	})
 	if err != nil {
 		return nil, err
@@ -303,4 +305,22 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) e
 	}
 	_, err = w.client.InsertMany(ctx, params)
 	return err
+}
+
+// atLeast passes on the records of at least a level.
+type atLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return atLeast{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{h.Handler.WithGroup(name), h.min}
 }

@@ -277,6 +277,9 @@ type EventListParams struct {
 	AfterSeq   int64
 	LocationID string // empty: every location
 	Limit      int    // default 100, at most 1000
+	// Newest returns the Limit newest events after AfterSeq rather than
+	// the oldest (still in order): where a live view starts.
+	Newest bool
 }
 
 // InboxClaimParams leases webhooks for processing.

@@ -1,6 +1,7 @@
 // Package web serves rankr's pages: for now the live status page (counts
-// per location that move as the sync runs) and the JSON behind it. The
-// pages are embedded in the binary.
+// per location that move as the sync runs, and the change feed as it
+// grows: orders, payments and fulfillments flowing in) and the JSON behind
+// it. The pages are embedded in the binary.
 package web
 
 import (
@@ -9,8 +10,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
 )
 
@@ -40,8 +43,12 @@ type Budget struct {
 // StatusFunc reports the status of every location.
 type StatusFunc func(context.Context) ([]LocationStatus, error)
 
-// Handler serves / (the status page), /api/status and /healthz.
-func Handler(status StatusFunc) http.Handler {
+// EventsFunc reads the change feed.
+type EventsFunc func(context.Context, store.EventListParams) ([]rankr.Event, error)
+
+// Handler serves / (the status page), /api/status, /api/events and
+// /healthz.
+func Handler(status StatusFunc, events EventsFunc) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -57,6 +64,31 @@ func Handler(status StatusFunc) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"locations": st})
+	})
+	// /api/events?after=SEQ gives the events after SEQ, oldest first;
+	// without it, the newest ones, so that a page starts from now.
+	mux.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
+		p := store.EventListParams{Limit: 50, Newest: true, LocationID: r.URL.Query().Get("location")}
+		if a := r.URL.Query().Get("after"); a != "" {
+			after, err := strconv.ParseInt(a, 10, 64)
+			if err != nil || after < 0 {
+				http.Error(w, `{"error":"after: want the sequence number of the last event seen"}`, http.StatusBadRequest)
+				return
+			}
+			p.AfterSeq, p.Newest, p.Limit = after, false, 500
+		}
+		evs, err := events(r.Context(), p)
+		if err != nil {
+			slog.Default().Error("events", "error", err)
+			http.Error(w, `{"error":"the change feed is unavailable; see the logs"}`, http.StatusServiceUnavailable)
+			return
+		}
+		if evs == nil {
+			evs = []rankr.Event{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]any{"events": evs})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rankr/rankr/internal/rankr"
@@ -64,7 +65,11 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr
 		query += ` AND location_id = ?`
 		args = append(args, p.LocationID)
 	}
-	query += ` ORDER BY seq LIMIT ?`
+	order := ``
+	if p.Newest {
+		order = ` DESC`
+	}
+	query += ` ORDER BY seq` + order + ` LIMIT ?`
 	args = append(args, limit(p.Limit, 100, 1000))
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
@@ -81,6 +86,9 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr
 		}
 		e.At, e.Data = time.UnixMilli(at).UTC(), json.RawMessage(data)
 		out = append(out, e)
+	}
+	if p.Newest {
+		slices.Reverse(out)
 	}
 	return out, rows.Err()
 }

@@ -554,6 +554,10 @@ func testEventFeed(t *testing.T, s store.Store) {
 	if len(page) != 5 || page[0].Seq != all[10].Seq {
 		t.Fatalf("paging after %d: %v", all[9].Seq, page)
 	}
+	newest, _ := s.EventList(ctx, store.EventListParams{AfterSeq: all[2].Seq, Limit: 4, Newest: true})
+	if len(newest) != 4 || newest[0].Seq != all[26].Seq || newest[3].Seq != all[29].Seq {
+		t.Fatalf("the 4 newest: %v", newest)
+	}
 	if a := events(t, s, "A"); len(a) != 15 || a[0].LocationID != "A" || a[0].RecordType != rankr.RecordOrder {
 		t.Fatalf("location filter: %d events", len(a))
 	}
