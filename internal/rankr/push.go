@@ -26,7 +26,10 @@ type FulfillmentPush struct {
 	Trackings      []Tracking `json:"trackings"`
 	Items          []PushItem `json:"items"`
 	NotifyCustomer bool       `json:"notifyCustomer"`
-	State          PushState  `json:"state"`
+	// NotifyVia is who tells the customer, decided when the push is
+	// requested; NotifyCustomer (what GHL is asked) is true only for GHL.
+	NotifyVia NotifyVia `json:"notifyVia,omitempty"`
+	State     PushState `json:"state"`
 	// FulfillmentID is GHL's id for the fulfillment, once it exists.
 	FulfillmentID string    `json:"fulfillmentId,omitempty"`
 	Attempts      int       `json:"attempts"`
