@@ -235,10 +235,10 @@ func (m *Mailer) Send(ctx context.Context, msg Message, beforeCommit func() erro
 			return m.fail("auth", err, false)
 		}
 	}
-	if err := c.Mail("<"+m.from.Address+">"); err != nil {
+	if err := c.Mail("<" + m.from.Address + ">"); err != nil {
 		return m.fail("mail", err, false)
 	}
-	if err := c.Rcpt("<"+msg.To.Address+">"); err != nil {
+	if err := c.Rcpt("<" + msg.To.Address + ">"); err != nil {
 		return m.fail("rcpt", err, true)
 	}
 	w, err := c.Data()
