@@ -1,6 +1,8 @@
 package rankr
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -32,6 +34,14 @@ const (
 	NoticeFulfillment = "fulfillment"
 )
 
+// NoticeID is the id of the notice of a kind and dedupe key: derived from
+// them, so that the same notice has the same id (and so the same
+// Message-ID) wherever and however often it is queued.
+func NoticeID(kind, dedupeKey string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + dedupeKey))
+	return "nt_" + hex.EncodeToString(sum[:10])
+}
+
 // Notice is one mail in Rankr's outbox. At most one notice exists per kind
 // and dedupe key, which is how "exactly once per fulfillment" is kept.
 type Notice struct {
@@ -60,6 +70,7 @@ type Notice struct {
 
 // FulfillmentNotice is what a fulfillment notice tells the customer.
 type FulfillmentNotice struct {
+	Shop          string       `json:"shop,omitempty"` // the location's name
 	OrderID       string       `json:"orderId"`
 	FulfillmentID string       `json:"fulfillmentId"`
 	PushID        string       `json:"pushId"`

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
@@ -14,14 +13,6 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 )
-
-// noticeID derives a notice's id from its kind and dedupe key, so that the
-// same notice has the same id (and so the same Message-ID) wherever and
-// however often it is created.
-func noticeID(kind, key string) string {
-	sum := sha256.Sum256([]byte(kind + "\x00" + key))
-	return "nt_" + hex.EncodeToString(sum[:10])
-}
 
 func newLease() string {
 	var b [12]byte
@@ -49,7 +40,7 @@ func (t *tx) noticeInsert(ctx context.Context, n rankr.Notice, now time.Time) (b
 	if n.LocationID == "" || n.Kind == "" || n.DedupeKey == "" || n.Recipient == "" || len(n.Payload) == 0 {
 		return false, invalid("a notice needs a location, a kind, a dedupe key, a recipient and a payload")
 	}
-	n.ID = cmp.Or(n.ID, noticeID(n.Kind, n.DedupeKey))
+	n.ID = cmp.Or(n.ID, rankr.NoticeID(n.Kind, n.DedupeKey))
 	rows, err := t.query(ctx, `INSERT INTO notices (id, location_id, kind, dedupe_key, recipient, payload, state,
 		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING id`,

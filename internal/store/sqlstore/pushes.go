@@ -114,6 +114,7 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 			}
 			n := *p.Notice
 			n.LocationID, n.Kind, n.DedupeKey = loc, rankr.NoticeFulfillment, p.FulfillmentID
+			n.ID = rankr.NoticeID(n.Kind, n.DedupeKey)
 			if _, err := t.noticeInsert(ctx, n, now); err != nil {
 				return err
 			}
