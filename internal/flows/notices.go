@@ -46,6 +46,9 @@ type Notifier struct {
 	// MaxAge is how long a notice may wait to be sent before it is failed
 	// as stale (default 72 h).
 	MaxAge time.Duration
+	// RetryBase is the first wait after a mail was not sent (default 1 s);
+	// it doubles with each attempt, up to 15 min.
+	RetryBase time.Duration
 }
 
 // NewNotifier returns a notifier. Without a mailer it sends nothing and
@@ -164,7 +167,7 @@ func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Mes
 		fin.State, fin.Error = rankr.NoticeFailed, err.Error()
 		log.Error("notice refused by the SMTP server; not sent", "error", err)
 	default: // not sent: try again later
-		wait := min(time.Duration(1<<min(notice.Attempts, 10))*time.Second, 15*time.Minute)
+		wait := min(time.Duration(1<<min(notice.Attempts-1, 10))*cmp.Or(n.RetryBase, time.Second), 15*time.Minute)
 		fin.State, fin.Error, fin.NextAttemptAt = rankr.NoticePending, err.Error(), n.now().Add(wait)
 		log.Warn("notice not sent; will try again", "in", wait, "error", err)
 	}
