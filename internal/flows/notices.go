@@ -76,7 +76,7 @@ func (n *Notifier) Send(ctx context.Context, id string) (rankr.Notice, error) {
 	if err != nil {
 		return rankr.Notice{}, err
 	}
-	if err := n.attempt(ctx, claimed[0]); err != nil {
+	if _, err := n.attempt(ctx, claimed[0]); err != nil {
 		return rankr.Notice{}, err
 	}
 	return n.store.NoticeGet(ctx, id)
@@ -89,29 +89,27 @@ func (n *Notifier) SendDue(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	tried := 0
-	for {
-		claimed, err := n.store.NoticeClaim(ctx, store.NoticeClaimParams{Limit: 10, Now: n.now(), Lease: n.lease()})
+	// One at a time: a notice is claimed only when it is about to be
+	// sent, so that a round that stops (the server is down, the job is
+	// cancelled) leaves the others due, not leased.
+	for ctx.Err() == nil {
+		claimed, err := n.store.NoticeClaim(ctx, store.NoticeClaimParams{Limit: 1, Now: n.now(), Lease: n.lease()})
 		if err != nil || len(claimed) == 0 {
 			return tried, err
 		}
-		for i, notice := range claimed {
-			if err := n.attempt(ctx, notice); err != nil {
-				// The rest stay claimed until their lease runs out, then
-				// are due again; none of them was sent.
-				n.log.Warn("sending notices stopped; the claimed ones are retried after their lease", "left", len(claimed)-i-1, "error", err)
-				return tried, err
-			}
-			tried++
-		}
-		if ctx.Err() != nil {
-			return tried, ctx.Err()
+		tried++
+		down, err := n.attempt(ctx, claimed[0])
+		if err != nil || down {
+			return tried, err // the next round tries again
 		}
 	}
+	return tried, ctx.Err()
 }
 
 // attempt sends one claimed notice and records the outcome. It returns an
-// error only when it could not record one.
-func (n *Notifier) attempt(ctx context.Context, notice rankr.Notice) error {
+// error only when it could not record one, and reports whether the SMTP
+// server could not be used at all (so the others need not try now).
+func (n *Notifier) attempt(ctx context.Context, notice rankr.Notice) (serverDown bool, err error) {
 	fin := store.NoticeFinishParams{ID: notice.ID, Lease: notice.Lease}
 	msg, err := Render(notice, n.mailer.Domain())
 	switch {
@@ -121,22 +119,23 @@ func (n *Notifier) attempt(ctx context.Context, notice rankr.Notice) error {
 		fin.State, fin.Error = rankr.NoticeFailed, fmt.Sprintf("not sent within %s of being queued (last error: %s); given up as stale",
 			cmp.Or(n.MaxAge, 72*time.Hour), cmp.Or(notice.LastError, "none"))
 	default:
-		fin = n.send(ctx, notice, msg)
+		fin, serverDown = n.send(ctx, notice, msg)
 		if fin.State == "" {
-			return nil // lost the lease before committing: the new holder sends it
+			return false, nil // lost the lease before committing: the new holder sends it
 		}
 	}
 	fin.Now = n.now()
 	err = n.store.NoticeFinish(context.WithoutCancel(ctx), fin)
 	if errors.Is(err, rankr.ErrConflict) {
-		return nil
+		return serverDown, nil
 	}
-	return err
+	return serverDown, err
 }
 
 // send sends a rendered notice and says how the attempt ended (no state:
-// the attempt lost its lease before committing and sent nothing).
-func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Message) store.NoticeFinishParams {
+// the attempt lost its lease before committing and sent nothing), and
+// whether it failed before the server would take any mail.
+func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Message) (store.NoticeFinishParams, bool) {
 	fin := store.NoticeFinishParams{ID: notice.ID, Lease: notice.Lease}
 	var commitErr error
 	err := n.mailer.Send(ctx, msg, func() error {
@@ -157,7 +156,7 @@ func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Mes
 			// again.
 			log.Warn("could not record a notice as committing; not sent", "error", commitErr)
 		}
-		return store.NoticeFinishParams{}
+		return store.NoticeFinishParams{}, false
 	case errors.Is(err, mailer.ErrOutcomeUnknown):
 		fin.State, fin.Error = rankr.NoticeUnknown, err.Error()
 		log.Error("notice outcome unknown: the SMTP server may have accepted it, so it is not sent again automatically; "+
@@ -170,8 +169,10 @@ func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Mes
 		wait := min(time.Duration(1<<min(notice.Attempts-1, 10))*cmp.Or(n.RetryBase, time.Second), 15*time.Minute)
 		fin.State, fin.Error, fin.NextAttemptAt = rankr.NoticePending, err.Error(), n.now().Add(wait)
 		log.Warn("notice not sent; will try again", "in", wait, "error", err)
+		var merr *mailer.Error
+		return fin, errors.As(err, &merr) && merr.BeforeMail()
 	}
-	return fin
+	return fin, false
 }
 
 //go:embed templates/*.tmpl

@@ -173,6 +173,17 @@ type Error struct {
 	Err     error
 }
 
+// BeforeMail reports whether the send failed before the server would take
+// any mail (connecting, TLS, greeting, login, the sender), which says more
+// about the server or the configuration than about this mail.
+func (e *Error) BeforeMail() bool {
+	switch e.Step {
+	case "connect", "tls", "hello", "auth", "mail":
+		return true
+	}
+	return false
+}
+
 func (e *Error) Error() string {
 	return fmt.Sprintf("SMTP %s: %s: %v (%v)", e.Server, e.Step, e.Err, e.Outcome)
 }
