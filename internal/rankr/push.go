@@ -26,10 +26,7 @@ type FulfillmentPush struct {
 	Trackings      []Tracking `json:"trackings"`
 	Items          []PushItem `json:"items"`
 	NotifyCustomer bool       `json:"notifyCustomer"`
-	// NotifyVia is who tells the customer, decided when the push is
-	// requested; NotifyCustomer (what GHL is asked) is true only for GHL.
-	NotifyVia NotifyVia `json:"notifyVia,omitempty"`
-	State     PushState `json:"state"`
+	State          PushState  `json:"state"`
 	// FulfillmentID is GHL's id for the fulfillment, once it exists.
 	FulfillmentID string    `json:"fulfillmentId,omitempty"`
 	Attempts      int       `json:"attempts"`
@@ -37,6 +34,10 @@ type FulfillmentPush struct {
 	NextAttemptAt time.Time `json:"nextAttemptAt"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
+
+	// NotifyVia is who tells the customer, decided when the push is
+	// requested; NotifyCustomer (what GHL is asked) is true only for GHL.
+	NotifyVia NotifyVia `json:"notifyVia,omitempty"`
 }
 
 // PushItem is a quantity of one order item (by its price) to ship.
