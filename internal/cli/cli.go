@@ -120,6 +120,7 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
 	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
 	Fulfill FulfillCmd `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
+	Notices NoticesCmd `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
 
 	Orders        RecordCmd[orderKind]        `cmd:"" help:"List or show orders."`
 	Fulfillments  RecordCmd[fulfillmentKind]  `cmd:"" help:"List or show fulfillments."`

@@ -20,9 +20,10 @@ type FulfillCmd struct {
 	Carrier  string        `help:"The carrier (UPS, FedEx, USPS, DHL...)." required:""`
 	URL      string        `help:"The tracking page." name:"url"`
 	Item     []string      `help:"PRICE_ID:QTY to ship (repeatable); default: every physical item still unshipped." name:"item"`
-	Notify   bool          `help:"Have GHL email the customer."`
+	Notify   bool          `help:"Tell the customer: Rankr emails them when --smtp-url is set (and GHL is told not to), else GHL does."`
 	Location string        `help:"The order's location, when ids could clash." env:"RANKR_LOCATION"`
 	Wait     time.Duration `help:"How long to keep trying before leaving the push to rankr serve." default:"1m"`
+	MailFlags
 }
 
 // Run records the push in the outbox and tries it until it is done, failed,
@@ -37,7 +38,7 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		items = append(items, rankr.PushItem{PriceID: price, Qty: n})
 	}
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.open(ctx, false, daemon.Config{Mail: c.config()})
 	if err != nil {
 		return err
 	}
@@ -57,6 +58,9 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		switch push.State {
 		case rankr.PushDone:
 			fmt.Fprintf(g.stdout, "fulfilled in GHL as %s after %d attempt(s)\n", push.FulfillmentID, push.Attempts)
+			if push.NotifyVia == rankr.NotifyRankr {
+				return sendNotice(ctx, g, d, push, deadline)
+			}
 			return nil
 		case rankr.PushFailed:
 			return fmt.Errorf("GHL refused push %s: %s", push.ID, push.LastError)

@@ -29,6 +29,8 @@ type ServeCmd struct {
 	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
 	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
+
+	MailFlags
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -41,6 +43,7 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		Webhook: wh,
 		Sync:    syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs:    jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+		Mail:    c.MailFlags.config(),
 	}, nil
 }
 
@@ -85,6 +88,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer d.Close()
 	g.Logger().Info("rankr serving", "db", d.Kind(), "addr", c.Addr, "pollInterval", c.PollInterval, "walkInterval", c.WalkInterval)
+	logMail(ctx, g.Logger(), d, c.SMTPURL)
 	return d.Run(ctx)
 }
 
@@ -126,5 +130,9 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
 			s.Counts.Fulfillments, s.Counts.Transactions, s.Counts.Subscriptions, s.Counts.Invoices, backfill,
 			when(s.Connection.LastSyncAt), dash(errMsg))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	printNotices(g.stdout, st)
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/mailer"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/postgres"
@@ -59,6 +60,9 @@ type Config struct {
 	// Limits are the GHL limits the rate governor starts from.
 	Limits ghl.Limits
 	Logger *slog.Logger
+	// Mail is Rankr's own SMTP sender (empty URL: none). With one, a push
+	// that notifies the customer is notified by Rankr, not GHL.
+	Mail mailer.Config
 }
 
 // Daemon is an open rankr: its store, vault and syncer.
@@ -71,6 +75,10 @@ type Daemon struct {
 	kind   string // sqlite or postgres
 	log    *slog.Logger
 	intake *webhook.Intake
+
+	// Notifier sends Rankr's own notices; it sends nothing without a
+	// mailer (Config.Mail).
+	Notifier *flows.Notifier
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -83,6 +91,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	kind, target, err := ParseDB(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	mail, err := openMailer(cfg.Mail)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +123,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
 	s := syncer.New(st, clients, cfg.Sync)
-	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger), kind: kind, log: cfg.Logger}, nil
+	pusher := flows.NewPusher(st, s, cfg.Logger)
+	pusher.RankrNotices = mail != nil
+	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
+		kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -177,7 +192,9 @@ const WebhookPath = "/webhooks/ghl"
 // deliveries get 429, so GHL redelivers them; queued ones are stored), then
 // the HTTP server, then the jobs, which get a grace period.
 func (d *Daemon) Run(ctx context.Context) error {
-	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, d.cfg.Jobs)
+	jobsCfg := d.cfg.Jobs
+	jobsCfg.Notifier = d.Notifier
+	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, jobsCfg)
 	if err != nil {
 		return err
 	}
@@ -299,10 +316,14 @@ func (d *Daemon) Status(ctx context.Context) ([]web.LocationStatus, error) {
 		if err != nil {
 			return nil, err
 		}
+		notices, err := d.Store.NoticeCounts(ctx, c.LocationID)
+		if err != nil {
+			return nil, err
+		}
 		p := d.Syncer.Progress(c.LocationID)
 		b := d.Syncer.Clients().Governor().Budget(c.LocationID)
 		out = append(out, web.LocationStatus{
-			Connection: c, Counts: counts, Sync: state, Phase: p.PhaseName(),
+			Connection: c, Counts: counts, Sync: state, Phase: p.PhaseName(), Notices: notices,
 			APICalls: d.Syncer.Clients().Calls(c.LocationID),
 			Budget:   web.Budget{Burst: b.Burst, IntervalMS: b.Interval.Milliseconds(), InWindow: b.InWindow, DailyRemaining: b.DailyRemaining, Waiting: b.Waiting, Throttled: b.Throttled},
 		})

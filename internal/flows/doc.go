@@ -1,8 +1,9 @@
 // Package flows holds the flows the integration exists for beyond keeping
 // records in sync: pushing Rankr's fulfillments (tracking numbers) to GHL
-// exactly once, so that no order is fulfilled twice and no customer told
-// twice.
+// exactly once, so that no order is fulfilled twice, and telling the
+// customer once: through GHL's notice, or through Rankr's own mail (the
+// notice outbox and its Notifier), never both.
 //
-// It imports ghl, internal/rankr, internal/store and internal/syncer of
-// ours.
+// It imports ghl, internal/mailer, internal/rankr, internal/store and
+// internal/syncer of ours.
 package flows

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,11 @@ type Pusher struct {
 	now    func() time.Time
 	// Lease is how long an attempt holds its push (default 2 min).
 	Lease time.Duration
+	// RankrNotices is set when Rankr can mail customers itself (a mailer
+	// is configured): a push that asks to notify the customer is then
+	// notified by Rankr, and GHL is told not to, so that the customer is
+	// told once.
+	RankrNotices bool
 }
 
 // NewPusher returns a pusher.
@@ -50,7 +56,9 @@ type Request struct {
 	OrderID    string
 	Trackings  []rankr.Tracking
 	// Items to ship; empty means every physical item still unshipped.
-	Items          []rankr.PushItem
+	Items []rankr.PushItem
+	// NotifyCustomer tells the customer: through Rankr's own mail when
+	// the pusher has RankrNotices, else through GHL's.
 	NotifyCustomer bool
 }
 
@@ -91,7 +99,18 @@ func (p *Pusher) Request(ctx context.Context, r Request) (rankr.FulfillmentPush,
 		}
 	}
 	push := rankr.FulfillmentPush{ID: newPushID(), LocationID: o.LocationID, OrderID: o.ID, Trackings: r.Trackings,
-		Items: items, NotifyCustomer: r.NotifyCustomer, State: rankr.PushPending, CreatedAt: p.now()}
+		Items: items, State: rankr.PushPending, CreatedAt: p.now()}
+	switch {
+	case r.NotifyCustomer && p.RankrNotices:
+		// Decided now and kept with the push, so that the customer gets
+		// one notice whatever the configuration is when the push lands.
+		if o.ContactEmail == "" {
+			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no customer email for Rankr's notice", rankr.ErrInvalid, o.ID)
+		}
+		push.NotifyVia = rankr.NotifyRankr
+	case r.NotifyCustomer:
+		push.NotifyVia, push.NotifyCustomer = rankr.NotifyGHL, true
+	}
 	if err := p.store.PushCreate(ctx, push); err != nil {
 		return rankr.FulfillmentPush{}, err
 	}
@@ -148,6 +167,14 @@ func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, er
 	}
 	fin := p.attempt(ctx, push)
 	fin.ID, fin.Now = id, p.now()
+	if fin.State == rankr.PushDone && push.NotifyVia == rankr.NotifyRankr {
+		// The notice is queued with the push's success (same
+		// transaction). Without it the push stays as it is, and the next
+		// attempt finds the fulfillment in GHL.
+		if fin.Notice, err = p.notice(ctx, push, fin.FulfillmentID); err != nil {
+			return push, err
+		}
+	}
 	if err := p.store.PushFinish(context.WithoutCancel(ctx), fin); err != nil {
 		return push, err
 	}
@@ -158,6 +185,35 @@ func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, er
 		}
 	}
 	return p.store.PushGet(ctx, id)
+}
+
+// notice builds the customer's notice of a push that landed in GHL as
+// fulfillment fid, from the order as Rankr holds it.
+func (p *Pusher) notice(ctx context.Context, push rankr.FulfillmentPush, fid string) (*rankr.Notice, error) {
+	o, err := p.store.OrderGet(ctx, push.LocationID, push.OrderID)
+	if err != nil {
+		return nil, fmt.Errorf("reading order %s for its customer notice: %w", push.OrderID, err)
+	}
+	if o.ContactEmail == "" {
+		return nil, fmt.Errorf("%w: order %s has no customer email for Rankr's notice", rankr.ErrInvalid, o.ID)
+	}
+	payload := rankr.FulfillmentNotice{OrderID: o.ID, FulfillmentID: fid, PushID: push.ID, CustomerName: o.ContactName,
+		Trackings: push.Trackings}
+	if c, err := p.store.ConnectionGet(ctx, push.LocationID); err == nil {
+		payload.Shop = c.Name
+	}
+	names := map[string]string{}
+	for _, it := range o.Items {
+		names[it.PriceID] = cmp.Or(names[it.PriceID], it.Name)
+	}
+	for _, it := range push.Items {
+		payload.Items = append(payload.Items, rankr.NoticeItem{Name: cmp.Or(names[it.PriceID], it.PriceID), Qty: it.Qty})
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	return &rankr.Notice{Recipient: o.ContactEmail, Payload: b, CreatedAt: p.now()}, nil
 }
 
 // attempt tries once and says how the push stands.

@@ -131,6 +131,8 @@ type Config struct {
 	// ID names this process among those sharing the database.
 	ID     string
 	Logger *slog.Logger
+	// Notifier, when it can send, gets a periodic job sending due notices.
+	Notifier *flows.Notifier
 }
 
 // Migrate brings River's tables up to date on the database.
@@ -162,6 +164,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
 	river.AddWorker(workers, sched)
 	river.AddWorker(workers, &pushWorker{p: pusher})
+	addNoticeWorker(workers, cfg.Notifier)
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,
@@ -196,6 +199,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 		return nil, err
 	}
 	sched.client = client
+	addNoticeJob(client, cfg.Notifier)
 	return client, nil
 }
 

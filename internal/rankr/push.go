@@ -34,6 +34,10 @@ type FulfillmentPush struct {
 	NextAttemptAt time.Time `json:"nextAttemptAt"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
+
+	// NotifyVia is who tells the customer, decided when the push is
+	// requested; NotifyCustomer (what GHL is asked) is true only for GHL.
+	NotifyVia NotifyVia `json:"notifyVia,omitempty"`
 }
 
 // PushItem is a quantity of one order item (by its price) to ship.

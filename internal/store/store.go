@@ -131,6 +131,9 @@ type Store interface {
 	// PushOwning returns the push that created a GHL fulfillment, if any.
 	PushOwning(ctx context.Context, locationID, fulfillmentID string) (string, error)
 
+	// Notices is the outbox of Rankr's own mails (see notices.go).
+	Notices
+
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
 	// Counts returns how many records Rankr holds for a location.
@@ -311,4 +314,8 @@ type PushFinishParams struct {
 	Error         string
 	NextAttemptAt time.Time
 	Now           time.Time
+	// Notice is the customer notice of a push notified by Rankr, created
+	// (once per fulfillment) in the transaction that marks it done. Such a
+	// push cannot be marked done without one.
+	Notice *rankr.Notice
 }

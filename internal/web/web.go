@@ -28,6 +28,8 @@ type LocationStatus struct {
 	Phase      string               `json:"phase"`
 	APICalls   int64                `json:"apiCalls"`
 	Budget     Budget               `json:"budget"`
+	// Notices counts the location's notices (Rankr's own mails) by state.
+	Notices map[rankr.NoticeState]int `json:"notices,omitempty"`
 }
 
 // Budget is a location's GHL rate budget as the governor sees it.

@@ -18,34 +18,40 @@ func (s *Store) PushCreate(ctx context.Context, p rankr.FulfillmentPush) error {
 	if p.ID == "" || p.LocationID == "" || p.OrderID == "" || len(p.Items) == 0 {
 		return invalid("a fulfillment push needs an id, a location, an order and items")
 	}
+	if p.NotifyCustomer && p.NotifyVia == rankr.NotifyNobody {
+		p.NotifyVia = rankr.NotifyGHL // what notifyCustomer meant before Rankr sent notices itself
+	}
+	if err := checkNotifyVia(p); err != nil {
+		return err
+	}
 	trackings, _ := json.Marshal(p.Trackings)
 	items, _ := json.Marshal(p.Items)
 	now := cmp.Or(p.CreatedAt, time.Now())
 	return s.inTx(ctx, func(t *tx) error {
 		if _, err := t.exec(ctx, `INSERT INTO fulfillment_pushes (id, location_id, order_id, trackings, items, notify_customer,
-			state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.LocationID, p.OrderID, string(trackings), string(items), p.NotifyCustomer, string(rankr.PushPending),
+			notify_via, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.LocationID, p.OrderID, string(trackings), string(items), p.NotifyCustomer, string(p.NotifyVia), string(rankr.PushPending),
 			now.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
 			return fmt.Errorf("recording push %s: %w", p.ID, err)
 		}
 		return t.appendEvent(ctx, p.LocationID, rankr.FulfillmentPushRequested, rankr.RecordFulfillmentPush, p.ID, now,
-			map[string]any{"orderId": p.OrderID, "items": p.Items, "trackings": p.Trackings, "notifyCustomer": p.NotifyCustomer})
+			map[string]any{"orderId": p.OrderID, "items": p.Items, "trackings": p.Trackings, "notifyCustomer": p.NotifyCustomer, "notifyVia": p.NotifyVia})
 	})
 }
 
 const pushColumns = `id, location_id, order_id, trackings, items, notify_customer, state, fulfillment_id, attempts,
-	last_error, next_attempt_at, created_at, updated_at`
+	last_error, next_attempt_at, created_at, updated_at, notify_via`
 
 func scanPush(r scanner) (rankr.FulfillmentPush, error) {
 	var p rankr.FulfillmentPush
-	var trackings, items, state string
+	var trackings, items, state, via string
 	var next, created, updated int64
 	err := r.Scan(&p.ID, &p.LocationID, &p.OrderID, &trackings, &items, &p.NotifyCustomer, &state, &p.FulfillmentID,
-		&p.Attempts, &p.LastError, &next, &created, &updated)
+		&p.Attempts, &p.LastError, &next, &created, &updated, &via)
 	if err != nil {
 		return p, err
 	}
-	p.State = rankr.PushState(state)
+	p.State, p.NotifyVia = rankr.PushState(state), rankr.NotifyVia(via)
 	p.NextAttemptAt, p.CreatedAt, p.UpdatedAt = time.UnixMilli(next).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	if err := json.Unmarshal([]byte(trackings), &p.Trackings); err != nil {
 		return p, err
@@ -90,13 +96,28 @@ func (s *Store) PushClaim(ctx context.Context, p store.PushClaimParams) (rankr.F
 func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error {
 	now := cmp.Or(p.Now, time.Now())
 	return s.inTx(ctx, func(t *tx) error {
-		var loc, order string
-		err := t.queryRow(ctx, `SELECT location_id, order_id FROM fulfillment_pushes WHERE id = ?`+t.s.d.LockRows, p.ID).Scan(&loc, &order)
+		var loc, order, via string
+		err := t.queryRow(ctx, `SELECT location_id, order_id, notify_via FROM fulfillment_pushes WHERE id = ?`+t.s.d.LockRows, p.ID).
+			Scan(&loc, &order, &via)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("fulfillment push " + p.ID)
 		}
 		if err != nil {
 			return err
+		}
+		if p.State == rankr.PushDone && rankr.NotifyVia(via) == rankr.NotifyRankr {
+			// The customer's notice is queued with the push's success, in
+			// one transaction: a done push never lacks its notice, and the
+			// fulfillment id as dedupe key makes a second one impossible.
+			if p.Notice == nil || p.FulfillmentID == "" {
+				return invalid("push %s notifies the customer through Rankr: it is done only with GHL's fulfillment id and its notice", p.ID)
+			}
+			n := *p.Notice
+			n.LocationID, n.Kind, n.DedupeKey = loc, rankr.NoticeFulfillment, p.FulfillmentID
+			n.ID = rankr.NoticeID(n.Kind, n.DedupeKey)
+			if _, err := t.noticeInsert(ctx, n, now); err != nil {
+				return err
+			}
 		}
 		if _, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, fulfillment_id = ?, last_error = ?, next_attempt_at = ?,
 			claimed_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.FulfillmentID, p.Error,
@@ -165,4 +186,22 @@ func (s *Store) PushOwning(ctx context.Context, locationID, fulfillmentID string
 		return "", fmt.Errorf("looking up the push of fulfillment %s: %w", fulfillmentID, unavailable(err))
 	}
 	return id, nil
+}
+
+// checkNotifyVia keeps a customer from being told twice: GHL is asked to
+// notify exactly when the push says GHL notifies.
+func checkNotifyVia(p rankr.FulfillmentPush) error {
+	switch p.NotifyVia {
+	case rankr.NotifyGHL:
+		if p.NotifyCustomer {
+			return nil
+		}
+	case rankr.NotifyNobody, rankr.NotifyRankr:
+		if !p.NotifyCustomer {
+			return nil
+		}
+	default:
+		return invalid("push %s: unknown notifier %q", p.ID, p.NotifyVia)
+	}
+	return invalid("push %s: notifyCustomer must be true exactly when GHL notifies (notifyVia %q)", p.ID, p.NotifyVia)
 }

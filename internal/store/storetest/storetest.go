@@ -43,6 +43,11 @@ func Run(t *testing.T, open Opener) {
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"FulfillmentPushes":    testFulfillmentPushes,
 		"RankrStatus":          testRankrStatus,
+
+		"Notices":                  testNotices,
+		"NoticeLeases":             testNoticeLeases,
+		"NoticeOncePerFulfillment": testNoticeOncePerFulfillment,
+		"NoticeClaimersShare":      testNoticeClaimersShare,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// Notices is the outbox of the mails Rankr sends itself (customer notices
+// now, operator alerts later). The rules:
+//
+//   - At most one notice per kind and dedupe key: creating it again is a
+//     no-op. A fulfillment notice is created in the transaction that marks
+//     its push done (see PushFinishParams.Notice), so a done push always has
+//     its notice and never two.
+//   - A sender claims a notice with a lease; every later step names the
+//     lease, and applies only while the claim stands, so a sender that lost
+//     its claim cannot send.
+//   - A notice whose mail may have been accepted (committing) is never
+//     claimed again: when its lease runs out it becomes unknown, and only an
+//     operator (NoticeRetry) sends it again.
+type Notices interface {
+	// NoticeCreate adds a notice (state pending) unless one of its kind and
+	// dedupe key exists; it reports whether it did.
+	NoticeCreate(ctx context.Context, n rankr.Notice) (bool, error)
+	// NoticeGet returns a notice, or rankr.ErrNotFound.
+	NoticeGet(ctx context.Context, id string) (rankr.Notice, error)
+	// NoticeClaim first marks unknown the committing notices whose lease
+	// ran out, then leases up to Limit due notices (pending and due, or
+	// sending with a lease that ran out): it marks them sending, counts the
+	// attempt and gives each a new lease. With ID set it claims that notice
+	// only, and fails with rankr.ErrConflict when it is not due.
+	NoticeClaim(ctx context.Context, p NoticeClaimParams) ([]rankr.Notice, error)
+	// NoticeCommitting records that the sender holding the lease is about
+	// to end the message data, with the mail's Message-ID. It fails with
+	// rankr.ErrConflict when the lease is no longer held: the sender must
+	// then not send.
+	NoticeCommitting(ctx context.Context, p NoticeCommittingParams) error
+	// NoticeFinish records how an attempt ended (sent, failed, unknown, or
+	// pending to try again at NextAttemptAt), with an event unless pending.
+	// It fails with rankr.ErrConflict when the lease is no longer held
+	// (except that a mail found sent is recorded sent even after its lease
+	// ran out and it was marked unknown).
+	NoticeFinish(ctx context.Context, p NoticeFinishParams) error
+	// NoticeRetry makes an unknown or failed notice pending again, for an
+	// operator who checked that the mail did not arrive.
+	NoticeRetry(ctx context.Context, id string, now time.Time) error
+	// NoticeList lists notices, newest first (Status filters by state).
+	NoticeList(ctx context.Context, p ListParams) ([]rankr.Notice, error)
+	// NoticeCounts counts a location's notices (every location's when
+	// empty) by state.
+	NoticeCounts(ctx context.Context, locationID string) (map[rankr.NoticeState]int, error)
+}
+
+// NoticeClaimParams leases notices for sending.
+type NoticeClaimParams struct {
+	ID    string // only this notice
+	Limit int    // default 10
+	Lease time.Duration
+	Now   time.Time
+}
+
+// NoticeCommittingParams records that a mail is about to be committed.
+type NoticeCommittingParams struct {
+	ID        string
+	Lease     string
+	MessageID string
+	// Until extends the lease over the commit: past it, with no finish
+	// recorded, the notice becomes unknown.
+	Until time.Time
+	Now   time.Time
+}
+
+// NoticeFinishParams ends an attempt.
+type NoticeFinishParams struct {
+	ID            string
+	Lease         string
+	State         rankr.NoticeState // sent, failed, unknown or pending
+	Error         string
+	NextAttemptAt time.Time
+	Now           time.Time
+}

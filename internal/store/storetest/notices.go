@@ -1,0 +1,286 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+func notice(key string) rankr.Notice {
+	return rankr.Notice{LocationID: "L", Kind: rankr.NoticeFulfillment, DedupeKey: key, Recipient: "ada@example.com",
+		Payload: json.RawMessage(`{"orderId":"o1"}`)}
+}
+
+func claimOne(t *testing.T, s store.Store, p store.NoticeClaimParams) rankr.Notice {
+	t.Helper()
+	got, err := s.NoticeClaim(ctx, p)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("claim %+v: %+v, %v", p, got, err)
+	}
+	return got[0]
+}
+
+// later is a time after every notice a test creates now was due.
+func later() time.Time { return time.Now().UTC().Truncate(time.Millisecond).Add(time.Second) }
+
+func testNotices(t *testing.T, s store.Store) {
+	now := later()
+	created, err := s.NoticeCreate(ctx, notice("f1"))
+	if err != nil || !created {
+		t.Fatalf("create: %v, %v", created, err)
+	}
+	again := notice("f1")
+	again.Recipient = "someone@else.example"
+	if created, err := s.NoticeCreate(ctx, again); err != nil || created {
+		t.Fatalf("a second notice for the same fulfillment: %v, %v", created, err)
+	}
+	if _, err := s.NoticeCreate(ctx, rankr.Notice{Kind: rankr.NoticeFulfillment, DedupeKey: "x"}); !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("a notice without recipient: %v", err)
+	}
+	list, err := s.NoticeList(ctx, store.ListParams{LocationID: "L"})
+	if err != nil || len(list) != 1 || list[0].Recipient != "ada@example.com" || list[0].State != rankr.NoticePending {
+		t.Fatalf("list %+v, %v", list, err)
+	}
+	id := list[0].ID
+
+	n := claimOne(t, s, store.NoticeClaimParams{Now: now, Lease: time.Minute})
+	if n.ID != id || n.State != rankr.NoticeSending || n.Attempts != 1 || n.Lease == "" || string(n.Payload) != `{"orderId":"o1"}` {
+		t.Fatalf("claimed %+v", n)
+	}
+	if more, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now}); err != nil || len(more) != 0 {
+		t.Fatalf("a held notice was claimed again: %+v, %v", more, err)
+	}
+	// A transient failure: due again at the time given, not before.
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: id, Lease: n.Lease, State: rankr.NoticePending, Error: "421 busy",
+		NextAttemptAt: now.Add(time.Minute), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if more, _ := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now.Add(time.Second)}); len(more) != 0 {
+		t.Fatalf("claimed before it was due: %+v", more)
+	}
+	n = claimOne(t, s, store.NoticeClaimParams{ID: id, Now: now.Add(time.Minute), Lease: time.Minute})
+	if n.Attempts != 2 || n.LastError != "421 busy" {
+		t.Fatalf("second claim %+v", n)
+	}
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: "not-mine", MessageID: "m@x", Until: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("committing without the lease: %v", err)
+	}
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: n.Lease, MessageID: "rankr-" + id + "@example.com",
+		Until: now.Add(2 * time.Minute), Now: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: id, Lease: n.Lease, State: rankr.NoticeSent, Now: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// Finishing twice: the lease is gone.
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: id, Lease: n.Lease, State: rankr.NoticeSent}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("finished twice: %v", err)
+	}
+	got, err := s.NoticeGet(ctx, id)
+	if err != nil || got.State != rankr.NoticeSent || got.SentAt.IsZero() || got.MessageID != "rankr-"+id+"@example.com" || got.Lease != "" {
+		t.Fatalf("sent %+v, %v", got, err)
+	}
+	if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: id, Now: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a sent notice was claimed: %v", err)
+	}
+	if err := s.NoticeRetry(ctx, id, now); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a sent notice was made pending: %v", err)
+	}
+	if _, err := s.NoticeGet(ctx, "nope"); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("missing notice: %v", err)
+	}
+
+	// A permanent refusal ends it failed; an operator may send it again.
+	if _, err := s.NoticeCreate(ctx, notice("f2")); err != nil {
+		t.Fatal(err)
+	}
+	n2 := claimOne(t, s, store.NoticeClaimParams{Now: now.Add(2 * time.Minute)})
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: n2.ID, Lease: n2.Lease, State: rankr.NoticeFailed, Error: "550 no such user"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NoticeRetry(ctx, n2.ID, now.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := claimOne(t, s, store.NoticeClaimParams{Now: now.Add(3 * time.Minute)}); n.ID != n2.ID || n.Attempts != 2 {
+		t.Fatalf("retried %+v", n)
+	}
+	counts, err := s.NoticeCounts(ctx, "L")
+	if err != nil || counts[rankr.NoticeSent] != 1 || counts[rankr.NoticeSending] != 1 {
+		t.Fatalf("counts %v, %v", counts, err)
+	}
+	wantKinds(t, events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeSent, rankr.EventNoticeQueued,
+		rankr.EventNoticeFailed, rankr.EventNoticeRetry)
+}
+
+// testNoticeLeases: a sender that dies before committing leaves a notice
+// that is sent later; one that dies (or loses the server) while committing
+// leaves it unknown, and it is never claimed again.
+func testNoticeLeases(t *testing.T, s store.Store) {
+	now := later()
+	for _, k := range []string{"f1", "f2"} {
+		if _, err := s.NoticeCreate(ctx, notice(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now, Lease: time.Minute})
+	if err != nil || len(first) != 2 {
+		t.Fatalf("claim %+v, %v", first, err)
+	}
+	byKey := map[string]rankr.Notice{}
+	for _, n := range first {
+		byKey[n.DedupeKey] = n
+	}
+	// f1: the sender dies before committing. After the lease, another
+	// sender takes it; the first can no longer commit.
+	// f2: the sender commits, then dies.
+	f1, f2 := byKey["f1"], byKey["f2"]
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: f2.ID, Lease: f2.Lease, MessageID: "m2@x",
+		Until: now.Add(time.Minute), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	after := now.Add(2 * time.Minute)
+	second, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: after, Lease: time.Minute})
+	if err != nil || len(second) != 1 || second[0].ID != f1.ID || second[0].Attempts != 2 || second[0].Lease == f1.Lease {
+		t.Fatalf("after the leases: %+v, %v", second, err)
+	}
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: f1.ID, Lease: f1.Lease, MessageID: "m1@x", Until: after.Add(time.Minute)}); !errors.Is(err, rankr.ErrConflict) {
+		t.Fatalf("a sender that lost its lease committed: %v", err)
+	}
+	got, _ := s.NoticeGet(ctx, f2.ID)
+	if got.State != rankr.NoticeUnknown || got.LastError == "" || got.MessageID != "m2@x" {
+		t.Fatalf("a notice left committing: %+v", got)
+	}
+	for _, at := range []time.Time{after, after.Add(time.Hour), after.Add(48 * time.Hour)} {
+		if more, _ := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: at}); slices.ContainsFunc(more, func(n rankr.Notice) bool { return n.ID == f2.ID }) {
+			t.Fatal("an unknown notice was claimed")
+		}
+		if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: f2.ID, Now: at}); !errors.Is(err, rankr.ErrConflict) {
+			t.Fatalf("an unknown notice was claimed by id: %v", err)
+		}
+	}
+	// The server's answer came after all: the holder records it sent.
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: f2.ID, Lease: f2.Lease, State: rankr.NoticeSent, Now: after}); err != nil {
+		t.Fatalf("a late answer: %v", err)
+	}
+	if got, _ := s.NoticeGet(ctx, f2.ID); got.State != rankr.NoticeSent {
+		t.Fatalf("late answer recorded as %s", got.State)
+	}
+	wantKinds(t, events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeQueued, rankr.EventNoticeUnknown, rankr.EventNoticeSent)
+}
+
+// testNoticeOncePerFulfillment: a push notified by Rankr gets its notice
+// in the transaction that marks it done, once, however often and however
+// concurrently it is marked done.
+func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	p := rankr.FulfillmentPush{ID: "fp1", LocationID: "L", OrderID: "o1", NotifyVia: rankr.NotifyRankr, CreatedAt: now,
+		Trackings: []rankr.Tracking{{Number: "1Z1", Carrier: "UPS"}}, Items: []rankr.PushItem{{PriceID: "p1", Qty: 2}}}
+	bad := p
+	bad.ID, bad.NotifyCustomer = "fp0", true
+	if err := s.PushCreate(ctx, bad); !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("a push notified by both GHL and Rankr: %v", err)
+	}
+	if err := s.PushCreate(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PushGet(ctx, "fp1"); got.NotifyVia != rankr.NotifyRankr || got.NotifyCustomer {
+		t.Fatalf("push %+v", got)
+	}
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Now: now}); !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("done without its notice: %v", err)
+	}
+	if got, _ := s.PushGet(ctx, "fp1"); got.State != rankr.PushPending {
+		t.Fatalf("a push went done without its notice: %s", got.State)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			n := rankr.Notice{Recipient: fmt.Sprintf("r%d@example.com", i), Payload: json.RawMessage(`{"orderId":"o1"}`)}
+			errs <- s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Notice: &n, Now: now})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := s.NoticeList(ctx, store.ListParams{LocationID: "L"})
+	if err != nil || len(list) != 1 || list[0].DedupeKey != "f9" || list[0].Kind != rankr.NoticeFulfillment {
+		t.Fatalf("notices %+v, %v", list, err)
+	}
+	queued := 0
+	for _, e := range events(t, s, "L") {
+		if e.Kind == rankr.EventNoticeQueued {
+			queued++
+		}
+	}
+	if queued != 1 {
+		t.Fatalf("%d notice.queued events", queued)
+	}
+	// A push notified by GHL, or by nobody, queues no notice.
+	for i, via := range []rankr.NotifyVia{rankr.NotifyGHL, rankr.NotifyNobody} {
+		q := p
+		q.ID, q.NotifyVia, q.NotifyCustomer = fmt.Sprintf("fq%d", i), via, via == rankr.NotifyGHL
+		if err := s.PushCreate(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PushFinish(ctx, store.PushFinishParams{ID: q.ID, State: rankr.PushDone, FulfillmentID: fmt.Sprintf("g%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if list, _ := s.NoticeList(ctx, store.ListParams{}); len(list) != 1 {
+		t.Fatalf("%d notices", len(list))
+	}
+}
+
+// testNoticeClaimersShare: concurrent senders claim disjoint notices, and
+// every notice is claimed once.
+func testNoticeClaimersShare(t *testing.T, s store.Store) {
+	const total = 40
+	for i := range total {
+		if _, err := s.NoticeCreate(ctx, notice(fmt.Sprintf("f%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				got, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Limit: 3, Lease: time.Hour})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, n := range got {
+					seen[n.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != total {
+		t.Fatalf("%d of %d notices claimed", len(seen), total)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("notice %s claimed %d times", id, n)
+		}
+	}
+}
