@@ -86,7 +86,7 @@ func TestReconcileOrder(t *testing.T) {
 		{"items not known yet", rorder(), []Transaction{pay("t1", 10000, 0, rt0)}, rt0.Add(30 * day), OutcomeMatched, 0, nil, time.Time{}},
 		{"refunded orders need no shipping", rorder(tee), []Transaction{pay("t1", 10000, 10000, rt0)}, rt0.Add(30 * day),
 			OutcomeRefunded, 10000, nil, time.Time{}},
-		{"paid-at is when the total was reached", rorder(tee), []Transaction{pay("t1", 4000, 0, rt0), pay("t2", 6000, 0, rt0.Add(2 * day))},
+		{"paid-at is when the total was reached", rorder(tee), []Transaction{pay("t1", 4000, 0, rt0), pay("t2", 6000, 0, rt0.Add(2*day))},
 			rt0.Add(4 * day), OutcomeMatched, 0, nil, rt0.Add(5 * day)},
 		{"test money does not pay a live order", rorder(ebook), []Transaction{pay("t1", 10000, 0, rt0, test)}, rt0.Add(30 * day),
 			OutcomeUnpaid, 10000, nil, time.Time{}},
