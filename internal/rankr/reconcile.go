@@ -149,6 +149,9 @@ type Finding struct {
 	Message string `json:"message"`
 	// Detail holds the figures behind it.
 	Detail map[string]any `json:"detail,omitempty"`
+	// RecordCreatedAt is when GHL created the record (for a transaction:
+	// when the payment happened).
+	RecordCreatedAt time.Time `json:"recordCreatedAt"`
 }
 
 // ReconcileResult is what reconciling one record found.
@@ -292,7 +295,7 @@ func ReconcileOrder(o Order, txns []Transaction, p ReconcilePolicy, now time.Tim
 			d[k] = v
 		}
 		return Finding{LocationID: o.LocationID, Kind: kind, RecordType: RecordOrder, RecordID: o.ID, EntityType: RecordOrder,
-			EntityID: o.ID, Amount: amount, Currency: o.Currency, Message: msg, Detail: d}
+			EntityID: o.ID, Amount: amount, Currency: o.Currency, Message: msg, Detail: d, RecordCreatedAt: o.CreatedAt}
 	}
 	money := func(v int64) string { return FormatMinor(v, o.Currency) + " " + o.Currency }
 	switch b.Outcome {
@@ -368,7 +371,7 @@ func ReconcileInvoice(inv Invoice, txns []Transaction, p ReconcilePolicy, now ti
 		RecordID: inv.ID, EntityType: RecordInvoice, EntityID: inv.ID, Amount: abs(inv.AmountPaid - collected), Currency: inv.Currency,
 		Message: msg, Detail: map[string]any{"invoiceNumber": inv.Number, "invoiceStatus": inv.Status, "total": inv.Total,
 			"amountPaid": inv.AmountPaid, "collected": collected, "refunded": refunded, "contactId": inv.ContactID,
-			"contactEmail": inv.ContactEmail}})
+			"contactEmail": inv.ContactEmail}, RecordCreatedAt: inv.CreatedAt})
 	return res
 }
 
@@ -421,7 +424,8 @@ func ReconcileTransaction(x Transaction, e Entity, p ReconcilePolicy, now time.T
 			d[k] = v
 		}
 		return Finding{LocationID: x.LocationID, Kind: kind, RecordType: RecordTransaction, RecordID: x.ID,
-			EntityType: x.EntityType, EntityID: x.EntityID, Amount: net, Currency: x.Currency, Message: msg, Detail: d}
+			EntityType: x.EntityType, EntityID: x.EntityID, Amount: net, Currency: x.Currency, Message: msg, Detail: d,
+			RecordCreatedAt: x.CreatedAt}
 	}
 	switch {
 	case x.EntityID == "":

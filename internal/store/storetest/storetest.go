@@ -42,6 +42,10 @@ func Run(t *testing.T, open Opener) {
 		"Inbox":                testInbox,
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"FulfillmentPushes":    testFulfillmentPushes,
+		"ReconcileLoad":        testReconcileLoad,
+		"ReconcileApply":       testReconcileApply,
+		"Renewals":             testRenewals,
+		"Upcoming":             testUpcoming,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
