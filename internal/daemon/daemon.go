@@ -58,7 +58,9 @@ type Config struct {
 	GHL []ghl.Option
 	// Limits are the GHL limits the rate governor starts from.
 	Limits ghl.Limits
-	Logger *slog.Logger
+	// Reconcile holds reconciliation's grace periods.
+	Reconcile rankr.ReconcilePolicy
+	Logger    *slog.Logger
 }
 
 // Daemon is an open rankr: its store, vault and syncer.
@@ -68,9 +70,11 @@ type Daemon struct {
 	Vault  *vault.Vault
 	Syncer *syncer.Syncer
 	Pusher *flows.Pusher
-	kind   string // sqlite or postgres
-	log    *slog.Logger
-	intake *webhook.Intake
+	// Reconciler reconciles payments; Run runs it periodically.
+	Reconciler *flows.Reconciler
+	kind       string // sqlite or postgres
+	log        *slog.Logger
+	intake     *webhook.Intake
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -111,7 +115,8 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
 	s := syncer.New(st, clients, cfg.Sync)
-	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger), kind: kind, log: cfg.Logger}, nil
+	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger),
+		Reconciler: flows.NewReconciler(st, cfg.Reconcile, cfg.Logger), kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -177,7 +182,9 @@ const WebhookPath = "/webhooks/ghl"
 // deliveries get 429, so GHL redelivers them; queued ones are stored), then
 // the HTTP server, then the jobs, which get a grace period.
 func (d *Daemon) Run(ctx context.Context) error {
-	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, d.cfg.Jobs)
+	jobsCfg := d.cfg.Jobs
+	jobsCfg.Reconciler = d.Reconciler
+	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, jobsCfg)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 // Package flows holds the flows the integration exists for beyond keeping
 // records in sync: pushing Rankr's fulfillments (tracking numbers) to GHL
 // exactly once, so that no order is fulfilled twice and no customer told
-// twice.
+// twice; and reconciling payments against orders and invoices (balances,
+// exceptions opened and resolved as events, renewals with their invoicing
+// records), incrementally from the change feed.
 //
 // It imports ghl, internal/rankr, internal/store and internal/syncer of
 // ours.
