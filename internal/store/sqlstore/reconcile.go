@@ -455,7 +455,18 @@ func (t *tx) recordRenewal(ctx context.Context, r rankr.Renewal, now time.Time, 
 		r.LocationID, r.TransactionID, r.SubscriptionID, r.ContactID, r.Amount, r.Currency, r.LiveMode, r.PeriodStart.UnixMilli(),
 		ms(r.PeriodEnd), r.PaidAt.UnixMilli(), r.InvoicingID, now.UnixMilli()).Scan(&got)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // recorded before
+		// Recorded before, perhaps before the subscription's interval was
+		// known: the period's end is filled in once, silently.
+		if r.PeriodEnd.IsZero() {
+			return nil
+		}
+		if _, err := t.exec(ctx, `UPDATE renewals SET period_end = ? WHERE location_id = ? AND transaction_id = ? AND period_end IS NULL`,
+			r.PeriodEnd.UnixMilli(), r.LocationID, r.TransactionID); err != nil {
+			return err
+		}
+		_, err := t.exec(ctx, `UPDATE invoicing_records SET period_end = ? WHERE location_id = ? AND renewal_transaction_id = ? AND period_end IS NULL`,
+			r.PeriodEnd.UnixMilli(), r.LocationID, r.TransactionID)
+		return err
 	}
 	if err != nil {
 		return err

@@ -220,7 +220,10 @@ func testRenewals(t *testing.T, s store.Store) {
 	const loc = "L"
 	r := rankr.Renewal{LocationID: loc, TransactionID: "tr1", SubscriptionID: "s1", ContactID: "c1", Amount: 2900, Currency: "USD",
 		LiveMode: true, PeriodStart: at(10), PeriodEnd: at(10).AddDate(0, 1, 0), PaidAt: at(10), InvoicingID: rankr.InvoicingIDOf("tr1")}
-	if out := apply(t, s, store.ReconcileApplyParams{Renewals: []rankr.Renewal{r}, Now: at(11)}); out.Renewals != 1 || out.Events != 1 {
+	// First seen before the subscription's interval was known.
+	early := r
+	early.PeriodEnd = time.Time{}
+	if out := apply(t, s, store.ReconcileApplyParams{Renewals: []rankr.Renewal{early}, Now: at(11)}); out.Renewals != 1 || out.Events != 1 {
 		t.Fatalf("renewal %+v", out)
 	}
 	if out := apply(t, s, store.ReconcileApplyParams{Renewals: []rankr.Renewal{r}, Now: at(12)}); out.Renewals != 0 || out.Events != 0 {
