@@ -78,6 +78,7 @@ func (c *ReconcileRunCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
+	d.Reconciler.Slice = 0 // all of it, now
 	st, err := d.Reconciler.Run(ctx)
 	if err != nil {
 		return err

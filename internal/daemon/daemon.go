@@ -115,8 +115,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
 	s := syncer.New(st, clients, cfg.Sync)
+	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
+	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger),
-		Reconciler: flows.NewReconciler(st, cfg.Reconcile, cfg.Logger), kind: kind, log: cfg.Logger}, nil
+		Reconciler: rec, kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,

@@ -34,6 +34,11 @@ type Reconciler struct {
 	Now func() time.Time
 	// Batch is how many change-feed events one step reads (default 500).
 	Batch int
+	// Slice bounds how long one CatchUp runs before it returns, leaving
+	// the rest of the feed for the next run (0: until done), so that a
+	// backfill's flood of events does not take the database from the sync
+	// (on SQLite, one connection is shared by everything).
+	Slice time.Duration
 }
 
 // NewReconciler returns a reconciler applying policy.
@@ -110,7 +115,11 @@ func (s scopes) add(loc, recordType, id string) {
 // until it has consumed the whole feed.
 func (r *Reconciler) CatchUp(ctx context.Context) (ReconcileStats, error) {
 	var st ReconcileStats
+	start := time.Now()
 	for conflicts := 0; ; {
+		if r.Slice > 0 && time.Since(start) > r.Slice {
+			return st, nil
+		}
 		pos, err := r.store.ReconcilePosition(ctx)
 		if err != nil {
 			return st, err
