@@ -222,6 +222,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	s.scenarioRoute(mux)
 	mux.HandleFunc("GET "+p+"/locations/{locationId}/usage", func(w http.ResponseWriter, r *http.Request) {
 		window, daily, err := s.RateLimitUsage(r.PathValue("locationId"))
 		adminAnswer(w, map[string]int{"window": window, "daily": daily}, err)

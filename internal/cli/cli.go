@@ -114,19 +114,20 @@ func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (
 type CLI struct {
 	Globals
 
-	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
-	Connect ConnectCmd `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
-	Sync    SyncCmd    `cmd:"" help:"Sync connected locations to completion, with progress."`
-	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
-	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
-	Fulfill FulfillCmd `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
-	Notices NoticesCmd `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
+	Demo      DemoCmd      `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
+	Connect   ConnectCmd   `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
+	Sync      SyncCmd      `cmd:"" help:"Sync connected locations to completion, with progress."`
+	Serve     ServeCmd     `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
+	Status    StatusCmd    `cmd:"" help:"Show each connection and what it holds."`
+	Fulfill   FulfillCmd   `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
+	Reconcile ReconcileCmd `cmd:"" help:"Reconcile payments with orders and invoices: the report, or a run now."`
+	Notices   NoticesCmd   `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
 
-	Orders        RecordCmd[orderKind]        `cmd:"" help:"List or show orders."`
-	Fulfillments  RecordCmd[fulfillmentKind]  `cmd:"" help:"List or show fulfillments."`
-	Transactions  RecordCmd[transactionKind]  `cmd:"" help:"List or show transactions (payments)."`
-	Subscriptions RecordCmd[subscriptionKind] `cmd:"" help:"List or show subscriptions."`
-	Invoices      RecordCmd[invoiceKind]      `cmd:"" help:"List or show invoices."`
+	Orders        RecordCmd[orderKind]       `cmd:"" help:"List or show orders."`
+	Fulfillments  RecordCmd[fulfillmentKind] `cmd:"" help:"List or show fulfillments."`
+	Transactions  RecordCmd[transactionKind] `cmd:"" help:"List or show transactions (payments)."`
+	Subscriptions SubscriptionsCmd           `cmd:"" help:"List or show subscriptions, or the renewals due."`
+	Invoices      RecordCmd[invoiceKind]     `cmd:"" help:"List or show invoices."`
 
 	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's Payments API on your machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`

@@ -26,6 +26,8 @@ type ServeCmd struct {
 	Workers      int           `help:"Sync jobs running at once in this process." default:"8" env:"RANKR_WORKERS"`
 	ID           string        `help:"A name for this process among those sharing a PostgreSQL database." env:"RANKR_INSTANCE_ID"`
 
+	Reconcile ReconcileFlags `embed:""`
+
 	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
 	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
@@ -39,11 +41,12 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	return daemon.Config{
-		Addr:    c.Addr,
-		Webhook: wh,
-		Sync:    syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
-		Jobs:    jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
-		Mail:    c.MailFlags.config(),
+		Addr:      c.Addr,
+		Webhook:   wh,
+		Sync:      syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		Jobs:      jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+		Reconcile: c.Reconcile.policy(),
+		Mail:      c.MailFlags.config(),
 	}, nil
 }
 

@@ -59,7 +59,9 @@ type Config struct {
 	GHL []ghl.Option
 	// Limits are the GHL limits the rate governor starts from.
 	Limits ghl.Limits
-	Logger *slog.Logger
+	// Reconcile holds reconciliation's grace periods.
+	Reconcile rankr.ReconcilePolicy
+	Logger    *slog.Logger
 	// Mail is Rankr's own SMTP sender (empty URL: none). With one, a push
 	// that notifies the customer is notified by Rankr, not GHL.
 	Mail mailer.Config
@@ -72,13 +74,14 @@ type Daemon struct {
 	Vault  *vault.Vault
 	Syncer *syncer.Syncer
 	Pusher *flows.Pusher
-	kind   string // sqlite or postgres
-	log    *slog.Logger
-	intake *webhook.Intake
-
+	// Reconciler reconciles payments; Run runs it periodically.
+	Reconciler *flows.Reconciler
 	// Notifier sends Rankr's own notices; it sends nothing without a
 	// mailer (Config.Mail).
 	Notifier *flows.Notifier
+	kind     string // sqlite or postgres
+	log      *slog.Logger
+	intake   *webhook.Intake
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -125,8 +128,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	s := syncer.New(st, clients, cfg.Sync)
 	pusher := flows.NewPusher(st, s, cfg.Logger)
 	pusher.RankrNotices = mail != nil
+	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
+	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
-		kind: kind, log: cfg.Logger}, nil
+		Reconciler: rec, kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -194,6 +199,7 @@ const WebhookPath = "/webhooks/ghl"
 func (d *Daemon) Run(ctx context.Context) error {
 	jobsCfg := d.cfg.Jobs
 	jobsCfg.Notifier = d.Notifier
+	jobsCfg.Reconciler = d.Reconciler
 	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, jobsCfg)
 	if err != nil {
 		return err

@@ -108,6 +108,31 @@ func (PushArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
 }
 
+// ReconcileArgs is the periodic job that reconciles what changed and what
+// came due.
+type ReconcileArgs struct{}
+
+// Kind names the job.
+func (ReconcileArgs) Kind() string { return "flows.reconcile" }
+
+// InsertOpts runs one reconciliation at a time.
+func (ReconcileArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 3, UniqueOpts: unique}
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	r *flows.Reconciler
+}
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	if w.r == nil {
+		return nil // not configured in this process
+	}
+	_, err := w.r.Run(ctx)
+	return err
+}
+
 type pushWorker struct {
 	river.WorkerDefaults[PushArgs]
 	p *flows.Pusher
@@ -128,6 +153,10 @@ type Config struct {
 	// Workers is how many sync jobs run at once in this process (default
 	// 8): locations run in parallel, each paced by its own budget.
 	Workers int
+	// Reconciler, when set, reconciles every ReconcileInterval
+	// (default 10 s).
+	Reconciler        *flows.Reconciler
+	ReconcileInterval time.Duration
 	// ID names this process among those sharing the database.
 	ID     string
 	Logger *slog.Logger
@@ -153,6 +182,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, 30*time.Second)
 	cfg.WalkInterval = cmp.Or(cfg.WalkInterval, 6*time.Hour)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
+	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, 10*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -165,6 +195,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, sched)
 	river.AddWorker(workers, &pushWorker{p: pusher})
 	addNoticeWorker(workers, cfg.Notifier)
+	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,
@@ -180,6 +211,10 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 			// for, and retried from the outbox.
 			river.NewPeriodicJob(river.PeriodicInterval(time.Second),
 				func() (river.JobArgs, *river.InsertOpts) { return PushArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			// Reconciliation follows the change feed and the grace periods.
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 		// River's defaults pick jobs up within a second; a sync job is

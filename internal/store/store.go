@@ -138,6 +138,9 @@ type Store interface {
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
 	// Counts returns how many records Rankr holds for a location.
 	Counts(ctx context.Context, locationID string) (rankr.Counts, error)
+
+	// Reconciliation keeps balances, exceptions and renewals (reconcile.go).
+	Reconciliation
 }
 
 // ConnectionUpsertParams creates or updates a connection. A connection

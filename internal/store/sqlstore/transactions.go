@@ -73,7 +73,9 @@ func (t *tx) upsertTxn(ctx context.Context, loc string, x rankr.Transaction, sta
 		func() (bool, error) { return t.insertTxn(ctx, loc, x, in, now) },
 		func(ids []string) (map[string]*txnState, error) { return t.txnStates(ctx, loc, ids) })
 	if err != nil || created {
-		if created {
+		// An error after the insert (its event) must not be lost: the
+		// transaction is aborted, and retryable errors must reach inTx.
+		if created && err == nil {
 			states[x.ID] = &txnState{version: in, status: x.Status, amount: x.Amount, refunded: x.AmountRefunded}
 			res.Created = append(res.Created, x.ID)
 			res.Events++

@@ -48,6 +48,10 @@ func Run(t *testing.T, open Opener) {
 		"NoticeLeases":             testNoticeLeases,
 		"NoticeOncePerFulfillment": testNoticeOncePerFulfillment,
 		"NoticeClaimersShare":      testNoticeClaimersShare,
+		"ReconcileLoad":            testReconcileLoad,
+		"ReconcileApply":           testReconcileApply,
+		"Renewals":                 testRenewals,
+		"Upcoming":                 testUpcoming,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
