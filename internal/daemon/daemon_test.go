@@ -90,7 +90,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 
-			waitUntil(t, 60*time.Second, func() bool {
+			waitUntil(t, 3*time.Minute, func() bool {
 				for _, l := range sb.Locations() {
 					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
 						return false
@@ -107,7 +107,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			for _, l := range truth.Locations {
 				want += len(l.Orders)
 			}
-			waitUntil(t, 60*time.Second, func() bool {
+			waitUntil(t, 3*time.Minute, func() bool {
 				got := 0
 				for _, l := range sb.Locations() {
 					c, _ := d.Store.Counts(ctx, l.ID)
@@ -117,7 +117,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			})
 			// One more full poll after the last change, then compare.
 			started := time.Now()
-			waitUntil(t, 60*time.Second, func() bool {
+			waitUntil(t, 3*time.Minute, func() bool {
 				for _, l := range sb.Locations() {
 					st, _ := d.Syncer.State(ctx, l.ID)
 					if !st.LastPoll.After(started) {

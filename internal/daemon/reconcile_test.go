@@ -70,11 +70,11 @@ func TestServeReconciles(t *testing.T) {
 				}
 				return len(es)
 			}
-			waitUntil(t, 60*time.Second, func() bool { return open() == 1 })
+			waitUntil(t, 3*time.Minute, func() bool { return open() == 1 })
 			if err := sb.Refund(l.ID, extra, 700); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, 60*time.Second, func() bool { return open() == 0 })
+			waitUntil(t, 3*time.Minute, func() bool { return open() == 0 })
 			cancel()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatalf("run: %v", err)

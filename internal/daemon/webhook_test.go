@@ -70,7 +70,7 @@ func TestWebhookStorm(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 			hook := "http://" + ln.Addr().String() + daemon.WebhookPath
-			waitUntil(t, 60*time.Second, func() bool {
+			waitUntil(t, 3*time.Minute, func() bool {
 				for _, l := range sb.Locations() {
 					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
 						return false
@@ -104,7 +104,7 @@ func TestWebhookStorm(t *testing.T) {
 			}
 
 			// Every delivery settles, and every stored webhook is processed.
-			waitUntil(t, 60*time.Second, func() bool {
+			waitUntil(t, 3*time.Minute, func() bool {
 				for _, del := range sb.Deliveries() {
 					if del.State == sandbox.StatePending {
 						return false
