@@ -40,6 +40,10 @@ func Run(t *testing.T, open Opener) {
 		"RejectsBadInput":      testRejectsBadInput,
 		"UnknownStatusesStick": testUnknownStatusesStick,
 		"Inbox":                testInbox,
+		"WebhookEndpoints":     testWebhookEndpoints,
+		"WebhookFanOut":        testWebhookFanOut,
+		"WebhookDeliveries":    testWebhookDeliveries,
+		"WebhookClaimersShare": testWebhookClaimersShare,
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"FulfillmentPushes":    testFulfillmentPushes,
 	}
