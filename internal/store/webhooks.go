@@ -40,9 +40,11 @@ type Webhooks interface {
 	// endpoints, counting the attempt and giving each a new claim. Other
 	// claimers skip them until the lease ends.
 	WebhookDeliveryClaim(ctx context.Context, p WebhookDeliveryClaimParams) ([]ClaimedDelivery, error)
-	// WebhookDeliverySetPayload fixes a claimed delivery's body, unless it
-	// has one already, and returns the body it has.
-	WebhookDeliverySetPayload(ctx context.Context, id, claim string, payload []byte) ([]byte, error)
+	// WebhookDeliverySetPayloads fixes the bodies of deliveries held by a
+	// claim (by delivery id), except those that have one already, in one
+	// transaction, and returns the bodies they have. A delivery the claim
+	// no longer holds is left out.
+	WebhookDeliverySetPayloads(ctx context.Context, claim string, payloads map[string][]byte) (map[string][]byte, error)
 	// WebhookDeliveryFinish records how an attempt ended. It fails with
 	// rankr.ErrConflict when the claim no longer holds the delivery (its
 	// lease ended and another claimer took it). A delivery that dies
@@ -50,7 +52,8 @@ type Webhooks interface {
 	WebhookDeliveryFinish(ctx context.Context, p WebhookDeliveryFinishParams) error
 	// WebhookDeliveryGet returns a delivery, or rankr.ErrNotFound.
 	WebhookDeliveryGet(ctx context.Context, id string) (rankr.WebhookDelivery, error)
-	// WebhookDeliveryList lists deliveries, newest first.
+	// WebhookDeliveryList lists deliveries, newest first, without their
+	// bodies (WebhookDeliveryGet has them).
 	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error)
 	// WebhookDeliveryReplay makes delivered or dead deliveries pending
 	// again, due at Now, with their message id and body; it returns how

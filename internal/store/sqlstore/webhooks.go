@@ -360,27 +360,42 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 	return out, nil
 }
 
-// WebhookDeliverySetPayload fixes a delivery's body once.
-func (s *Store) WebhookDeliverySetPayload(ctx context.Context, id, claim string, payload []byte) ([]byte, error) {
-	var out sql.NullString
+// WebhookDeliverySetPayloads fixes the bodies of claimed deliveries once.
+func (s *Store) WebhookDeliverySetPayloads(ctx context.Context, claim string, payloads map[string][]byte) (map[string][]byte, error) {
+	if len(payloads) == 0 {
+		return map[string][]byte{}, nil
+	}
+	out := map[string][]byte{}
 	err := s.inTx(ctx, func(t *tx) error {
-		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET payload = ? WHERE id = ? AND claim = ? AND payload IS NULL`,
-			string(payload), id, claim); err != nil {
+		clear(out)
+		ids := make([]any, 0, len(payloads)+1)
+		ids = append(ids, claim)
+		for id, p := range payloads {
+			if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET payload = ? WHERE id = ? AND claim = ? AND payload IS NULL`,
+				string(p), id, claim); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows, err := t.query(ctx, `SELECT id, payload FROM webhook_deliveries WHERE claim = ? AND payload IS NOT NULL
+			AND id IN (`+placeholders(len(ids)-1)+`)`, ids...)
+		if err != nil {
 			return err
 		}
-		err := t.queryRow(ctx, `SELECT payload FROM webhook_deliveries WHERE id = ?`, id).Scan(&out)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("webhook delivery " + id)
+		defer rows.Close()
+		for rows.Next() {
+			var id, p string
+			if err := rows.Scan(&id, &p); err != nil {
+				return err
+			}
+			out[id] = []byte(p)
 		}
-		if err == nil && !out.Valid {
-			return fmt.Errorf("webhook delivery %s is held by another claim: %w", id, rankr.ErrConflict)
-		}
-		return err
+		return rows.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storing the body of webhook delivery %s: %w", id, unavailable(err))
+		return nil, fmt.Errorf("storing webhook bodies: %w", unavailable(err))
 	}
-	return []byte(out.String), nil
+	return out, nil
 }
 
 // WebhookDeliveryFinish ends an attempt.
@@ -442,7 +457,8 @@ func (s *Store) WebhookDeliveryGet(ctx context.Context, id string) (rankr.Webhoo
 
 // WebhookDeliveryList lists deliveries, newest first.
 func (s *Store) WebhookDeliveryList(ctx context.Context, p store.WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error) {
-	query := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries WHERE 1 = 1`
+	// Lists leave the bodies out: they are the bulk of a delivery.
+	query := `SELECT ` + strings.Replace(deliveryColumns, "payload", "NULL", 1) + ` FROM webhook_deliveries WHERE 1 = 1`
 	var args []any
 	if p.EndpointID != "" {
 		query += ` AND endpoint_id = ?`

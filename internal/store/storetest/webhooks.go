@@ -225,15 +225,34 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	}
 	d1, d2, d3 := first[0].Delivery, first[1].Delivery, third[0].Delivery
 
-	// The body is fixed once.
-	if b, err := s.WebhookDeliverySetPayload(ctx, d1.ID, d1.Claim, []byte(`{"a":1}`)); err != nil || string(b) != `{"a":1}` {
-		t.Fatalf("set payload: %s, %v", b, err)
+	// The body is fixed once, by the claim that holds the delivery.
+	set := func(claim string, payloads map[string]string) map[string]string {
+		t.Helper()
+		in := map[string][]byte{}
+		for id, p := range payloads {
+			in[id] = []byte(p)
+		}
+		got, err := s.WebhookDeliverySetPayloads(ctx, claim, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for id, p := range got {
+			out[id] = string(p)
+		}
+		return out
 	}
-	if b, _ := s.WebhookDeliverySetPayload(ctx, d1.ID, d1.Claim, []byte(`{"b":2}`)); string(b) != `{"a":1}` {
-		t.Fatalf("payload replaced: %s", b)
+	if got := set(d1.Claim, map[string]string{d1.ID: `{"a":1}`, d2.ID: `{"b":1}`}); len(got) != 2 || got[d1.ID] != `{"a":1}` || got[d2.ID] != `{"b":1}` {
+		t.Fatalf("set payloads: %v", got)
 	}
-	if _, err := s.WebhookDeliverySetPayload(ctx, d2.ID, "not-the-claim", []byte(`{}`)); !errors.Is(err, rankr.ErrConflict) {
-		t.Fatalf("payload set by another claim: %v", err)
+	if got := set(d1.Claim, map[string]string{d1.ID: `{"a":2}`}); got[d1.ID] != `{"a":1}` {
+		t.Fatalf("payload replaced: %v", got)
+	}
+	if got := set("not-the-claim", map[string]string{d3.ID: `{}`}); len(got) != 0 {
+		t.Fatalf("payload set by another claim: %v", got)
+	}
+	if got, _ := s.WebhookDeliveryGet(ctx, d3.ID); got.Payload != nil {
+		t.Fatalf("payload set by another claim: %s", got.Payload)
 	}
 
 	finish := func(d rankr.WebhookDelivery, claim string, p store.WebhookDeliveryFinishParams) error {
