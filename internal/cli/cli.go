@@ -121,6 +121,8 @@ type CLI struct {
 	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
 	Fulfill FulfillCmd `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
 
+	Webhooks WebhooksCmd `cmd:"" help:"Send Rankr's changes to your endpoints as signed webhooks: add, list, deliveries, replay."`
+
 	Orders        RecordCmd[orderKind]        `cmd:"" help:"List or show orders."`
 	Fulfillments  RecordCmd[fulfillmentKind]  `cmd:"" help:"List or show fulfillments."`
 	Transactions  RecordCmd[transactionKind]  `cmd:"" help:"List or show transactions (payments)."`

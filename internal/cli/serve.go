@@ -29,6 +29,8 @@ type ServeCmd struct {
 	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
 	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
+
+	Outbound OutboundServeFlags `embed:""`
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -77,6 +79,9 @@ func webhookConfig(keys []string, legacyRSA string, maxAge time.Duration) (webho
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	cfg, err := c.config()
 	if err != nil {
+		return err
+	}
+	if cfg.Outbound, err = c.Outbound.config(); err != nil {
 		return err
 	}
 	d, err := g.open(ctx, true, cfg)

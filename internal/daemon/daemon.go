@@ -28,6 +28,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/postgres"
@@ -59,6 +60,9 @@ type Config struct {
 	// Limits are the GHL limits the rate governor starts from.
 	Limits ghl.Limits
 	Logger *slog.Logger
+
+	// Outbound configures the webhooks Rankr sends to subscribers.
+	Outbound outbound.Config
 }
 
 // Daemon is an open rankr: its store, vault and syncer.
@@ -71,6 +75,9 @@ type Daemon struct {
 	kind   string // sqlite or postgres
 	log    *slog.Logger
 	intake *webhook.Intake
+
+	// Webhooks manages and sends outbound webhooks.
+	Webhooks *outbound.Webhooks
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -111,7 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
 	s := syncer.New(st, clients, cfg.Sync)
-	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger), kind: kind, log: cfg.Logger}, nil
+	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)
+	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: flows.NewPusher(st, s, cfg.Logger),
+		Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -192,6 +201,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	procDone := make(chan struct{})
 	go func() { defer close(procDone); _ = proc.Run(procCtx) }()
 	d.intake = intake
+	// Outbound webhooks run in every process; leases share the deliveries.
+	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
+	outDone := make(chan struct{})
+	go func() { defer close(outDone); _ = d.Webhooks.Run(outCtx) }()
 
 	var srv *http.Server
 	errc := make(chan error, 1)
@@ -200,6 +213,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
 			intake.Close()
 			stopProc()
+			stopOut()
 			_ = client.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
 		}
@@ -224,6 +238,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopProc()
 	<-procDone
+	stopOut() // in-flight attempts finish (each within its timeout) and are recorded
+	<-outDone
 	if serr := client.Stop(stopCtx); serr != nil {
 		_ = client.StopAndCancel(context.WithoutCancel(ctx))
 	}

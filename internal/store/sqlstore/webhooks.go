@@ -114,6 +114,18 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, p store.WebhookEndpoi
 		if removed.Valid && (p.Enabled != nil && *p.Enabled) {
 			return fmt.Errorf("webhook endpoint %s was removed: add it again instead: %w", p.ID, rankr.ErrConflict)
 		}
+		after := sql.NullInt64{}
+		if p.Enabled != nil && *p.Enabled && !enabled {
+			// Enabled again, it gets what happens from now on, as when it
+			// was added: what happened while it was disabled is not its
+			// business (and was not kept for it).
+			if _, err := t.lockFanOut(ctx, now); err != nil {
+				return err
+			}
+			if err := t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&after); err != nil {
+				return err
+			}
+		}
 		if p.Enabled != nil {
 			enabled = *p.Enabled
 		}
@@ -123,8 +135,8 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, p store.WebhookEndpoi
 				removed = sql.NullInt64{Int64: now.UnixMilli(), Valid: true}
 			}
 		}
-		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET enabled = ?, removed_at = ?, updated_at = ? WHERE id = ?`,
-			enabled, removed, now.UnixMilli(), p.ID)
+		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET enabled = ?, removed_at = ?, after_seq = COALESCE(?, after_seq), updated_at = ?
+			WHERE id = ?`, enabled, removed, after, now.UnixMilli(), p.ID)
 		return err
 	})
 	if err != nil {
@@ -156,7 +168,25 @@ func (s *Store) WebhookFanOut(ctx context.Context, p store.WebhookFanOutParams) 
 	now := cmp.Or(p.Now, time.Now())
 	n := limit(p.Limit, 500, 5000)
 	var res store.WebhookFanOutResult
-	err := s.inTx(ctx, func(t *tx) error {
+	// Most of the time there is nothing to do: say so from a read, without
+	// the write transaction (SQLite has one writer, shared with the sync).
+	// The transaction checks again.
+	var endpoints int
+	var cursor sql.NullString
+	var last int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL),
+		(SELECT value FROM cursors WHERE location_id = '' AND name = ?), (SELECT COALESCE(MAX(seq), 0) FROM events)`),
+		true, fanOutCursor).Scan(&endpoints, &cursor, &last)
+	if err != nil {
+		return res, fmt.Errorf("fanning out webhooks: %w", unavailable(err))
+	}
+	if at, _ := strconv.ParseInt(cursor.String, 10, 64); endpoints == 0 || cursor.Valid && last <= at {
+		// With no endpoint the cursor stays: an endpoint added later starts
+		// after the events of its time (AfterSeq) anyway.
+		res.Cursor = at
+		return res, nil
+	}
+	err = s.inTx(ctx, func(t *tx) error {
 		res = store.WebhookFanOutResult{}
 		cursor, err := t.lockFanOut(ctx, now)
 		if err != nil {
@@ -171,14 +201,9 @@ func (s *Store) WebhookFanOut(ctx context.Context, p store.WebhookFanOutParams) 
 			return err
 		}
 		// No endpoint wants what came before the oldest one's AfterSeq: skip
-		// it rather than read it (with no endpoint at all, skip everything).
+		// it rather than read it.
 		from := cursor
-		if len(endpoints) == 0 {
-			if err := t.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&from); err != nil {
-				return err
-			}
-			from = max(from, cursor)
-		} else {
+		if len(endpoints) > 0 {
 			oldest := slices.MinFunc(endpoints, func(a, b rankr.WebhookEndpoint) int { return cmp.Compare(a.AfterSeq, b.AfterSeq) })
 			from = max(cursor, oldest.AfterSeq)
 		}
@@ -308,7 +333,18 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 	_, _ = rand.Read(token[:])
 	claim := hex.EncodeToString(token[:])
 	var out []store.ClaimedDelivery
-	err := s.inTx(ctx, func(t *tx) error {
+	// Look before taking the write lock: usually nothing is due.
+	var due int
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
+		WHERE (state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?) LIMIT 1) AS due`),
+		string(rankr.DeliveryPending), now.UnixMilli(), string(rankr.DeliverySending), now.UnixMilli()).Scan(&due)
+	if err != nil || due == 0 {
+		if err != nil {
+			err = fmt.Errorf("claiming webhook deliveries: %w", unavailable(err))
+		}
+		return nil, err
+	}
+	err = s.inTx(ctx, func(t *tx) error {
 		out = nil
 		// The endpoint filter is a subquery, not a join, so that the row
 		// lock (FOR UPDATE SKIP LOCKED on PostgreSQL) takes the deliveries

@@ -109,9 +109,9 @@ func testWebhookEndpoints(t *testing.T, s store.Store) {
 }
 
 func testWebhookFanOut(t *testing.T, s store.Store) {
-	// With no endpoint, the fan-out skips the feed without reading it.
+	// With no endpoint, the fan-out has nothing to do.
 	upsertOrders(t, s, "L", false, order("L", "o0", at(0), "pending"))
-	if res, err := s.WebhookFanOut(ctx, store.WebhookFanOutParams{}); err != nil || res.Deliveries != 0 || res.Cursor != 1 {
+	if res, err := s.WebhookFanOut(ctx, store.WebhookFanOutParams{}); err != nil || res.Deliveries != 0 || res.Events != 0 {
 		t.Fatalf("fan-out with no endpoint: %+v, %v", res, err)
 	}
 	// Events before an endpoint was added are not its business.
@@ -187,6 +187,18 @@ func testWebhookFanOut(t *testing.T, s store.Store) {
 	}
 	if n := len(deliveries(t, s, store.WebhookDeliveryListParams{})); n != 127 {
 		t.Fatalf("%d deliveries, want 127", n)
+	}
+
+	// An endpoint enabled again gets what happens from then on, not what
+	// happened while it was disabled.
+	on := true
+	if e, err := s.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: "off", Enabled: &on}); err != nil || !e.Enabled {
+		t.Fatalf("enable: %+v, %v", e, err)
+	}
+	upsertOrders(t, s, "L2", false, order("L2", "late", at(20), "pending"))
+	fanOutAll(t, s, 100)
+	if got := deliveries(t, s, store.WebhookDeliveryListParams{EndpointID: "off"}); len(got) != 1 || got[0].Kind != rankr.OrderCreated || got[0].LocationID != "L2" {
+		t.Fatalf("the endpoint enabled again got %+v", got)
 	}
 }
 
