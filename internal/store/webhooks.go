@@ -57,7 +57,8 @@ type Webhooks interface {
 	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error)
 	// WebhookDeliveryReplay makes delivered or dead deliveries pending
 	// again, due at Now, with their message id and body; it returns how
-	// many. Deliveries pending or sending are left as they are.
+	// many. Deliveries pending or sending, and those of removed endpoints,
+	// are left as they are.
 	WebhookDeliveryReplay(ctx context.Context, p WebhookDeliveryReplayParams) (int, error)
 }
 

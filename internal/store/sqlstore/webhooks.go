@@ -531,7 +531,8 @@ func (s *Store) WebhookDeliveryReplay(ctx context.Context, p store.WebhookDelive
 	}
 	now := cmp.Or(p.Now, time.Now())
 	query := `UPDATE webhook_deliveries SET state = ?, attempts = 0, replays = replays + 1, next_attempt_at = ?, claim = NULL,
-		claimed_until = NULL, updated_at = ? WHERE state IN (` + placeholders(len(states)) + `)`
+		claimed_until = NULL, updated_at = ? WHERE state IN (` + placeholders(len(states)) + `)
+		AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE removed_at IS NULL)`
 	args := append([]any{string(rankr.DeliveryPending), now.UnixMilli(), now.UnixMilli()}, states...)
 	if len(p.IDs) > 0 {
 		query += ` AND id IN (` + placeholders(len(p.IDs)) + `)`

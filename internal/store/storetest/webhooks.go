@@ -366,6 +366,12 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	if list := deliveries(t, s, store.WebhookDeliveryListParams{EndpointID: "e1", State: rankr.DeliveryPending}); len(list) != 1 || list[0].ID != d1.ID {
 		t.Fatalf("pending %+v", list)
 	}
+	if _, err := s.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: "e1", Remove: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.WebhookDeliveryReplay(ctx, store.WebhookDeliveryReplayParams{EndpointID: "e1", Now: now}); n != 0 {
+		t.Fatalf("replayed %d deliveries of a removed endpoint", n)
+	}
 	if _, err := s.WebhookDeliveryGet(ctx, "msg_nope"); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("missing delivery: %v", err)
 	}
