@@ -31,14 +31,20 @@ func (w *Webhooks) Run(ctx context.Context) error {
 	defer tick.Stop()
 	finished := make(chan struct{}, w.cfg.Concurrency)
 	inFlight := 0
-	fanOut := true
+	fanOut, backlog := true, false
+	drain := func() error {
+		for ; inFlight > 0; inFlight-- {
+			<-finished
+		}
+		return nil
+	}
 	for {
-		if fanOut {
+		if fanOut || backlog {
 			more, err := w.fanOutStep(ctx)
 			if err != nil && ctx.Err() == nil {
 				w.log.Error("fanning out webhooks; trying again", "error", err)
 			}
-			fanOut = more
+			fanOut, backlog = false, more && err == nil
 		}
 		if free := w.cfg.Concurrency - inFlight; free > 0 && ctx.Err() == nil {
 			claimed, err := w.store.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: free, Lease: w.lease, Now: w.now()})
@@ -58,12 +64,20 @@ func (w *Webhooks) Run(ctx context.Context) error {
 				fanOut = true // busy: keep the feed moving between slots
 			}
 		}
+		if backlog {
+			// Events are waiting to be fanned out: no pause.
+			select {
+			case <-ctx.Done():
+				return drain()
+			case <-finished:
+				inFlight--
+			default:
+			}
+			continue
+		}
 		select {
 		case <-ctx.Done():
-			for ; inFlight > 0; inFlight-- {
-				<-finished
-			}
-			return nil
+			return drain()
 		case <-finished:
 			inFlight--
 		case <-tick.C:
