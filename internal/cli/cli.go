@@ -123,6 +123,8 @@ type CLI struct {
 	Reconcile ReconcileCmd `cmd:"" help:"Reconcile payments with orders and invoices: the report, or a run now."`
 	Notices   NoticesCmd   `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
 
+	Webhooks WebhooksCmd `cmd:"" help:"Send Rankr's changes to your endpoints as signed webhooks: add, list, deliveries, replay."`
+
 	Orders        RecordCmd[orderKind]       `cmd:"" help:"List or show orders."`
 	Fulfillments  RecordCmd[fulfillmentKind] `cmd:"" help:"List or show fulfillments."`
 	Transactions  RecordCmd[transactionKind] `cmd:"" help:"List or show transactions (payments)."`

@@ -29,22 +29,6 @@ func (s *span) UnmarshalText(b []byte) error {
 	return err
 }
 
-func parseSpan(v string) (time.Duration, error) {
-	v = strings.TrimSpace(v)
-	if n, ok := strings.CutSuffix(v, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 {
-			return 0, fmt.Errorf("%q: want a number of days (3d) or a duration (36h)", v)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q: want a number of days (3d) or a duration (36h)", v)
-	}
-	return d, nil
-}
-
 // ReconcileFlags are reconciliation's grace periods, on every command that
 // reconciles.
 type ReconcileFlags struct {
@@ -155,22 +139,6 @@ type exceptionView struct {
 	Message    string         `json:"message"`
 	Detail     map[string]any `json:"detail,omitempty"`
 	OpenedAt   time.Time      `json:"openedAt"`
-}
-
-// parseSince reads --since.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	if d, err := parseSpan(v); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.DateOnly, time.RFC3339} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--since %q: want a span (30d, 12h) or a date (2026-05-01)", v)
 }
 
 // Run prints the report.

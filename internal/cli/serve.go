@@ -33,6 +33,7 @@ type ServeCmd struct {
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
 
 	MailFlags
+	Outbound OutboundServeFlags `embed:""`
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -83,6 +84,9 @@ func webhookConfig(keys []string, legacyRSA string, maxAge time.Duration) (webho
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	cfg, err := c.config()
 	if err != nil {
+		return err
+	}
+	if cfg.Outbound, err = c.Outbound.config(); err != nil {
 		return err
 	}
 	d, err := g.open(ctx, true, cfg)

@@ -29,6 +29,7 @@ import (
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/postgres"
@@ -65,6 +66,9 @@ type Config struct {
 	// Mail is Rankr's own SMTP sender (empty URL: none). With one, a push
 	// that notifies the customer is notified by Rankr, not GHL.
 	Mail mailer.Config
+
+	// Outbound configures the webhooks Rankr sends to subscribers.
+	Outbound outbound.Config
 }
 
 // Daemon is an open rankr: its store, vault and syncer.
@@ -82,6 +86,9 @@ type Daemon struct {
 	kind     string // sqlite or postgres
 	log      *slog.Logger
 	intake   *webhook.Intake
+
+	// Webhooks manages and sends outbound webhooks.
+	Webhooks *outbound.Webhooks
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -130,8 +137,9 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	pusher.RankrNotices = mail != nil
 	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
 	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
+	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)
 	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
-		Reconciler: rec, kind: kind, log: cfg.Logger}, nil
+		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}, nil
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,
@@ -215,6 +223,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	procDone := make(chan struct{})
 	go func() { defer close(procDone); _ = proc.Run(procCtx) }()
 	d.intake = intake
+	// Outbound webhooks run in every process; leases share the deliveries.
+	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
+	outDone := make(chan struct{})
+	go func() { defer close(outDone); _ = d.Webhooks.Run(outCtx) }()
 
 	var srv *http.Server
 	errc := make(chan error, 1)
@@ -223,6 +235,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
 			intake.Close()
 			stopProc()
+			stopOut()
 			_ = client.Stop(context.WithoutCancel(ctx))
 			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
 		}
@@ -247,6 +260,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopProc()
 	<-procDone
+	stopOut() // in-flight attempts finish (each within its timeout) and are recorded
+	<-outDone
 	if serr := client.Stop(stopCtx); serr != nil {
 		_ = client.StopAndCancel(context.WithoutCancel(ctx))
 	}

@@ -31,6 +31,8 @@ import (
 type Store interface {
 	// Close releases the database.
 	Close() error
+	// Webhooks keeps the outbound webhooks (see webhooks.go).
+	Webhooks
 
 	// ConnectionUpsert creates or updates the connection of a location.
 	ConnectionUpsert(ctx context.Context, p ConnectionUpsertParams) (rankr.Connection, error)

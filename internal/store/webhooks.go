@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// Webhooks is the part of Store that keeps outbound webhooks: the
+// subscribers' endpoints and the deliveries of change-feed events to them.
+//
+// The rules:
+//
+//   - Fan-out is a consumer of the change feed with its own durable cursor:
+//     it queues one delivery per matching (endpoint, event) and advances the
+//     cursor in the same transaction, and a delivery is unique per (endpoint,
+//     event). A crash loses nothing; a re-run queues nothing twice.
+//   - A delivery is attempted under a lease: one claimer at a time, also
+//     across processes, and only the claim that holds it may finish it.
+type Webhooks interface {
+	// WebhookEndpointCreate adds an endpoint. It receives the events
+	// appended after it was added (AfterSeq is set here).
+	WebhookEndpointCreate(ctx context.Context, p WebhookEndpointCreateParams) (rankr.WebhookEndpoint, error)
+	// WebhookEndpointGet returns an endpoint, or rankr.ErrNotFound.
+	WebhookEndpointGet(ctx context.Context, id string) (rankr.WebhookEndpoint, error)
+	// WebhookEndpointList lists endpoints, oldest first.
+	WebhookEndpointList(ctx context.Context, p WebhookEndpointListParams) ([]rankr.WebhookEndpoint, error)
+	// WebhookEndpointUpdate enables, disables or removes an endpoint. A
+	// removed endpoint stays removed.
+	WebhookEndpointUpdate(ctx context.Context, p WebhookEndpointUpdateParams) (rankr.WebhookEndpoint, error)
+
+	// WebhookFanOut reads up to Limit events after the fan-out cursor,
+	// queues a delivery for each endpoint that wants each one (see
+	// rankr.WebhookEndpoint.Wants), and advances the cursor, all in one
+	// transaction.
+	WebhookFanOut(ctx context.Context, p WebhookFanOutParams) (WebhookFanOutResult, error)
+	// WebhookDeliveryClaim leases up to Limit deliveries due for an attempt
+	// (pending and due, or sending with an expired lease) of enabled
+	// endpoints, counting the attempt and giving each a new claim. Other
+	// claimers skip them until the lease ends.
+	WebhookDeliveryClaim(ctx context.Context, p WebhookDeliveryClaimParams) ([]ClaimedDelivery, error)
+	// WebhookDeliverySetPayloads fixes the bodies of deliveries held by a
+	// claim (by delivery id), except those that have one already, in one
+	// transaction, and returns the bodies they have. A delivery the claim
+	// no longer holds is left out.
+	WebhookDeliverySetPayloads(ctx context.Context, claim string, payloads map[string][]byte) (map[string][]byte, error)
+	// WebhookDeliveryFinish records how an attempt ended. It fails with
+	// rankr.ErrConflict when the claim no longer holds the delivery (its
+	// lease ended and another claimer took it). A delivery that dies
+	// appends a webhook.dead_lettered event.
+	WebhookDeliveryFinish(ctx context.Context, p WebhookDeliveryFinishParams) error
+	// WebhookDeliveryGet returns a delivery, or rankr.ErrNotFound.
+	WebhookDeliveryGet(ctx context.Context, id string) (rankr.WebhookDelivery, error)
+	// WebhookDeliveryList lists deliveries, newest first, without their
+	// bodies (WebhookDeliveryGet has them).
+	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error)
+	// WebhookDeliveryReplay makes delivered or dead deliveries pending
+	// again, due at Now, with their message id and body; it returns how
+	// many. Deliveries pending or sending, and those of removed endpoints,
+	// are left as they are.
+	WebhookDeliveryReplay(ctx context.Context, p WebhookDeliveryReplayParams) (int, error)
+}
+
+// WebhookEndpointCreateParams adds an endpoint.
+type WebhookEndpointCreateParams struct {
+	ID          string
+	URL         string
+	Secret      []byte // sealed by the vault
+	Events      []string
+	LocationID  string
+	Description string
+	Now         time.Time
+}
+
+// WebhookEndpointListParams selects endpoints.
+type WebhookEndpointListParams struct {
+	// Removed includes removed endpoints.
+	Removed bool
+}
+
+// WebhookEndpointUpdateParams changes an endpoint. Nil fields stay.
+type WebhookEndpointUpdateParams struct {
+	ID      string
+	Enabled *bool
+	Remove  bool
+	Now     time.Time
+}
+
+// WebhookFanOutParams runs one fan-out step.
+type WebhookFanOutParams struct {
+	Limit int // events read, default 500, at most 5000
+	Now   time.Time
+}
+
+// WebhookFanOutResult says what a fan-out step did. More is set when it
+// stopped at Limit: there may be events left.
+type WebhookFanOutResult struct {
+	Events     int   // events read
+	Deliveries int   // deliveries queued
+	Cursor     int64 // the cursor after the step
+	More       bool
+}
+
+// WebhookDeliveryClaimParams leases deliveries for attempts.
+type WebhookDeliveryClaimParams struct {
+	Limit int
+	Lease time.Duration
+	Now   time.Time
+}
+
+// ClaimedDelivery is a delivery leased for an attempt, with the event it
+// carries.
+type ClaimedDelivery struct {
+	Delivery rankr.WebhookDelivery
+	Event    rankr.Event
+}
+
+// WebhookDeliveryFinishParams ends an attempt: State is delivered, pending
+// (to try again at NextAttemptAt) or dead.
+type WebhookDeliveryFinishParams struct {
+	ID            string
+	Claim         string
+	State         rankr.DeliveryState
+	Status        int    // HTTP status, 0 when there was no answer
+	Response      string // the start of the answer's body
+	Error         string
+	NextAttemptAt time.Time
+	Now           time.Time
+}
+
+// WebhookDeliveryListParams selects deliveries. Empty fields do not filter.
+type WebhookDeliveryListParams struct {
+	EndpointID string
+	State      rankr.DeliveryState
+	LocationID string
+	Limit      int // default 50, at most 1000
+	Offset     int
+}
+
+// WebhookDeliveryReplayParams selects deliveries to replay: those of IDs,
+// or else all matching the other fields. At least one field must be set.
+type WebhookDeliveryReplayParams struct {
+	IDs        []string
+	EndpointID string
+	// State limits the replay to delivered or dead deliveries; empty
+	// means both.
+	State rankr.DeliveryState
+	// Since limits the replay to deliveries queued at or after it.
+	Since time.Time
+	Now   time.Time
+}
