@@ -1,5 +1,7 @@
 package cli
 
+// Spans and moments, as the flags take them.
+
 import (
 	"fmt"
 	"strconv"
@@ -7,6 +9,8 @@ import (
 	"time"
 )
 
+// parseSpan reads a span of time: a number of days (3d) or a Go duration
+// (36h, 90m).
 func parseSpan(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if n, ok := strings.CutSuffix(v, "d"); ok {
@@ -23,7 +27,8 @@ func parseSpan(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// parseSince reads --since.
+// parseSince reads --since: a span back from now (30d, 2h) or a moment
+// (2026-05-01, 2026-05-01T12:00:00Z); empty is no limit.
 func parseSince(v string, now time.Time) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
