@@ -33,7 +33,8 @@ type ServeCmd struct {
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
 
 	MailFlags
-	Outbound OutboundServeFlags `embed:""`
+	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
+	Outbound    OutboundServeFlags `embed:""`
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -42,12 +43,13 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	return daemon.Config{
-		Addr:      c.Addr,
-		Webhook:   wh,
-		Sync:      syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
-		Jobs:      jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
-		Reconcile: c.Reconcile.policy(),
-		Mail:      c.MailFlags.config(),
+		Addr:        c.Addr,
+		Webhook:     wh,
+		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		Jobs:        jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+		Reconcile:   c.Reconcile.policy(),
+		Mail:        c.MailFlags.config(),
+		AlertEmails: c.AlertEmails,
 	}, nil
 }
 

@@ -62,7 +62,10 @@ type Config struct {
 	Limits ghl.Limits
 	// Reconcile holds reconciliation's grace periods.
 	Reconcile rankr.ReconcilePolicy
-	Logger    *slog.Logger
+	// AlertEmails are mailed (through Mail) about each new reconciliation
+	// exception, once.
+	AlertEmails []string
+	Logger      *slog.Logger
 	// Mail is Rankr's own SMTP sender (empty URL: none). With one, a push
 	// that notifies the customer is notified by Rankr, not GHL.
 	Mail mailer.Config
@@ -80,6 +83,8 @@ type Daemon struct {
 	Pusher *flows.Pusher
 	// Reconciler reconciles payments; Run runs it periodically.
 	Reconciler *flows.Reconciler
+	// Alerter queues alert mails about new reconciliation exceptions.
+	Alerter *flows.Alerter
 	// Notifier sends Rankr's own notices; it sends nothing without a
 	// mailer (Config.Mail).
 	Notifier *flows.Notifier
@@ -107,6 +112,9 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	mail, err := openMailer(cfg.Mail)
 	if err != nil {
 		return nil, err
+	}
+	if len(cfg.AlertEmails) > 0 && mail == nil {
+		return nil, errors.New("alert emails (--alert-email) need an SMTP server to send them: set --smtp-url and --mail-from too")
 	}
 	var st *sqlstore.Store
 	switch kind {
@@ -139,6 +147,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)
 	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
+		Alerter:    flows.NewAlerter(st, cfg.AlertEmails, cfg.Logger),
 		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}, nil
 }
 
@@ -207,6 +216,7 @@ const WebhookPath = "/webhooks/ghl"
 func (d *Daemon) Run(ctx context.Context) error {
 	jobsCfg := d.cfg.Jobs
 	jobsCfg.Notifier = d.Notifier
+	jobsCfg.Alerter = d.Alerter
 	jobsCfg.Reconciler = d.Reconciler
 	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, jobsCfg)
 	if err != nil {

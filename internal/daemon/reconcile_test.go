@@ -3,14 +3,19 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/mailer/mailtest"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
@@ -39,8 +44,17 @@ func TestServeReconciles(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			key, _ := vault.ParseKey(vault.NewKey())
-			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key, Sync: syncer.Options{Slice: 50 * time.Millisecond},
-				Jobs: jobs.Config{PollInterval: 100 * time.Millisecond, WalkInterval: time.Hour, ReconcileInterval: 100 * time.Millisecond}})
+			cfg := daemon.Config{DB: db(t), MasterKey: key, Sync: syncer.Options{Slice: 50 * time.Millisecond},
+				Jobs: jobs.Config{PollInterval: 100 * time.Millisecond, WalkInterval: time.Hour, ReconcileInterval: 100 * time.Millisecond}}
+			// With an SMTP sink at hand (./scripts/test starts one), the
+			// exception is also mailed to an operator, once.
+			smtpAddr, mailpitAPI := os.Getenv(mailtest.SMTPEnv), os.Getenv(mailtest.MailpitEnv)
+			ops := fmt.Sprintf("ops-%s-%d@example.com", name, time.Now().UnixNano())
+			if smtpAddr != "" && mailpitAPI != "" {
+				cfg.Mail = mailer.Config{URL: "smtp://" + smtpAddr, From: "rankr <rankr@example.com>"}
+				cfg.AlertEmails = []string{ops}
+			}
+			d, err := daemon.Open(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,10 +85,24 @@ func TestServeReconciles(t *testing.T) {
 				return len(es)
 			}
 			waitUntil(t, 3*time.Minute, func() bool { return open() == 1 })
+			if cfg.AlertEmails != nil {
+				mp := mailtest.Open(t)
+				mails := mp.WaitFor(t, "to:"+ops, 1, time.Minute)
+				if sub := mails[0].Subject; !strings.Contains(sub, rankr.ExceptionOverpaid) || !strings.HasSuffix(sub, ": order "+id) {
+					t.Fatalf("alert subject %q", mails[0].Subject)
+				}
+			}
 			if err := sb.Refund(l.ID, extra, 700); err != nil {
 				t.Fatal(err)
 			}
 			waitUntil(t, 3*time.Minute, func() bool { return open() == 0 })
+			if cfg.AlertEmails != nil {
+				// Resolving mails nothing; the one alert stays one.
+				if n, err := d.Alerter.Queue(ctx); err != nil || n != 0 {
+					t.Fatalf("after the resolution %d alerts were queued (%v)", n, err)
+				}
+				mailtest.Open(t).WaitFor(t, "to:"+ops, 1, time.Second)
+			}
 			cancel()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatalf("run: %v", err)

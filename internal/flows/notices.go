@@ -10,8 +10,10 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"log/slog"
+	"maps"
 	netmail "net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -214,8 +216,26 @@ func Render(n rankr.Notice, domain string) (mailer.Message, error) {
 		}
 		msg.To.Name = p.CustomerName
 		return msg, execute(&msg, "fulfillment", v)
+	case rankr.NoticeAlert:
+		var p rankr.AlertNotice
+		if err := json.Unmarshal(n.Payload, &p); err != nil {
+			return msg, fmt.Errorf("alert notice %s: %w", n.ID, err)
+		}
+		v := alertView{AlertNotice: p, Money: rankr.FormatMinor(p.Amount, p.Currency) + " " + p.Currency,
+			Opened: p.OpenedAt.UTC().Format("2006-01-02 15:04 MST")}
+		for _, k := range slices.Sorted(maps.Keys(p.Detail)) {
+			v.Details = append(v.Details, fmt.Sprintf("%s: %v", k, p.Detail[k]))
+		}
+		return msg, execute(&msg, "alert", v)
 	}
 	return msg, fmt.Errorf("notice %s: no template for kind %q", n.ID, n.Kind)
+}
+
+// alertView is what the alert templates see.
+type alertView struct {
+	rankr.AlertNotice
+	Money, Opened string
+	Details       []string // the figures behind the finding, "name: value", by name
 }
 
 func execute(msg *mailer.Message, name string, data any) error {

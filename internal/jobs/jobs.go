@@ -160,8 +160,10 @@ type Config struct {
 	// ID names this process among those sharing the database.
 	ID     string
 	Logger *slog.Logger
-	// Notifier, when it can send, gets a periodic job sending due notices.
+	// Notifier, when it can send, gets a periodic job sending due notices;
+	// before each run, Alerter queues the alerts of new exceptions.
 	Notifier *flows.Notifier
+	Alerter  *flows.Alerter
 }
 
 // Migrate brings River's tables up to date on the database.
@@ -194,7 +196,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
 	river.AddWorker(workers, sched)
 	river.AddWorker(workers, &pushWorker{p: pusher})
-	addNoticeWorker(workers, cfg.Notifier)
+	addNoticeWorker(workers, cfg.Notifier, cfg.Alerter)
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -11,7 +12,7 @@ import (
 )
 
 // NoticeArgs is the periodic job that sends due notices (Rankr's own
-// mails to customers).
+// mails to customers and alerts to operators).
 type NoticeArgs struct{}
 
 // Kind names the job.
@@ -25,17 +26,21 @@ func (NoticeArgs) InsertOpts() river.InsertOpts {
 type noticeWorker struct {
 	river.WorkerDefaults[NoticeArgs]
 	n *flows.Notifier
+	a *flows.Alerter
 }
 
 func (w *noticeWorker) Work(ctx context.Context, _ *river.Job[NoticeArgs]) error {
+	// Alerts first, so that an exception's alert goes out in this run.
+	_, alertErr := w.a.Queue(ctx)
 	_, err := w.n.SendDue(ctx)
-	return err
+	return errors.Join(alertErr, err)
 }
 
-// addNoticeWorker registers the notice sender, when there is one.
-func addNoticeWorker(workers *river.Workers, n *flows.Notifier) {
+// addNoticeWorker registers the notice sender, when there is one, with the
+// alerter that queues alerts for it.
+func addNoticeWorker(workers *river.Workers, n *flows.Notifier, a *flows.Alerter) {
 	if n.Enabled() {
-		river.AddWorker(workers, &noticeWorker{n: n})
+		river.AddWorker(workers, &noticeWorker{n: n, a: a})
 	}
 }
 

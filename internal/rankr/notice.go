@@ -32,7 +32,17 @@ const (
 	// its dedupe key is GHL's fulfillment id and its payload a
 	// FulfillmentNotice.
 	NoticeFulfillment = "fulfillment"
+	// NoticeAlert tells an operator that reconciliation opened an
+	// exception; its dedupe key names the exception and the recipient, and
+	// its payload is an AlertNotice.
+	NoticeAlert = "alert"
 )
+
+// AlertNotice is what an alert tells an operator.
+type AlertNotice struct {
+	Location string `json:"location,omitempty"` // the location's name
+	ExceptionEvent
+}
 
 // NoticeID is the id of the notice of a kind and dedupe key: derived from
 // them, so that the same notice has the same id (and so the same
