@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,6 +116,11 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	if len(cfg.AlertEmails) > 0 && mail == nil {
 		return nil, errors.New("alert emails (--alert-email) need an SMTP server to send them: set --smtp-url and --mail-from too")
+	}
+	for _, a := range cfg.AlertEmails {
+		if _, err := netmail.ParseAddress(a); err != nil {
+			return nil, fmt.Errorf("--alert-email %q is not a mail address: %w", a, err)
+		}
 	}
 	var st *sqlstore.Store
 	switch kind {
