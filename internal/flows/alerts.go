@@ -24,15 +24,15 @@ const alertCursor = "alerts.email"
 // change feed after its own checkpoint. A notice's dedupe key names the
 // exception and the address, so that reading an event again (after a
 // crash between queueing and moving the checkpoint) queues nothing new.
-// The first run for a location skips the exceptions opened before the
-// alerter was made: switching alerts on does not mail about every
-// exception of the past, and misses none opened since.
+// The first run for a location starts from the end of its feed: switching
+// alerts on does not mail about every exception of the past. (Positions in
+// the feed, not clocks, decide: processes' clocks differ, and an event's
+// time is taken before its transaction commits.)
 type Alerter struct {
 	store store.Store
 	to    []string
 	log   *slog.Logger
 	now   func() time.Time
-	since time.Time
 }
 
 // NewAlerter returns an alerter mailing the given addresses; with none it
@@ -41,7 +41,7 @@ func NewAlerter(st store.Store, to []string, log *slog.Logger) *Alerter {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Alerter{store: st, to: to, log: log, now: time.Now, since: time.Now()}
+	return &Alerter{store: st, to: to, log: log, now: time.Now}
 }
 
 // Enabled reports whether the alerter has anyone to tell.
@@ -70,10 +70,18 @@ func (a *Alerter) Queue(ctx context.Context) (int, error) {
 
 func (a *Alerter) queueLocation(ctx context.Context, c rankr.Connection) (int, error) {
 	cur, err := a.store.CursorGet(ctx, c.LocationID, alertCursor)
-	first := errors.Is(err, rankr.ErrNotFound)
-	if first {
-		cur = rankr.Cursor{LocationID: c.LocationID, Name: alertCursor, Value: []byte("0")}
-	} else if err != nil {
+	if errors.Is(err, rankr.ErrNotFound) {
+		last, err := a.store.EventList(ctx, store.EventListParams{LocationID: c.LocationID, Limit: 1, Newest: true})
+		if err != nil {
+			return 0, err
+		}
+		cur = rankr.Cursor{LocationID: c.LocationID, Name: alertCursor, Value: []byte("0"), UpdatedAt: a.now()}
+		if len(last) > 0 {
+			cur.Value = strconv.AppendInt(nil, last[0].Seq, 10)
+		}
+		return 0, a.store.CursorPut(ctx, cur)
+	}
+	if err != nil {
 		return 0, err
 	}
 	after, err := strconv.ParseInt(string(cur.Value), 10, 64)
@@ -87,7 +95,7 @@ func (a *Alerter) queueLocation(ctx context.Context, c rankr.Connection) (int, e
 			return queued, err
 		}
 		for _, e := range evs {
-			if e.Kind != rankr.ExceptionOpened || first && e.At.Before(a.since) {
+			if e.Kind != rankr.ExceptionOpened {
 				continue
 			}
 			n, err := a.queueAlert(ctx, c, e)

@@ -171,7 +171,15 @@ func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, er
 		// The notice is queued with the push's success (same
 		// transaction). Without it the push stays as it is, and the next
 		// attempt finds the fulfillment in GHL.
-		if fin.Notice, err = p.notice(ctx, push, fin.FulfillmentID); err != nil {
+		fin.Notice, err = p.notice(ctx, push, fin.FulfillmentID)
+		switch {
+		case errors.Is(err, rankr.ErrInvalid) || errors.Is(err, rankr.ErrNotFound):
+			// GHL has the fulfillment: the push is done whatever the
+			// notice. Retrying would only list the order's fulfillments
+			// again and again, and find the same.
+			p.log.Warn("fulfillment pushed, but the customer cannot be notified", "push", push.ID, "order", push.OrderID, "reason", err)
+			fin.NoNotice = err.Error()
+		case err != nil:
 			return push, err
 		}
 	}
@@ -320,11 +328,14 @@ func (p *Pusher) PushDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	tried := 0
+	var errs []error
 	for _, id := range ids {
+		// One push that cannot go on holds up none of the others.
 		if _, err := p.Push(ctx, id); err != nil && !errors.Is(err, rankr.ErrConflict) {
-			return tried, err
+			p.log.Error("fulfillment push", "push", id, "error", err)
+			errs = append(errs, fmt.Errorf("push %s: %w", id, err))
 		}
 		tried++
 	}
-	return tried, nil
+	return tried, errors.Join(errs...)
 }

@@ -122,7 +122,8 @@ func (ReconcileArgs) InsertOpts() river.InsertOpts {
 
 type reconcileWorker struct {
 	river.WorkerDefaults[ReconcileArgs]
-	r *flows.Reconciler
+	r   *flows.Reconciler
+	log *slog.Logger
 }
 
 func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
@@ -130,17 +131,29 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 		return nil // not configured in this process
 	}
 	_, err := w.r.Run(ctx)
-	return err
+	return periodic(w.log, "reconciliation", err)
 }
 
 type pushWorker struct {
 	river.WorkerDefaults[PushArgs]
-	p *flows.Pusher
+	p   *flows.Pusher
+	log *slog.Logger
 }
 
 func (w *pushWorker) Work(ctx context.Context, _ *river.Job[PushArgs]) error {
 	_, err := w.p.PushDue(ctx)
-	return err
+	return periodic(w.log, "fulfillment pushes", err)
+}
+
+// periodic ends a run of a periodic job. Its failure is logged, not
+// returned: a failed job waits out River's retry backoff, and while it does,
+// the uniqueness of the job keeps the next periodic run from being queued;
+// the next period is the retry.
+func periodic(log *slog.Logger, what string, err error) error {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error(what+" failed; the next run tries again", "error", err)
+	}
+	return nil
 }
 
 // Config tunes the jobs.
@@ -195,9 +208,9 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &refreshWorker{s: s})
 	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
 	river.AddWorker(workers, sched)
-	river.AddWorker(workers, &pushWorker{p: pusher})
-	addNoticeWorker(workers, cfg.Notifier, cfg.Alerter)
-	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler})
+	river.AddWorker(workers, &pushWorker{p: pusher, log: cfg.Logger})
+	river.AddWorker(workers, &noticeWorker{n: cfg.Notifier, a: cfg.Alerter, log: cfg.Logger})
+	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -23,25 +24,24 @@ func (NoticeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
 }
 
+// noticeWorker is registered in every process, so that one without a
+// mailer that picks the job up (processes share jobs on PostgreSQL) ends it
+// rather than fails it; only a process with a mailer queues it.
 type noticeWorker struct {
 	river.WorkerDefaults[NoticeArgs]
-	n *flows.Notifier
-	a *flows.Alerter
+	n   *flows.Notifier
+	a   *flows.Alerter
+	log *slog.Logger
 }
 
 func (w *noticeWorker) Work(ctx context.Context, _ *river.Job[NoticeArgs]) error {
+	if !w.n.Enabled() {
+		return nil
+	}
 	// Alerts first, so that an exception's alert goes out in this run.
 	_, alertErr := w.a.Queue(ctx)
 	_, err := w.n.SendDue(ctx)
-	return errors.Join(alertErr, err)
-}
-
-// addNoticeWorker registers the notice sender, when there is one, with the
-// alerter that queues alerts for it.
-func addNoticeWorker(workers *river.Workers, n *flows.Notifier, a *flows.Alerter) {
-	if n.Enabled() {
-		river.AddWorker(workers, &noticeWorker{n: n, a: a})
-	}
+	return periodic(w.log, "notices", errors.Join(alertErr, err))
 }
 
 // addNoticeJob sends due notices every second, when there is a sender: a

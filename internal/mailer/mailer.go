@@ -115,11 +115,11 @@ func isLoopback(host string) bool {
 // Redact hides the password of an SMTP URL, for messages and logs.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
-		// Not a URL: show no more than its scheme, in case it holds a
-		// password anyway.
-		scheme, _, _ := strings.Cut(raw, "://")
-		return scheme + "://…"
+	// Only a URL that parsed into smtp(s)://[user[:password]@]host is
+	// shown: anything else may hold a password where the parser did not
+	// look for one ("user:secret@host:587" parses as scheme "user").
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Opaque != "" || u.Host == "" {
+		return "(an SMTP URL that does not parse as smtp://user:password@host:port)"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
@@ -200,6 +200,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message, beforeCommit func() erro
 	if err != nil {
 		return &Error{Outcome: ErrRejected, Server: m.redacted, Step: "message", Err: err}
 	}
+	own := time.Now().Add(m.timeout) // the mailer's own deadline
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
 	addr := net.JoinHostPort(m.host, m.port)
@@ -269,6 +270,11 @@ func (m *Mailer) Send(ctx context.Context, msg Message, beforeCommit func() erro
 			return err // the connection closes without the mark: nothing is delivered
 		}
 	}
+	// From here the server may accept the mail: a caller giving up (a
+	// shutdown) must not cut the answer off, which would leave the mail's
+	// fate unknown; only the mailer's own timeout still applies.
+	stop()
+	_ = wc.SetDeadline(own)
 	wc.commit()
 	if err := w.Close(); err != nil {
 		var te *textproto.Error

@@ -34,6 +34,10 @@ func TestNew(t *testing.T) {
 		{url: "smtp://user:" + secret + "@mail.example.com", from: "", wantErr: "no sender"},
 		{url: "smtp://user:" + secret + "@mail.example.com", from: "not an address", wantErr: "sender"},
 		{url: "smtp://user:" + secret + "@[::1", from: "shop@example.com", wantErr: "not a URL"},
+		// Mistyped: the parser finds no password where the user put one.
+		{url: "user:" + secret + "@mail.example.com:587", from: "shop@example.com", wantErr: "use smtp:// or smtps://"},
+		{url: "smtp//user:" + secret + "%zz@mail.example.com", from: "shop@example.com", wantErr: "not a URL"},
+		{url: "smtp:user:" + secret + "@mail.example.com", from: "shop@example.com", wantErr: "no host"},
 	}
 	for _, c := range cases {
 		m, err := mailer.New(mailer.Config{URL: c.url, From: c.from})

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
@@ -131,7 +130,6 @@ func TestDialerRefusesBeforeConnecting(t *testing.T) {
 		"http://[fd00:ec2::254]/",
 		"http://metadata.google.internal/computeMetadata/v1/",
 	} {
-		start := time.Now()
 		resp, err := denied.Post(u, "application/json", strings.NewReader(`{}`))
 		if err == nil {
 			resp.Body.Close()
@@ -139,9 +137,6 @@ func TestDialerRefusesBeforeConnecting(t *testing.T) {
 		}
 		if !errors.Is(err, outbound.ErrDenied) {
 			t.Fatalf("%s: %v, want ErrDenied", u, err)
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Fatalf("%s: took %s to refuse: it tried to connect", u, d)
 		}
 	}
 	if n := l.conns.Load(); n != 0 {

@@ -1,5 +1,7 @@
 package rankr
 
+import "strings"
+
 // Rankr order statuses: one word for where an order stands, from GHL's
 // order status, the payment status Rankr derives from the order's
 // transactions, and GHL's fulfillment status. See DeriveOrderStatus.
@@ -36,6 +38,12 @@ const (
 // Payment comes before fulfillment on purpose: an order shipped but not
 // paid is awaiting payment, which is what its owner must act on.
 func DeriveOrderStatus(ghlStatus, paymentStatus, fulfillmentStatus string) string {
+	// GHL documents none of these values; take them in any case, and both
+	// spellings of cancelled.
+	ghlStatus, fulfillmentStatus = strings.ToLower(ghlStatus), strings.ToLower(fulfillmentStatus)
+	if ghlStatus == "canceled" {
+		ghlStatus = "cancelled"
+	}
 	switch ghlStatus {
 	case "pending", "completed", "cancelled", "refunded", "partially_refunded":
 	default:

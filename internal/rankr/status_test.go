@@ -26,6 +26,8 @@ func TestDeriveOrderStatus(t *testing.T) {
 		{"refunded", PaymentPartiallyRefunded, "unfulfilled", StatusRefunded},
 		{"cancelled", PaymentUnpaid, "unfulfilled", StatusCancelled},
 		{"cancelled", PaymentRefunded, "unfulfilled", StatusCancelled},
+		{"canceled", PaymentUnpaid, "unfulfilled", StatusCancelled},
+		{"Completed", PaymentPaid, "FULFILLED", StatusFulfilled},
 		{"on_hold", PaymentPaid, "unfulfilled", StatusUnknown},
 		{"", PaymentPaid, "unfulfilled", StatusUnknown},
 		{"completed", PaymentPaid, "returned", StatusUnknown},

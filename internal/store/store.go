@@ -321,6 +321,9 @@ type PushFinishParams struct {
 	Now           time.Time
 	// Notice is the customer notice of a push notified by Rankr, created
 	// (once per fulfillment) in the transaction that marks it done. Such a
-	// push cannot be marked done without one.
-	Notice *rankr.Notice
+	// push cannot be marked done without one, or without NoNotice: why
+	// the customer cannot be told (the order has no email any more), which
+	// is recorded on the push and its event.
+	Notice   *rankr.Notice
+	NoNotice string
 }

@@ -85,9 +85,7 @@ func Handler(status StatusFunc, events EventsFunc) http.Handler {
 			http.Error(w, `{"error":"the change feed is unavailable; see the logs"}`, http.StatusServiceUnavailable)
 			return
 		}
-		if evs == nil {
-			evs = []rankr.Event{}
-		}
+		evs = shown(evs)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"events": evs})
@@ -96,4 +94,47 @@ func Handler(status StatusFunc, events EventsFunc) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	return mux
+}
+
+// shownFields are the fields of an event's data (and of its changes) that
+// the status page shows. The page is for operators, but it answers on the
+// listener that takes GHL's webhooks, which may face the internet: so it
+// shows what moved and by how much, never who (contact names and emails,
+// addresses, tracking numbers, operators' addresses in notices).
+var shownFields = map[string]bool{
+	"amount": true, "amountRefunded": true, "amountPaid": true, "currency": true, "status": true,
+	"fulfillmentStatus": true, "paymentStatus": true, "rankrStatus": true, "orderId": true, "items": true,
+	"kind": true, "entityType": true, "entityId": true, "state": true,
+}
+
+// shown returns the events with only their shown fields.
+func shown(evs []rankr.Event) []rankr.Event {
+	out := make([]rankr.Event, 0, len(evs))
+	for _, e := range evs {
+		var data map[string]json.RawMessage
+		if json.Unmarshal(e.Data, &data) != nil {
+			e.Data = nil
+			out = append(out, e)
+			continue
+		}
+		keep := map[string]any{}
+		for k, v := range data {
+			if shownFields[k] {
+				keep[k] = v
+			}
+		}
+		var changes map[string]json.RawMessage
+		if json.Unmarshal(data["changes"], &changes) == nil {
+			kept := map[string]json.RawMessage{}
+			for k, v := range changes {
+				if shownFields[k] {
+					kept[k] = v
+				}
+			}
+			keep["changes"] = kept
+		}
+		e.Data, _ = json.Marshal(keep)
+		out = append(out, e)
+	}
+	return out
 }

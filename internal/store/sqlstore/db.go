@@ -69,23 +69,54 @@ type stmtCache struct {
 	mu     sync.Mutex
 	ready  map[string]*sql.Stmt
 	missed map[string]bool
+	// shapes maps a query's shape (its text without placeholders and the
+	// punctuation between them) to the first text seen with it, or to ""
+	// once a second text showed that the query is built with lists of
+	// varying length (IN lists, multi-row VALUES): those are not kept.
+	shapes map[string]string
 }
 
-// maxStmts bounds the cache: queries with IN lists of every length would
-// otherwise fill it with statements used once.
+// maxStmts bounds the cache, whatever the queries.
 const maxStmts = 256
 
 func (c *stmtCache) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, ok := c.ready[query]
-	if !ok && len(c.ready)+len(c.missed) < maxStmts {
-		if c.missed == nil {
-			c.missed = map[string]bool{}
-		}
+	if st, ok := c.ready[query]; ok {
+		return st
+	}
+	if c.shapes == nil {
+		c.shapes, c.missed = map[string]string{}, map[string]bool{}
+	}
+	shape := shapeOf(query)
+	first, seen := c.shapes[shape]
+	switch {
+	case !seen:
+		c.shapes[shape] = query
+	case first != query:
+		c.shapes[shape] = "" // built: never kept
+		delete(c.missed, first)
+		return nil
+	case first == "":
+		return nil
+	}
+	if len(c.ready)+len(c.missed) < maxStmts {
 		c.missed[query] = true
 	}
-	return st
+	return nil
+}
+
+// shapeOf is a query without its placeholders, and without the commas,
+// parentheses and spaces that separate them: the same for every length of
+// a list built into it.
+func shapeOf(query string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '?', '$', ',', '(', ')', ' ', '\t', '\n', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			return -1
+		}
+		return r
+	}, query)
 }
 
 // prepareMissed prepares the statements transactions missed. Errors only
@@ -93,9 +124,15 @@ func (c *stmtCache) get(query string) *sql.Stmt {
 func (c *stmtCache) prepareMissed(ctx context.Context, db *sql.DB) {
 	c.mu.Lock()
 	missed := c.missed
-	c.missed = nil
+	c.missed = map[string]bool{}
 	c.mu.Unlock()
 	for query := range missed {
+		c.mu.Lock()
+		built := c.shapes[shapeOf(query)] != query
+		c.mu.Unlock()
+		if built {
+			continue
+		}
 		st, err := db.PrepareContext(ctx, query)
 		if err != nil {
 			continue
@@ -119,7 +156,7 @@ func (c *stmtCache) close() {
 	for _, st := range c.ready {
 		st.Close()
 	}
-	c.ready, c.missed = nil, nil
+	c.ready, c.missed, c.shapes = nil, nil, nil
 }
 
 var _ store.Store = (*Store)(nil)

@@ -109,14 +109,18 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 			// The customer's notice is queued with the push's success, in
 			// one transaction: a done push never lacks its notice, and the
 			// fulfillment id as dedupe key makes a second one impossible.
-			if p.Notice == nil || p.FulfillmentID == "" {
+			switch {
+			case p.FulfillmentID == "" || p.Notice == nil && p.NoNotice == "":
 				return invalid("push %s notifies the customer through Rankr: it is done only with GHL's fulfillment id and its notice", p.ID)
-			}
-			n := *p.Notice
-			n.LocationID, n.Kind, n.DedupeKey = loc, rankr.NoticeFulfillment, p.FulfillmentID
-			n.ID = rankr.NoticeID(n.Kind, n.DedupeKey)
-			if _, err := t.noticeInsert(ctx, n, now); err != nil {
-				return err
+			case p.Notice == nil:
+				p.Error = "the customer was not notified: " + p.NoNotice
+			default:
+				n := *p.Notice
+				n.LocationID, n.Kind, n.DedupeKey = loc, rankr.NoticeFulfillment, p.FulfillmentID
+				n.ID = rankr.NoticeID(n.Kind, n.DedupeKey)
+				if _, err := t.noticeInsert(ctx, n, now); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, fulfillment_id = ?, last_error = ?, next_attempt_at = ?,
@@ -126,8 +130,11 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 		}
 		switch p.State {
 		case rankr.PushDone:
-			return t.appendEvent(ctx, loc, rankr.FulfillmentPushed, rankr.RecordFulfillmentPush, p.ID, now,
-				map[string]any{"orderId": order, "fulfillmentId": p.FulfillmentID})
+			data := map[string]any{"orderId": order, "fulfillmentId": p.FulfillmentID}
+			if p.Notice == nil && p.NoNotice != "" {
+				data["notNotified"] = p.NoNotice
+			}
+			return t.appendEvent(ctx, loc, rankr.FulfillmentPushed, rankr.RecordFulfillmentPush, p.ID, now, data)
 		case rankr.PushFailed:
 			return t.appendEvent(ctx, loc, rankr.FulfillmentPushFailed, rankr.RecordFulfillmentPush, p.ID, now,
 				map[string]any{"orderId": order, "error": p.Error})

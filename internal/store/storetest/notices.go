@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,6 +238,23 @@ func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
 		if err := s.PushFinish(ctx, store.PushFinishParams{ID: q.ID, State: rankr.PushDone, FulfillmentID: fmt.Sprintf("g%d", i)}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if list, _ := s.NoticeList(ctx, store.ListParams{}); len(list) != 1 {
+		t.Fatalf("%d notices", len(list))
+	}
+	// A push whose customer cannot be told (no email any more) is done
+	// all the same, saying so, with no notice.
+	q := p
+	q.ID = "fr1"
+	if err := s.PushCreate(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: q.ID, State: rankr.PushDone, FulfillmentID: "h1",
+		NoNotice: "order o1 has no customer email"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.PushGet(ctx, q.ID); got.State != rankr.PushDone || !strings.Contains(got.LastError, "no customer email") {
+		t.Fatalf("push %+v", got)
 	}
 	if list, _ := s.NoticeList(ctx, store.ListParams{}); len(list) != 1 {
 		t.Fatalf("%d notices", len(list))
