@@ -150,10 +150,7 @@ func (s *Store) RecordsUnseenSince(ctx context.Context, p store.UnseenParams) ([
 	if err != nil {
 		return nil, fmt.Errorf("finding unseen %ss: %w", p.RecordType, unavailable(err))
 	}
-	return rowsOf(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	return rowsOf(rows, scanID)
 }
 
 // RecordMarkDeleted marks a record deleted in GHL.

@@ -327,6 +327,12 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS) error {
 	return nil
 }
 
+// scanID reads a row of one text column, an id.
+func scanID(r scanner) (string, error) {
+	var id string
+	return id, r.Scan(&id)
+}
+
 // ms stores a time as Unix milliseconds; the zero time is NULL.
 func ms(t time.Time) any {
 	if t.IsZero() {

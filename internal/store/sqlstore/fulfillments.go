@@ -38,10 +38,7 @@ func (s *Store) FulfillmentSync(ctx context.Context, p store.FulfillmentSyncPara
 		if err != nil {
 			return err
 		}
-		ids, err := rowsOf(rows, func(r scanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
+		ids, err := rowsOf(rows, scanID)
 		if err != nil {
 			return err
 		}

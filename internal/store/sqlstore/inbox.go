@@ -40,10 +40,7 @@ func (s *Store) InboxAppend(ctx context.Context, events []rankr.InboxEvent) ([]b
 		if err != nil {
 			return err
 		}
-		inserted, err := rowsOf(rows, func(r scanner) (string, error) {
-			var id string
-			return id, r.Scan(&id)
-		})
+		inserted, err := rowsOf(rows, scanID)
 		if err != nil {
 			return err
 		}

@@ -49,10 +49,7 @@ func (t *tx) noticeInsert(ctx context.Context, n rankr.Notice, now time.Time) (b
 	if err != nil {
 		return false, unavailable(err)
 	}
-	ids, err := rowsOf(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	ids, err := rowsOf(rows, scanID)
 	if err != nil || len(ids) == 0 {
 		return false, err
 	}
@@ -111,10 +108,7 @@ func (s *Store) NoticeClaim(ctx context.Context, p store.NoticeClaimParams) ([]r
 			if err != nil {
 				return err
 			}
-			if ids, err = rowsOf(rows, func(r scanner) (string, error) {
-				var id string
-				return id, r.Scan(&id)
-			}); err != nil {
+			if ids, err = rowsOf(rows, scanID); err != nil {
 				return err
 			}
 		}
@@ -273,18 +267,8 @@ func (s *Store) NoticeRetry(ctx context.Context, id string, now time.Time) error
 
 // NoticeList lists notices newest first.
 func (s *Store) NoticeList(ctx context.Context, p store.ListParams) ([]rankr.Notice, error) {
-	query := `SELECT ` + noticeColumns + ` FROM notices WHERE 1 = 1`
-	var args []any
-	if p.LocationID != "" {
-		query += ` AND location_id = ?`
-		args = append(args, p.LocationID)
-	}
-	if p.Status != "" {
-		query += ` AND state = ?`
-		args = append(args, p.Status)
-	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
+	query, args := listQuery(noticeColumns, "notices", p, false)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing notices: %w", unavailable(err))
 	}

@@ -383,14 +383,19 @@ func listQuery(columns, table string, p store.ListParams, orderCol bool) (string
 		args = append(args, p.LocationID)
 	}
 	if p.Status != "" {
-		query += ` AND status = ?`
+		// Records have GHL's status; Rankr's outboxes have a state.
+		col := "status"
+		if table == "fulfillment_pushes" || table == "notices" {
+			col = "state"
+		}
+		query += ` AND ` + col + ` = ?`
 		args = append(args, p.Status)
 	}
 	if p.OrderID != "" && orderCol {
 		query += ` AND order_id = ?`
 		args = append(args, p.OrderID)
 	}
-	if !p.Deleted && table != "fulfillments" {
+	if !p.Deleted && table != "fulfillments" && table != "fulfillment_pushes" && table != "notices" {
 		query += ` AND deleted_at IS NULL`
 	}
 	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`

@@ -151,30 +151,13 @@ func (s *Store) PushesDue(ctx context.Context, now time.Time, n int) ([]string, 
 	if err != nil {
 		return nil, fmt.Errorf("listing due pushes: %w", unavailable(err))
 	}
-	return rowsOf(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	return rowsOf(rows, scanID)
 }
 
 // PushList lists pushes newest first.
 func (s *Store) PushList(ctx context.Context, p store.ListParams) ([]rankr.FulfillmentPush, error) {
-	query := `SELECT ` + pushColumns + ` FROM fulfillment_pushes WHERE 1 = 1`
-	var args []any
-	if p.LocationID != "" {
-		query += ` AND location_id = ?`
-		args = append(args, p.LocationID)
-	}
-	if p.OrderID != "" {
-		query += ` AND order_id = ?`
-		args = append(args, p.OrderID)
-	}
-	if p.Status != "" {
-		query += ` AND state = ?`
-		args = append(args, p.Status)
-	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
+	query, args := listQuery(pushColumns, "fulfillment_pushes", p, true)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing pushes: %w", unavailable(err))
 	}

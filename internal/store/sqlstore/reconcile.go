@@ -539,10 +539,7 @@ func (s *Store) ReconcileRecords(ctx context.Context, locationID, recordType, af
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", table, unavailable(err))
 	}
-	return rowsOf(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	return rowsOf(rows, scanID)
 }
 
 // BalanceList lists balances, newest record first.

@@ -149,10 +149,7 @@ func (s *Store) SubscriptionsNeedingDetail(ctx context.Context, locationID strin
 	if err != nil {
 		return nil, fmt.Errorf("reading subscription work: %w", unavailable(err))
 	}
-	return rowsOf(rows, func(r scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	})
+	return rowsOf(rows, scanID)
 }
 
 const subColumns = `location_id, id, contact_id, contact_name, contact_email, amount, currency, status, live_mode, order_id,
