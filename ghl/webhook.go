@@ -140,7 +140,9 @@ func ParseWebhookEvent(body []byte) (*WebhookEvent, error) {
 // Order decodes an OrderCreate or OrderStatusUpdate payload.
 func (e *WebhookEvent) Order() (*OrderDetail, error) {
 	var o OrderDetail
-	if err := json.Unmarshal(e.Raw, &o); err != nil {
+	// Called directly, not through json.Unmarshal, which would scan the
+	// body twice more before handing it over.
+	if err := o.UnmarshalJSON(e.Raw); err != nil {
 		return nil, fmt.Errorf("ghl: %s payload: %w", e.Type, err)
 	}
 	return &o, nil
@@ -149,7 +151,7 @@ func (e *WebhookEvent) Order() (*OrderDetail, error) {
 // Invoice decodes an Invoice* payload.
 func (e *WebhookEvent) Invoice() (*Invoice, error) {
 	var inv Invoice
-	if err := json.Unmarshal(e.Raw, &inv); err != nil {
+	if err := inv.UnmarshalJSON(e.Raw); err != nil {
 		return nil, fmt.Errorf("ghl: %s payload: %w", e.Type, err)
 	}
 	return &inv, nil

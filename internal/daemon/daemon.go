@@ -233,7 +233,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	intake := webhook.NewIntake(d.Store, d.webhookConfig())
 	proc := webhook.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
-	intake.OnStored(proc.Wake)
+	intake.Feed(proc)
 	intake.Start()
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
 	procDone := make(chan struct{})

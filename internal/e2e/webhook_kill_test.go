@@ -127,7 +127,7 @@ func testServeSIGKILLDuringWebhookStorm(t *testing.T, dbName string) {
 	// Every webhook processed: the killed process's claims run out (15 s
 	// lease) and the new one takes them.
 	s := db.open(t)
-	raw := s.(interface{ DB() *sql.DB }).DB()
+	raw := s.(interface{ InboxDB() *sql.DB }).InboxDB()
 	waitFor(t, 90*time.Second, "the inbox processed", func() (bool, string) {
 		n, err := s.InboxPending(context.Background())
 		if err != nil {

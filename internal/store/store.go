@@ -102,9 +102,10 @@ type Store interface {
 	// CursorPut writes a checkpoint.
 	CursorPut(ctx context.Context, c rankr.Cursor) error
 
-	// InboxAppend stores received webhooks in one transaction, reporting
-	// for each whether it was new (false: a redelivery already stored).
-	InboxAppend(ctx context.Context, events []rankr.InboxEvent) ([]bool, error)
+	// InboxAppend stores received webhooks in one transaction and returns,
+	// for each, its inbox sequence number when it was new, or 0 for a
+	// redelivery already stored.
+	InboxAppend(ctx context.Context, p InboxAppendParams) ([]int64, error)
 	// InboxClaim leases up to Limit unprocessed webhooks, oldest first;
 	// other processors skip them until the lease ends.
 	InboxClaim(ctx context.Context, p InboxClaimParams) ([]rankr.InboxEvent, error)
@@ -288,6 +289,17 @@ type EventListParams struct {
 	// Newest returns the Limit newest events after AfterSeq rather than
 	// the oldest (still in order): where a live view starts.
 	Newest bool
+}
+
+// InboxAppendParams stores received webhooks.
+type InboxAppendParams struct {
+	Events []rankr.InboxEvent
+	// Lease, when set, stores the new webhooks already claimed for this
+	// long, as InboxClaim would: the process that received them processes
+	// them from memory, and another takes them only if that has not
+	// happened when the lease ends.
+	Lease time.Duration
+	Now   time.Time
 }
 
 // InboxClaimParams leases webhooks for processing.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/rankr"
@@ -133,9 +132,10 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 				return nil, nil, err
 			}
 			ids := make([]string, len(g.orders))
+			did := outcomesOf(res)
 			for k, v := range g.orders {
 				ids[k] = v.Order.ID
-				out[g.orderAt[k]].Outcome = outcomeOf("order", v.Order.ID, res)
+				out[g.orderAt[k]].Outcome = did.of("order", v.Order.ID)
 			}
 			work, err := s.store.OrderWork(ctx, loc, ids)
 			if err != nil {
@@ -153,8 +153,9 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			if err != nil {
 				return nil, nil, err
 			}
+			did := outcomesOf(res)
 			for k, v := range g.invoices {
-				out[g.invAt[k]].Outcome = outcomeOf("invoice", v.ID, res)
+				out[g.invAt[k]].Outcome = did.of("invoice", v.ID)
 			}
 		}
 	}
@@ -199,12 +200,25 @@ func (s *Syncer) accepting(ctx context.Context, loc string) (bool, string) {
 	return true, ""
 }
 
-// outcomeOf words what a batch upsert did to one record.
-func outcomeOf(what, id string, res store.UpsertResult) string {
+// outcomes words what a batch upsert did to each of its records.
+type outcomes struct{ created, changed map[string]bool }
+
+func outcomesOf(res store.UpsertResult) outcomes {
+	o := outcomes{created: make(map[string]bool, len(res.Created)), changed: make(map[string]bool, len(res.Changed))}
+	for _, id := range res.Created {
+		o.created[id] = true
+	}
+	for _, id := range res.Changed {
+		o.changed[id] = true
+	}
+	return o
+}
+
+func (o outcomes) of(what, id string) string {
 	switch {
-	case slices.Contains(res.Created, id):
+	case o.created[id]:
 		return what + " created"
-	case slices.Contains(res.Changed, id):
+	case o.changed[id]:
 		return what + " updated"
 	}
 	return what + " unchanged, or older than the one stored"

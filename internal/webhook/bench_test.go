@@ -1,16 +1,19 @@
 package webhook_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
-	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -69,21 +72,20 @@ func BenchmarkIntake(b *testing.B) {
 		}
 		return out, err
 	}, nil)
-	in.OnStored(proc.Wake)
+	in.Feed(proc)
 	in.Start()
 	procCtx, stop := context.WithCancel(ctx)
 	go proc.Run(procCtx)
 	srv := httptest.NewServer(in)
 	defer srv.Close()
 
-	// Bodies are made and signed before the clock starts.
-	bodies := make([][]byte, b.N)
-	sigs := make([]string, b.N)
+	// Requests are made and signed before the clock starts.
+	requests := make([][]byte, b.N)
 	for i := range b.N {
-		bodies[i] = orderWebhook(i, time.Now())
-		sigs[i] = ghl.SignWebhook(priv, bodies[i])
+		body := orderWebhook(i, time.Now())
+		requests[i] = fmt.Appendf(nil, "POST /webhooks/ghl HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+			"X-Ghl-Signature: %s\r\nContent-Length: %d\r\n\r\n%s", srv.Listener.Addr(), ghl.SignWebhook(priv, body), len(body), body)
 	}
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	latencies := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var failed atomic.Int64
@@ -94,22 +96,33 @@ func BenchmarkIntake(b *testing.B) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A bare HTTP/1.1 client on one kept-alive connection: the
+			// load generator shares the 2 cores with the intake, and
+			// net/http's client would spend a sixth of them on itself.
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer conn.Close()
+			r := bufio.NewReader(conn)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= b.N {
 					return
 				}
 				t0 := time.Now()
-				req, _ := http.NewRequest("POST", srv.URL, bytes.NewReader(bodies[i]))
-				req.Header.Set("x-ghl-signature", sigs[i])
-				resp, err := hc.Do(req)
-				if err != nil || resp.StatusCode != http.StatusOK {
-					failed.Add(1)
+				if _, err := conn.Write(requests[i]); err != nil {
+					b.Error(err)
+					return
 				}
-				if resp != nil {
-					// Drained, so that the connection is reused.
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+				status, err := readStatus(r)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if status != http.StatusOK {
+					failed.Add(1)
 				}
 				latencies[i] = time.Since(t0)
 			}
@@ -130,8 +143,11 @@ func BenchmarkIntake(b *testing.B) {
 		if n == 0 {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
+	// Acknowledging runs ahead of processing in a burst (the inbox holds
+	// the difference); this is the rate of the two together.
+	processed := time.Since(start)
 	stop()
 	in.Close()
 	fresh := freshness(b, st)
@@ -140,6 +156,7 @@ func BenchmarkIntake(b *testing.B) {
 		return float64(xs[int(float64(len(xs)-1)*p)]) / float64(time.Millisecond)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(b.N)/processed.Seconds(), "processed/s")
 	b.ReportMetric(pct(latencies, 0.50), "p50_ms")
 	b.ReportMetric(pct(latencies, 0.99), "p99_ms")
 	if len(fresh) > 0 {
@@ -148,10 +165,47 @@ func BenchmarkIntake(b *testing.B) {
 	}
 }
 
+// readStatus reads one HTTP/1.1 response and returns its status code. It
+// expects what the intake sends: a status line, headers with a
+// Content-Length, and a body of that length.
+func readStatus(r *bufio.Reader) (int, error) {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, fmt.Errorf("not a status line: %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length := -1
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			break
+		}
+		if name, value, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(value))); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if length < 0 {
+		return 0, errors.New("a response without Content-Length")
+	}
+	_, err = r.Discard(length)
+	return status, err
+}
+
 // freshness reads, for every processed webhook, the time from its receipt to
 // its processing (the order is stored before the webhook is marked done).
 func freshness(b *testing.B, st *sqlstore.Store) []time.Duration {
-	rows, err := st.DB().Query(`SELECT processed_at - received_at FROM webhook_inbox WHERE processed_at IS NOT NULL`)
+	rows, err := st.InboxDB().Query(`SELECT processed_at - received_at FROM webhook_inbox WHERE processed_at IS NOT NULL`)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,18 +82,18 @@ type Intake struct {
 	log   *slog.Logger
 	stats counters
 
-	queue    chan *pending
-	onStored func()       // called after each batch is stored
-	mu       sync.RWMutex // guards closing against senders
-	closing  bool
-	done     chan struct{}
+	queue   chan *pending
+	proc    *Processor   // takes the stored events from memory
+	mu      sync.RWMutex // guards closing against senders
+	closing bool
+	done    chan struct{}
 }
 
 // pending is one event waiting for the writer.
 type pending struct {
 	ev     rankr.InboxEvent
 	result chan error // nil error: stored or already there
-	fresh  bool
+	seq    int64      // its inbox sequence number when new, else 0
 }
 
 // NewIntake returns an intake writing to st. Call Start before serving.
@@ -110,9 +111,10 @@ func NewIntake(st store.Store, cfg Config) *Intake {
 	return &Intake{store: st, cfg: cfg, log: cfg.Logger, queue: make(chan *pending, cfg.QueueSize), done: make(chan struct{})}
 }
 
-// OnStored calls fn after each batch of new events is stored, to wake a
-// processor. Call before Start.
-func (in *Intake) OnStored(fn func()) { in.onStored = fn }
+// Feed hands every new event, once stored, to p, leased to it; when p has
+// too many waiting already, events are stored unleased and p is only woken
+// to claim them. Call before Start.
+func (in *Intake) Feed(p *Processor) { in.proc = p }
 
 // Start runs the writer until Close.
 func (in *Intake) Start() {
@@ -161,26 +163,46 @@ func (in *Intake) write() {
 				break fill
 			}
 		}
-		events := make([]rankr.InboxEvent, len(batch))
-		for i, p := range batch {
-			events[i] = p.ev
+		in.storeBatch(batch)
+	}
+}
+
+// storeBatch stores one batch and tells its senders, then the processor.
+func (in *Intake) storeBatch(batch []*pending) {
+	events := make([]rankr.InboxEvent, len(batch))
+	for i, p := range batch {
+		events[i] = p.ev
+	}
+	var lease time.Duration
+	if in.proc != nil && in.proc.room() >= len(batch) {
+		lease = in.proc.lease()
+	}
+	// The request's own context may end; the batch must still commit or
+	// fail as a whole.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	seqs, err := in.store.InboxAppend(ctx, store.InboxAppendParams{Events: events, Lease: lease})
+	cancel()
+	for i, p := range batch {
+		if err == nil {
+			p.seq = seqs[i]
 		}
-		// The request's own context may end; the batch must still commit
-		// or fail as a whole.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		fresh, err := in.store.InboxAppend(ctx, events)
-		cancel()
-		for i, p := range batch {
-			if err == nil {
-				p.fresh = fresh[i]
+		p.result <- err
+	}
+	switch {
+	case err != nil:
+		in.log.Error("webhook intake: storing a batch failed; GHL will redeliver (429)", "events", len(batch), "error", err)
+	case in.proc == nil:
+	case lease == 0:
+		in.proc.Wake()
+	default:
+		var fresh []rankr.InboxEvent
+		for i, ev := range events {
+			if seqs[i] != 0 {
+				ev.Seq, ev.Attempts = seqs[i], 1
+				fresh = append(fresh, ev)
 			}
-			p.result <- err
 		}
-		if err != nil {
-			in.log.Error("webhook intake: storing a batch failed; GHL will redeliver (429)", "events", len(batch), "error", err)
-		} else if in.onStored != nil {
-			in.onStored()
-		}
+		in.proc.hand(fresh)
 	}
 }
 
@@ -188,7 +210,10 @@ func (in *Intake) write() {
 func answer(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"status": http.StatusText(status), "message": msg})
+	b, _ := json.Marshal(struct {
+		Message string `json:"message"`
+		Status  string `json:"status"`
+	}{msg, http.StatusText(status)})
 	w.Write(b)
 }
 
@@ -205,7 +230,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, in.cfg.MaxBody))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, in.cfg.MaxBody), r.ContentLength, in.cfg.MaxBody)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
@@ -260,13 +285,34 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.throttle(w, "could not store the event: retry")
 		return
 	}
-	if p.fresh {
+	if p.seq != 0 {
 		in.stats.accepted.Add(1)
 		answer(w, http.StatusOK, "stored")
 		return
 	}
 	in.stats.duplicates.Add(1)
 	answer(w, http.StatusOK, "already received")
+}
+
+// readBody reads a body into a buffer sized from its announced length (when
+// known and within the limit) rather than grown step by step.
+func readBody(r io.Reader, announced, limit int64) ([]byte, error) {
+	if announced < 0 || announced > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, announced+1) // +1: room to see EOF
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		case len(buf) == cap(buf):
+			buf = slices.Grow(buf, 512)
+		}
+	}
 }
 
 // verify checks the Ed25519 signature, or with legacy keys configured the

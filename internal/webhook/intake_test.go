@@ -169,7 +169,7 @@ type gate struct {
 	fail    atomic.Bool
 }
 
-func (g *gate) InboxAppend(ctx context.Context, evs []rankr.InboxEvent) ([]bool, error) {
+func (g *gate) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]int64, error) {
 	select {
 	case g.entered <- struct{}{}:
 	default:
@@ -178,7 +178,7 @@ func (g *gate) InboxAppend(ctx context.Context, evs []rankr.InboxEvent) ([]bool,
 	if g.fail.Load() {
 		return nil, fmt.Errorf("%w: the database is down", rankr.ErrUnavailable)
 	}
-	return g.Store.InboxAppend(ctx, evs)
+	return g.Store.InboxAppend(ctx, p)
 }
 
 func TestIntakeAnswers429WhenItCannotStore(t *testing.T) {
@@ -238,7 +238,7 @@ func TestProcessorAppliesEachOnce(t *testing.T) {
 	for i := range 30 {
 		evs = append(evs, rankr.InboxEvent{WebhookID: fmt.Sprintf("w%02d", i), Type: "OrderCreate", Body: body("OrderCreate", "x", now)})
 	}
-	if _, err := st.InboxAppend(context.Background(), evs); err != nil {
+	if _, err := st.InboxAppend(context.Background(), store.InboxAppendParams{Events: evs}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex

@@ -1,8 +1,9 @@
 // Package sqlite is the embedded store: Rankr's records in one SQLite file
-// (modernc.org/sqlite, pure Go), for one process on one machine. It opens
-// the file with the settings SQLite needs for a long-running writer (WAL,
-// busy timeout, immediate transactions, a single connection) and migrates
-// it; the store methods are package sqlstore's.
+// (modernc.org/sqlite, pure Go), for one process on one machine, and the
+// webhook inbox in a second file beside it (InboxPath). It opens the files
+// with the settings SQLite needs for a long-running writer (WAL, busy
+// timeout, immediate transactions, a single connection each) and migrates
+// them; the store methods are package sqlstore's.
 package sqlite
 
 import (
@@ -21,7 +22,7 @@ import (
 	"github.com/rankr/rankr/internal/store/sqlstore"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql inbox_migrations/*.sql
 var migrations embed.FS
 
 // Dialect is SQLite's: one writer at a time, so rows and the change feed
@@ -48,12 +49,45 @@ func DSN(path string) string {
 	return "file:" + path + "?" + v.Encode()
 }
 
-// Open opens (creating if needed) and migrates the database file at path.
-// The one *sql.DB it returns with the store is shared with the job queue.
+// InboxPath is where the webhook inbox of the database at path lives.
+// SQLite takes one writer per file; with the inbox apart, acknowledging
+// GHL's webhooks never waits for processing, syncing or the job queue to
+// commit. Back the two files up together.
+func InboxPath(path string) string { return path + "-inbox" }
+
+// Open opens (creating if needed) and migrates the database file at path
+// and its inbox file. The *sql.DB of the records is shared with the job
+// queue.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
+	inbox, err := openFile(ctx, InboxPath(path), "inbox_migrations")
+	if err != nil {
+		return nil, err
+	}
+	db, err := openFile(ctx, path, "")
+	if err == nil {
+		err = moveInbox(ctx, db, InboxPath(path))
+	}
+	if err == nil {
+		err = migrate(ctx, db, path, "migrations")
+	}
+	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		inbox.Close()
+		return nil, err
+	}
+	s := sqlstore.New(db, Dialect)
+	s.SeparateInbox(inbox)
+	return s, nil
+}
+
+// openFile opens one database file, migrated with the migrations in dir
+// unless dir is empty.
+func openFile(ctx context.Context, path, dir string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -65,10 +99,46 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if err := sqlstore.Migrate(ctx, db, Dialect, sub); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if dir != "" {
+		if err := migrate(ctx, db, path, dir); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
-	return sqlstore.New(db, Dialect), nil
+	return db, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB, path, dir string) error {
+	sub, _ := fs.Sub(migrations, dir)
+	if err := sqlstore.Migrate(ctx, db, Dialect, sub); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// moveInbox copies the webhooks that a database from before the inbox had a
+// file of its own holds into that file; the migration that follows drops
+// them from the records' file. Copying again after a crash changes
+// nothing.
+func moveInbox(ctx context.Context, db *sql.DB, inboxPath string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&n); err != nil {
+		return fmt.Errorf("looking for an inbox to move: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	const cols = `seq, webhook_id, type, location_id, received_at, event_at, body, claimed_until, processed_at, attempts, outcome`
+	if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS inbox`, inboxPath); err != nil {
+		return fmt.Errorf("moving the webhook inbox to %s: %w", inboxPath, err)
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO inbox.webhook_inbox (`+cols+`) SELECT `+cols+` FROM main.webhook_inbox WHERE true
+		ON CONFLICT DO NOTHING`)
+	if _, derr := db.ExecContext(ctx, `DETACH DATABASE inbox`); err == nil && derr != nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("moving the webhook inbox to %s: %w", inboxPath, err)
+	}
+	return nil
 }

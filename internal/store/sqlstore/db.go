@@ -59,6 +59,9 @@ type Store struct {
 
 	rebound sync.Map // query with ? -> query in the dialect's placeholders
 	stmts   stmtCache
+	// inbox, when set, holds the webhook inbox in a database of its own;
+	// see SeparateInbox.
+	inbox *Store
 }
 
 // stmtCache holds the statements kept across transactions (see
@@ -169,13 +172,36 @@ func New(db *sql.DB, d Dialect) *Store {
 	return &Store{db: db, d: d}
 }
 
+// SeparateInbox keeps the webhook inbox in db, migrated already, rather
+// than with the records. Where the records' database takes one writer at a
+// time (SQLite), this is what lets GHL's webhooks be acknowledged while
+// processing, syncing and the job queue write: the intake's commits wait
+// for nobody but each other. The store closes db with its own.
+func (s *Store) SeparateInbox(db *sql.DB) { s.inbox = New(db, s.d) }
+
+// inboxStore is the store holding the webhook inbox.
+func (s *Store) inboxStore() *Store {
+	if s.inbox != nil {
+		return s.inbox
+	}
+	return s
+}
+
 // DB returns the underlying database, for the job queue to share.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database.
+// InboxDB returns the database holding the webhook inbox: DB unless
+// SeparateInbox moved it.
+func (s *Store) InboxDB() *sql.DB { return s.inboxStore().db }
+
+// Close closes the database, and the inbox's when it has its own.
 func (s *Store) Close() error {
+	var err error
+	if s.inbox != nil {
+		err = s.inbox.Close()
+	}
 	s.stmts.close()
-	return s.db.Close()
+	return errors.Join(s.db.Close(), err)
 }
 
 // q rewrites ? placeholders for the dialect. Queries never hold a literal ?.

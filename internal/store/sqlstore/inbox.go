@@ -15,57 +15,71 @@ import (
 
 // InboxAppend stores webhooks in one transaction (the group commit of the
 // webhook intake), reporting which were new.
-func (s *Store) InboxAppend(ctx context.Context, events []rankr.InboxEvent) ([]bool, error) {
-	for _, e := range events {
+func (s *Store) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]int64, error) {
+	for _, e := range p.Events {
 		if e.WebhookID == "" || len(e.Body) == 0 {
 			return nil, invalid("a webhook needs an id and a body")
 		}
 	}
-	fresh := make([]bool, len(events))
+	now := cmp.Or(p.Now, time.Now())
+	var claimed any // NULL: any processor may claim them
+	attempts := 0
+	if p.Lease > 0 {
+		claimed, attempts = now.Add(p.Lease).UnixMilli(), 1
+	}
+	seqs := make([]int64, len(p.Events))
 	// One statement for the whole batch: the intake's throughput is how
 	// fast a batch commits.
 	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_inbox (webhook_id, type, location_id, received_at, event_at, body) VALUES `)
-	args := make([]any, 0, 6*len(events))
-	for i, e := range events {
+	q.WriteString(`INSERT INTO webhook_inbox (webhook_id, type, location_id, received_at, event_at, body, claimed_until, attempts) VALUES `)
+	args := make([]any, 0, 8*len(p.Events))
+	for i, e := range p.Events {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?)")
-		args = append(args, e.WebhookID, e.Type, e.LocationID, cmp.Or(e.ReceivedAt, time.Now()).UnixMilli(), ms(e.EventAt), string(e.Body))
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, e.WebhookID, e.Type, e.LocationID, cmp.Or(e.ReceivedAt, now).UnixMilli(), ms(e.EventAt), string(e.Body),
+			claimed, attempts)
 	}
-	q.WriteString(` ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id`)
-	err := s.inTx(ctx, func(t *tx) error {
+	q.WriteString(` ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id, seq`)
+	err := s.inboxStore().inTx(ctx, func(t *tx) error {
 		rows, err := t.query(ctx, q.String(), args...)
 		if err != nil {
 			return err
 		}
-		inserted, err := rowsOf(rows, scanID)
+		type row struct {
+			id  string
+			seq int64
+		}
+		inserted, err := rowsOf(rows, func(r scanner) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.seq)
+		})
 		if err != nil {
 			return err
 		}
 		// A webhook twice in one batch is new only the first time.
-		isNew := map[string]bool{}
-		for _, id := range inserted {
-			isNew[id] = true
+		seqOf := make(map[string]int64, len(inserted))
+		for _, x := range inserted {
+			seqOf[x.id] = x.seq
 		}
-		for i, e := range events {
-			fresh[i] = isNew[e.WebhookID]
-			isNew[e.WebhookID] = false
+		for i, e := range p.Events {
+			seqs[i] = seqOf[e.WebhookID]
+			delete(seqOf, e.WebhookID)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing webhooks: %w", unavailable(err))
 	}
-	return fresh, nil
+	return seqs, nil
 }
 
 // InboxClaim leases the oldest unprocessed webhooks.
 func (s *Store) InboxClaim(ctx context.Context, p store.InboxClaimParams) ([]rankr.InboxEvent, error) {
 	now := cmp.Or(p.Now, time.Now())
 	var out []rankr.InboxEvent
-	err := s.inTx(ctx, func(t *tx) error {
+	err := s.inboxStore().inTx(ctx, func(t *tx) error {
 		rows, err := t.query(ctx, `UPDATE webhook_inbox SET claimed_until = ?, attempts = attempts + 1
 			WHERE seq IN (SELECT seq FROM webhook_inbox WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)
 				ORDER BY seq LIMIT ?`+t.s.d.LockSkip+`)
@@ -95,11 +109,27 @@ func (s *Store) InboxClaim(ctx context.Context, p store.InboxClaimParams) ([]ran
 // InboxDone marks webhooks processed.
 func (s *Store) InboxDone(ctx context.Context, done []store.InboxOutcome, at time.Time) error {
 	at = cmp.Or(at, time.Now())
-	err := s.inTx(ctx, func(t *tx) error {
-		for _, d := range done {
-			if _, err := t.exec(ctx, `UPDATE webhook_inbox SET processed_at = ?, outcome = ?, claimed_until = NULL
-				WHERE seq = ? AND processed_at IS NULL`, at.UnixMilli(), d.Outcome, d.Seq); err != nil {
-				return err
+	// A batch has few distinct outcomes ("order created", ...): one
+	// statement per outcome and chunk of webhooks, not one per webhook.
+	var outcomes []string
+	seqs := map[string][]int64{}
+	for _, d := range done {
+		if _, ok := seqs[d.Outcome]; !ok {
+			outcomes = append(outcomes, d.Outcome)
+		}
+		seqs[d.Outcome] = append(seqs[d.Outcome], d.Seq)
+	}
+	err := s.inboxStore().inTx(ctx, func(t *tx) error {
+		for _, outcome := range outcomes {
+			for chunk := range slices.Chunk(seqs[outcome], 500) {
+				args := []any{at.UnixMilli(), outcome}
+				for _, seq := range chunk {
+					args = append(args, seq)
+				}
+				if _, err := t.exec(ctx, `UPDATE webhook_inbox SET processed_at = ?, outcome = ?, claimed_until = NULL
+					WHERE seq IN (`+placeholders(len(chunk))+`) AND processed_at IS NULL`, args...); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -113,7 +143,7 @@ func (s *Store) InboxDone(ctx context.Context, done []store.InboxOutcome, at tim
 // InboxPending counts unprocessed webhooks.
 func (s *Store) InboxPending(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL`).Scan(&n)
+	err := s.InboxDB().QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("counting webhooks: %w", unavailable(err))
 	}

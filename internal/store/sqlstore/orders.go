@@ -72,18 +72,34 @@ func (s *Store) OrderUpsert(ctx context.Context, p store.OrderUpsertParams) (sto
 		checkpoint: p.Checkpoint, now: now,
 		key: func(v store.OrderVersion) (string, time.Time) { return v.Order.ID, v.Order.UpdatedAt }}
 	var states map[string]*orderState
+	var sums map[string]collected // of the orders not stored yet
 	return b.upsert(ctx, s,
-		func(t *tx, ids []string) (err error) { states, err = t.orderStates(ctx, p.LocationID, ids); return err },
+		func(t *tx, ids []string) (err error) {
+			if states, err = t.orderStates(ctx, p.LocationID, ids); err != nil {
+				return err
+			}
+			// Transactions can arrive before their order: a new order's
+			// payment status starts from them. One query for the batch.
+			var fresh []string
+			for _, id := range ids {
+				if _, ok := states[id]; !ok {
+					fresh = append(fresh, id)
+				}
+			}
+			sums, err = t.ordersCollected(ctx, p.LocationID, fresh)
+			return err
+		},
 		func(t *tx, v store.OrderVersion, res *store.UpsertResult) error {
-			return t.upsertOrder(ctx, p.LocationID, v, states, now, res)
+			return t.upsertOrder(ctx, p.LocationID, v, states, sums, now, res)
 		}, nil)
 }
 
-func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, states map[string]*orderState, now time.Time, res *store.UpsertResult) error {
+func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, states map[string]*orderState,
+	sums map[string]collected, now time.Time, res *store.UpsertResult) error {
 	o := v.Order
 	in := version{o.UpdatedAt.UnixMilli(), orderHash(o)}
 	st, created, err := stored(states, o.ID,
-		func() (bool, error) { return t.insertOrder(ctx, loc, v, in, now) },
+		func() (bool, error) { return t.insertOrder(ctx, loc, v, in, sums[o.ID], now) },
 		func(ids []string) (map[string]*orderState, error) { return t.orderStates(ctx, loc, ids) })
 	if err != nil || created {
 		if created {
@@ -147,13 +163,9 @@ func (t *tx) upsertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 
 // insertOrder inserts a new order; false means another writer got there
 // first.
-func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, in version, now time.Time) (bool, error) {
+func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, in version, sums collected, now time.Time) (bool, error) {
 	o := v.Order
-	paid, refunded, err := t.orderPayments(ctx, loc, o.ID)
-	if err != nil {
-		return false, err
-	}
-	payment := rankr.DerivePaymentStatus(o.Amount, paid, refunded)
+	payment := rankr.DerivePaymentStatus(o.Amount, sums.paid, sums.refunded)
 	var rawSummary, summaryAt, rawDetail, detailAt any
 	if v.Detail {
 		rawDetail, detailAt = nullText(o.RawDetail), in.at
@@ -161,7 +173,7 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 		rawSummary, summaryAt = nullText(o.RawSummary), in.at
 	}
 	var got string
-	err = t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
+	err := t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
 		fulfillment_status, payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at,
 		content_hash, raw_summary, summary_updated_at, raw_detail, detail_updated_at, inserted_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -199,48 +211,66 @@ func (t *tx) writeOrderDetail(ctx context.Context, loc string, o rankr.Order) er
 	return err
 }
 
-// insertOrderItems inserts an order's items in one statement.
+// insertOrderItems inserts an order's items: one statement per item where
+// statements are kept prepared (a multi-row statement would be parsed anew
+// for every count of items), else one for all.
 func (t *tx) insertOrderItems(ctx context.Context, loc string, o rankr.Order) error {
 	if len(o.Items) == 0 {
 		return nil
 	}
+	const head = `INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
+		product_type, unit_amount, currency, recurring) VALUES `
 	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	var q strings.Builder
-	q.WriteString(`INSERT INTO order_items (location_id, order_id, position, id, name, qty, price_id, product_id,
-		product_type, unit_amount, currency, recurring) VALUES `)
 	args := make([]any, 0, 12*len(o.Items))
 	for i, it := range o.Items {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(row)
 		args = append(args, loc, o.ID, i, it.ID, it.Name, it.Qty, it.PriceID, it.ProductID, it.ProductType, it.UnitAmount,
 			it.Currency, it.Recurring)
 	}
-	_, err := t.exec(ctx, q.String(), args...)
+	if t.s.d.ReuseStatements {
+		for one := range slices.Chunk(args, 12) {
+			if _, err := t.exec(ctx, head+row, one...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	_, err := t.exec(ctx, head+strings.TrimSuffix(strings.Repeat(row+", ", len(o.Items)), ", "), args...)
 	return err
 }
 
-// orderPayments sums an order's collected transactions and their refunds.
-func (t *tx) orderPayments(ctx context.Context, loc, orderID string) (paid, refunded int64, err error) {
-	rows, err := t.query(ctx, `SELECT status, amount, amount_refunded FROM transactions
-		WHERE location_id = ? AND order_id = ? AND entity_type = 'order' AND deleted_at IS NULL`, loc, orderID)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var status string
-		var amount, ref int64
-		if err := rows.Scan(&status, &amount, &ref); err != nil {
-			return 0, 0, err
+// collected is what an order's transactions collected, and what of it was
+// refunded.
+type collected struct{ paid, refunded int64 }
+
+// ordersCollected sums, per order, its collected transactions and their
+// refunds; orders with none are absent.
+func (t *tx) ordersCollected(ctx context.Context, loc string, ids []string) (map[string]collected, error) {
+	out := map[string]collected{}
+	for chunk := range slices.Chunk(ids, 500) {
+		rows, err := t.query(ctx, `SELECT order_id, status, amount, amount_refunded FROM transactions
+			WHERE location_id = ? AND order_id IN (`+placeholders(len(chunk))+`) AND entity_type = 'order' AND deleted_at IS NULL`,
+			idArgs(loc, chunk)...)
+		if err != nil {
+			return nil, err
 		}
-		if rankr.CollectedStatus(status) {
-			paid += amount
-			refunded += ref
+		type txn struct {
+			order, status    string
+			amount, refunded int64
+		}
+		txns, err := rowsOf(rows, func(r scanner) (x txn, err error) {
+			return x, r.Scan(&x.order, &x.status, &x.amount, &x.refunded)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range txns {
+			if rankr.CollectedStatus(x.status) {
+				c := out[x.order]
+				out[x.order] = collected{c.paid + x.amount, c.refunded + x.refunded}
+			}
 		}
 	}
-	return paid, refunded, rows.Err()
+	return out, nil
 }
 
 // settleOrder re-derives an order's payment status, with an event when it
@@ -256,11 +286,12 @@ func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time
 	if err != nil {
 		return 0, err
 	}
-	paid, refunded, err := t.orderPayments(ctx, loc, orderID)
+	sums, err := t.ordersCollected(ctx, loc, []string{orderID})
 	if err != nil {
 		return 0, err
 	}
-	next := rankr.DerivePaymentStatus(amount, paid, refunded)
+	sum := sums[orderID]
+	next := rankr.DerivePaymentStatus(amount, sum.paid, sum.refunded)
 	if next == current {
 		return 0, nil
 	}
@@ -270,7 +301,7 @@ func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time
 	c := changes{"paymentStatus": {current, next}}
 	c.note("rankrStatus", rankr.DeriveOrderStatus(status, current, fulfillment), rankr.DeriveOrderStatus(status, next, fulfillment))
 	return 1, t.appendEvent(ctx, loc, rankr.OrderPaymentStatusChanged, rankr.RecordOrder, orderID, now,
-		map[string]any{"changes": c, "paid": paid, "refunded": refunded})
+		map[string]any{"changes": c, "paid": sum.paid, "refunded": sum.refunded})
 }
 
 // markSeen records that list pages showed these records at seenAt.
