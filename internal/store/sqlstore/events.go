@@ -16,11 +16,8 @@ import (
 
 // appendEvent adds one event to the change feed within the transaction.
 func (t *tx) appendEvent(ctx context.Context, locationID, kind, recordType, recordID string, at time.Time, data any) error {
-	if t.s.d.LockFeed != "" && !t.feedLock {
-		if _, err := t.exec(ctx, t.s.d.LockFeed); err != nil {
-			return fmt.Errorf("locking the change feed: %w", err)
-		}
-		t.feedLock = true
+	if err := t.lockFeed(ctx); err != nil {
+		return err
 	}
 	b := []byte("{}")
 	if data != nil {
@@ -32,6 +29,21 @@ func (t *tx) appendEvent(ctx context.Context, locationID, kind, recordType, reco
 	_, err := t.exec(ctx, `INSERT INTO events (location_id, kind, record_type, record_id, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
 		locationID, kind, recordType, recordID, at.UnixMilli(), string(b))
 	return err
+}
+
+// lockFeed takes the change feed's lock (where the dialect has one) for the
+// rest of the transaction. Writers that append events take it anyway; some
+// take it earlier, before reading what another writer may be changing, so
+// that one of the two sees the other's work (see ordersCollected).
+func (t *tx) lockFeed(ctx context.Context) error {
+	if t.s.d.LockFeed == "" || t.feedLock {
+		return nil
+	}
+	if _, err := t.exec(ctx, t.s.d.LockFeed); err != nil {
+		return fmt.Errorf("locking the change feed: %w", err)
+	}
+	t.feedLock = true
+	return nil
 }
 
 // change is one field's old and new value, as events carry them.

@@ -244,8 +244,19 @@ type collected struct{ paid, refunded int64 }
 
 // ordersCollected sums, per order, its collected transactions and their
 // refunds; orders with none are absent.
+//
+// It first takes the change feed's lock, as settleOrder does: an order
+// inserted while its payment is stored by another writer would otherwise be
+// missed by both (each reading before the other commits) and stay unpaid.
+// With the lock, whichever comes second sees the first one's rows.
 func (t *tx) ordersCollected(ctx context.Context, loc string, ids []string) (map[string]collected, error) {
 	out := map[string]collected{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if err := t.lockFeed(ctx); err != nil {
+		return nil, err
+	}
 	for chunk := range slices.Chunk(ids, 500) {
 		rows, err := t.query(ctx, `SELECT order_id, status, amount, amount_refunded FROM transactions
 			WHERE location_id = ? AND order_id IN (`+placeholders(len(chunk))+`) AND entity_type = 'order' AND deleted_at IS NULL`,
@@ -276,6 +287,9 @@ func (t *tx) ordersCollected(ctx context.Context, loc string, ids []string) (map
 // settleOrder re-derives an order's payment status, with an event when it
 // changes. It returns the number of events appended.
 func (t *tx) settleOrder(ctx context.Context, loc, orderID string, now time.Time) (int, error) {
+	if err := t.lockFeed(ctx); err != nil { // see ordersCollected
+		return 0, err
+	}
 	var amount int64
 	var current, status, fulfillment string
 	err := t.queryRow(ctx, `SELECT amount, payment_status, status, fulfillment_status FROM orders

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		"OrderTieBreak":        testOrderTieBreak,
 		"DetailSurvivesTie":    testDetailSurvivesTie,
 		"PaymentStatus":        testPaymentStatus,
+		"PaymentRacesOrder":    testPaymentRacesOrder,
 		"Fulfillments":         testFulfillments,
 		"Subscriptions":        testSubscriptions,
 		"Invoices":             testInvoices,
@@ -349,6 +350,44 @@ func testPaymentStatus(t *testing.T, s store.Store) {
 	list, err := s.TransactionList(ctx, store.ListParams{LocationID: loc, OrderID: "o1"})
 	if err != nil || len(list) != 3 {
 		t.Fatalf("transactions of o1: %d, %v", len(list), err)
+	}
+}
+
+// testPaymentRacesOrder: an order and its payment stored at the same moment
+// by two writers (a webhook and a poll, say) still make a paid order,
+// whichever commits first.
+func testPaymentRacesOrder(t *testing.T, s store.Store) {
+	const loc = "L"
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		id := fmt.Sprintf("race%03d", i)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc,
+				Orders: []store.OrderVersion{{Order: order(loc, id, at(2), "completed")}}}); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := s.TransactionUpsert(ctx, store.TransactionUpsertParams{LocationID: loc,
+				Transactions: []rankr.Transaction{txn(loc, "t-"+id, id, 1000, 0, "succeeded", at(1))}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	var unpaid []string
+	for i := range n {
+		id := fmt.Sprintf("race%03d", i)
+		if o := getOrder(t, s, loc, id); o.PaymentStatus != rankr.PaymentPaid {
+			unpaid = append(unpaid, id+" "+o.PaymentStatus)
+		}
+	}
+	if len(unpaid) > 0 {
+		t.Fatalf("%d of %d orders stored beside their payment are not paid: %v", len(unpaid), n, unpaid)
 	}
 }
 
