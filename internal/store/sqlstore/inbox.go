@@ -14,7 +14,7 @@ import (
 )
 
 // InboxAppend stores webhooks in one transaction (the group commit of the
-// webhook intake), reporting which were new.
+// webhook intake), returning the sequence number of each new one.
 func (s *Store) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]int64, error) {
 	for _, e := range p.Events {
 		if e.WebhookID == "" || len(e.Body) == 0 {
