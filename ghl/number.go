@@ -67,6 +67,9 @@ func (n Number) rat() (*big.Rat, error) {
 // exp is 2. It fails rather than rounds when n has more decimal places than
 // exp allows, and when the result does not fit in an int64.
 func (n Number) Scaled(exp int) (int64, error) {
+	if v, ok := n.scaledPlain(exp); ok {
+		return v, nil
+	}
 	r, err := n.rat()
 	if err != nil {
 		return 0, err
@@ -81,6 +84,39 @@ func (n Number) Scaled(exp int) (int64, error) {
 		return 0, fmt.Errorf("ghl: %s is out of range", string(n))
 	}
 	return r.Num().Int64(), nil
+}
+
+// scaledPlain is Scaled for the form nearly every amount has ("-150.1"):
+// digits with at most exp of them after the point, 18 in all at the most so
+// that no sum can overflow. It reports false for anything else, which goes
+// the exact, slower way of big.Rat.
+func (n Number) scaledPlain(exp int) (int64, bool) {
+	s := string(n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > exp || exp < 0 || len(whole)+exp > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int64(c-'0')
+		}
+	}
+	for range exp - len(frac) {
+		v *= 10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // Float64 returns the nearest float64 and whether n held a number. Use it for

@@ -3,6 +3,8 @@ package ghl
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"math/big"
 	"testing"
 	"time"
 )
@@ -30,6 +32,42 @@ func TestNumberScaled(t *testing.T) {
 		got, err := tt.in.Scaled(tt.exp)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("Number(%q).Scaled(%d) = %d, %v; want %d, error %v", tt.in, tt.exp, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// The plain-decimal fast path of Scaled agrees with big.Rat wherever it
+// answers, and answers for the amounts GHL sends.
+func TestNumberScaledPlainAgreesWithRat(t *testing.T) {
+	t.Parallel()
+	inputs := []Number{"0", "-0", "7", "150.1", "150.10", "0.05", "-12.5", "1.", "999999999999999999", "99999999999999999.9",
+		"12.345", "+5", ".5", "-", "1.2.3", "1e2", " 1", "00012.50"}
+	for i := range 2000 {
+		v := int64(i*7919) * int64(i%5+1) * 131
+		if i%3 == 0 {
+			v = -v
+		}
+		inputs = append(inputs, NumberFromScaled(v, i%4))
+	}
+	for _, n := range inputs {
+		for exp := 0; exp <= 3; exp++ {
+			fast, ok := n.scaledPlain(exp)
+			if !ok {
+				continue
+			}
+			r, err := n.rat()
+			if err != nil {
+				t.Fatalf("%q: the fast path answered %d where big.Rat finds no number", n, fast)
+			}
+			r.Mul(r, new(big.Rat).SetInt64(int64(math.Pow10(exp))))
+			if !r.IsInt() || !r.Num().IsInt64() || r.Num().Int64() != fast {
+				t.Fatalf("Number(%q).scaledPlain(%d) = %d, big.Rat says %s", n, exp, fast, r.RatString())
+			}
+		}
+	}
+	for _, n := range []Number{"150.1", "-12.50", "0"} {
+		if _, ok := n.scaledPlain(2); !ok {
+			t.Errorf("%q did not take the fast path", n)
 		}
 	}
 }

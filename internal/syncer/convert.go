@@ -1,7 +1,9 @@
 package syncer
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -192,23 +194,27 @@ func orderSummary(loc string, o ghl.Order) rankr.Order {
 // snapshotContact reads the customer's name and email from a contact
 // snapshot, whose spelling varies (firstName or first_name...).
 func snapshotContact(raw json.RawMessage) (name, email string) {
-	var s map[string]any
-	if json.Unmarshal(raw, &s) != nil {
+	var s struct {
+		Name       string `json:"name"`
+		FullName   string `json:"fullName"`
+		FullName2  string `json:"full_name"`
+		FirstName  string `json:"firstName"`
+		FirstName2 string `json:"first_name"`
+		LastName   string `json:"lastName"`
+		LastName2  string `json:"last_name"`
+		Email      string `json:"email"`
+	}
+	// A field of another type (a number, an object) is skipped, and the
+	// others are still read: only a body that is not JSON gives nothing.
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(raw, &s); err != nil && !errors.As(err, &typeErr) {
 		return "", ""
 	}
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			if v, ok := s[k].(string); ok && v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	name = str("name", "fullName", "full_name")
+	name = cmp.Or(s.Name, s.FullName, s.FullName2)
 	if name == "" {
-		name = strings.TrimSpace(str("firstName", "first_name") + " " + str("lastName", "last_name"))
+		name = strings.TrimSpace(cmp.Or(s.FirstName, s.FirstName2) + " " + cmp.Or(s.LastName, s.LastName2))
 	}
-	return name, str("email")
+	return name, s.Email
 }
 
 // orderDetail converts a fetched order, or a webhook's; strip names the

@@ -50,3 +50,27 @@ func TestDropKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotContact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		raw         string
+		name, email string
+	}{
+		{`{"name":"Ada Lovelace","email":"ada@example.com"}`, "Ada Lovelace", "ada@example.com"},
+		{`{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}`, "Ada Lovelace", "ada@example.com"},
+		{`{"first_name":"Ada","last_name":"Lovelace"}`, "Ada Lovelace", ""},
+		{`{"full_name":"Ada L","firstName":"X"}`, "Ada L", ""},
+		{`{"lastName":"Lovelace"}`, "Lovelace", ""},
+		// A field of an unexpected type costs only that field.
+		{`{"name":42,"firstName":"Ada","email":"ada@example.com","phone":5550100}`, "Ada", "ada@example.com"},
+		{`not json`, "", ""},
+		{``, "", ""},
+	}
+	for _, tt := range tests {
+		name, email := snapshotContact(json.RawMessage(tt.raw))
+		if name != tt.name || email != tt.email {
+			t.Errorf("snapshotContact(%s) = %q, %q; want %q, %q", tt.raw, name, email, tt.name, tt.email)
+		}
+	}
+}

@@ -172,30 +172,36 @@ func (t *tx) insertOrder(ctx context.Context, loc string, v store.OrderVersion, 
 	} else {
 		rawSummary, summaryAt = nullText(o.RawSummary), in.at
 	}
-	var got string
-	err := t.queryRow(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
+	res, err := t.exec(ctx, `INSERT INTO orders (location_id, id, contact_id, contact_name, contact_email, amount, currency, status,
 		fulfillment_status, payment_status, live_mode, source_type, source_sub_type, source_id, source_name, created_at, updated_at,
 		content_hash, raw_summary, summary_updated_at, raw_detail, detail_updated_at, inserted_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (location_id, id) DO NOTHING RETURNING id`,
+		ON CONFLICT (location_id, id) DO NOTHING`,
 		loc, o.ID, o.ContactID, o.ContactName, o.ContactEmail, o.Amount, o.Currency, o.Status, o.FulfillmentStatus, payment,
 		o.LiveMode, o.Source.Type, o.Source.SubType, o.Source.ID, o.Source.Name, o.CreatedAt.UnixMilli(), in.at, in.hash,
-		rawSummary, summaryAt, rawDetail, detailAt, now.UnixMilli()).Scan(&got)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
+		rawSummary, summaryAt, rawDetail, detailAt, now.UnixMilli())
 	if err != nil {
 		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err // 0: another writer inserted it first
 	}
 	if v.Detail {
 		if err := t.insertOrderItems(ctx, loc, o); err != nil {
 			return false, err
 		}
 	}
-	return true, t.appendEvent(ctx, loc, rankr.OrderCreated, rankr.RecordOrder, o.ID, now, map[string]any{
-		"status": o.Status, "fulfillmentStatus": o.FulfillmentStatus, "paymentStatus": payment,
-		"rankrStatus": rankr.DeriveOrderStatus(o.Status, payment, o.FulfillmentStatus), "amount": o.Amount, "currency": o.Currency, "updatedAt": o.UpdatedAt,
-	})
+	// A struct, not a map: marshalled without sorting keys, for every new
+	// order. Its fields are in the order a map's keys would be.
+	return true, t.appendEvent(ctx, loc, rankr.OrderCreated, rankr.RecordOrder, o.ID, now, struct {
+		Amount            int64     `json:"amount"`
+		Currency          string    `json:"currency"`
+		FulfillmentStatus string    `json:"fulfillmentStatus"`
+		PaymentStatus     string    `json:"paymentStatus"`
+		RankrStatus       string    `json:"rankrStatus"`
+		Status            string    `json:"status"`
+		UpdatedAt         time.Time `json:"updatedAt"`
+	}{o.Amount, o.Currency, o.FulfillmentStatus, payment, rankr.DeriveOrderStatus(o.Status, payment, o.FulfillmentStatus), o.Status, o.UpdatedAt})
 }
 
 // writeOrderDetail replaces the order's items and raw detail.
