@@ -25,6 +25,7 @@ type ServeCmd struct {
 	WalkInterval time.Duration `help:"How often each location is walked in full, to heal gaps and find deletions." default:"6h" env:"RANKR_WALK_INTERVAL"`
 	Workers      int           `help:"Sync jobs running at once in this process." default:"8" env:"RANKR_WORKERS"`
 	ID           string        `help:"A name for this process among those sharing a PostgreSQL database." env:"RANKR_INSTANCE_ID"`
+	InboxKeep    time.Duration `help:"How long processed webhooks stay in the inbox (to look into, and to know redeliveries); 0 keeps them forever." name:"inbox-retention" default:"168h" env:"RANKR_INBOX_RETENTION"`
 
 	Reconcile ReconcileFlags `embed:""`
 
@@ -42,11 +43,16 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 	if err != nil {
 		return daemon.Config{}, err
 	}
+	keep := c.InboxKeep
+	if keep == 0 {
+		keep = -1 // jobs.Config's "forever"
+	}
 	return daemon.Config{
-		Addr:        c.Addr,
-		Webhook:     wh,
-		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
-		Jobs:        jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID},
+		Addr:    c.Addr,
+		Webhook: wh,
+		Sync:    syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
+			InboxRetention: keep},
 		Reconcile:   c.Reconcile.policy(),
 		Mail:        c.MailFlags.config(),
 		AlertEmails: c.AlertEmails,

@@ -134,6 +134,47 @@ func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 	return periodic(w.log, "reconciliation", err)
 }
 
+// PruneArgs is the periodic job that deletes old processed webhooks from
+// the inbox.
+type PruneArgs struct{}
+
+// Kind names the job.
+func (PruneArgs) Kind() string { return "inbox.prune" }
+
+// InsertOpts runs one pruning at a time, after everything else.
+func (PruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: river.QueueDefault, Priority: 4, UniqueOpts: unique}
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	st        store.Store
+	retention time.Duration
+	log       *slog.Logger
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	n, err := pruneInbox(ctx, w.st, time.Now().Add(-w.retention))
+	if n > 0 {
+		w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", time.Now().Add(-w.retention).Format(time.RFC3339))
+	}
+	return periodic(w.log, "pruning the webhook inbox", err)
+}
+
+// pruneInbox deletes the webhooks processed before cutoff, a slice at a time
+// so that no transaction holds the inbox for long, and returns how many.
+func pruneInbox(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
+	const slice = 2000
+	total := 0
+	for {
+		n, err := st.InboxPrune(ctx, store.InboxPruneParams{Before: cutoff, Limit: slice})
+		total += n
+		if err != nil || n < slice {
+			return total, err
+		}
+	}
+}
+
 type pushWorker struct {
 	river.WorkerDefaults[PushArgs]
 	p   *flows.Pusher
@@ -177,6 +218,11 @@ type Config struct {
 	// before each run, Alerter queues the alerts of new exceptions.
 	Notifier *flows.Notifier
 	Alerter  *flows.Alerter
+	// InboxRetention is how long processed webhooks stay in the inbox, for
+	// looking into and for recognising redeliveries (default 7 days;
+	// negative: forever). Pruning runs every PruneInterval (default 1 h).
+	InboxRetention time.Duration
+	PruneInterval  time.Duration
 }
 
 // Migrate brings River's tables up to date on the database.
@@ -198,6 +244,8 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	cfg.WalkInterval = cmp.Or(cfg.WalkInterval, 6*time.Hour)
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, 10*time.Second)
+	cfg.InboxRetention = cmp.Or(cfg.InboxRetention, 7*24*time.Hour)
+	cfg.PruneInterval = cmp.Or(cfg.PruneInterval, time.Hour)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -211,6 +259,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &pushWorker{p: pusher, log: cfg.Logger})
 	river.AddWorker(workers, &noticeWorker{n: cfg.Notifier, a: cfg.Alerter, log: cfg.Logger})
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
+	river.AddWorker(workers, &pruneWorker{st: st, retention: cfg.InboxRetention, log: cfg.Logger})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,
@@ -218,21 +267,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 			QueueSync:          {MaxWorkers: cfg.Workers},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.PollInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-			// Fulfillments are pushed within a second or two of being asked
-			// for, and retried from the outbox.
-			river.NewPeriodicJob(river.PeriodicInterval(time.Second),
-				func() (river.JobArgs, *river.InsertOpts) { return PushArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-			// Reconciliation follows the change feed and the grace periods.
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
-				func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
-		// River's defaults pick jobs up within a second; a sync job is
+		PeriodicJobs: periodicJobs(cfg), // River's defaults pick jobs up within a second; a sync job is
 		// expected within milliseconds.
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 100 * time.Millisecond,
@@ -251,6 +286,31 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	sched.client = client
 	addNoticeJob(client, cfg.Notifier)
 	return client, nil
+}
+
+// periodicJobs are the jobs River queues on a timer (the elected leader
+// among the processes sharing the database does).
+func periodicJobs(cfg Config) []*river.PeriodicJob {
+	jobs := []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.PollInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Fulfillments are pushed within a second or two of being asked
+		// for, and retried from the outbox.
+		river.NewPeriodicJob(river.PeriodicInterval(time.Second),
+			func() (river.JobArgs, *river.InsertOpts) { return PushArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		// Reconciliation follows the change feed and the grace periods.
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
+	if cfg.InboxRetention > 0 {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.PruneInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
+	}
+	return jobs
 }
 
 // settle turns a sync error into River's answer: a connection GHL refused

@@ -114,6 +114,10 @@ type Store interface {
 	InboxDone(ctx context.Context, done []InboxOutcome, at time.Time) error
 	// InboxPending counts the webhooks not processed yet.
 	InboxPending(ctx context.Context) (int, error)
+	// InboxPrune deletes up to Limit webhooks processed before Before,
+	// oldest first, and returns how many; webhooks not processed yet are
+	// kept whatever their age.
+	InboxPrune(ctx context.Context, p InboxPruneParams) (int, error)
 
 	// PushCreate records a fulfillment to push to GHL (state pending).
 	PushCreate(ctx context.Context, p rankr.FulfillmentPush) error
@@ -300,6 +304,12 @@ type InboxAppendParams struct {
 	// happened when the lease ends.
 	Lease time.Duration
 	Now   time.Time
+}
+
+// InboxPruneParams bounds a pruning of the inbox.
+type InboxPruneParams struct {
+	Before time.Time
+	Limit  int // default 1000, at most 10,000
 }
 
 // InboxClaimParams leases webhooks for processing.

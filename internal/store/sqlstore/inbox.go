@@ -28,35 +28,39 @@ func (s *Store) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]i
 		claimed, attempts = now.Add(p.Lease).UnixMilli(), 1
 	}
 	seqs := make([]int64, len(p.Events))
-	// One statement for the whole batch: the intake's throughput is how
-	// fast a batch commits.
-	var q strings.Builder
-	q.WriteString(`INSERT INTO webhook_inbox (webhook_id, type, location_id, received_at, event_at, body, claimed_until, attempts) VALUES `)
-	args := make([]any, 0, 8*len(p.Events))
-	for i, e := range p.Events {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, e.WebhookID, e.Type, e.LocationID, cmp.Or(e.ReceivedAt, now).UnixMilli(), ms(e.EventAt), string(e.Body),
-			claimed, attempts)
+	type row struct {
+		id  string
+		seq int64
 	}
-	q.WriteString(` ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id, seq`)
 	err := s.inboxStore().inTx(ctx, func(t *tx) error {
-		rows, err := t.query(ctx, q.String(), args...)
-		if err != nil {
-			return err
-		}
-		type row struct {
-			id  string
-			seq int64
-		}
-		inserted, err := rowsOf(rows, func(r scanner) (row, error) {
-			var x row
-			return x, r.Scan(&x.id, &x.seq)
-		})
-		if err != nil {
-			return err
+		// One statement per 1,000 webhooks (a batch of the intake fits
+		// in one): the intake's throughput is how fast a batch commits.
+		var inserted []row
+		for chunk := range slices.Chunk(p.Events, 1000) {
+			var q strings.Builder
+			q.WriteString(`INSERT INTO webhook_inbox (webhook_id, type, location_id, received_at, event_at, body, claimed_until, attempts) VALUES `)
+			args := make([]any, 0, 8*len(chunk))
+			for i, e := range chunk {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, e.WebhookID, e.Type, e.LocationID, cmp.Or(e.ReceivedAt, now).UnixMilli(), ms(e.EventAt), string(e.Body),
+					claimed, attempts)
+			}
+			q.WriteString(` ON CONFLICT (webhook_id) DO NOTHING RETURNING webhook_id, seq`)
+			rows, err := t.query(ctx, q.String(), args...)
+			if err != nil {
+				return err
+			}
+			got, err := rowsOf(rows, func(r scanner) (row, error) {
+				var x row
+				return x, r.Scan(&x.id, &x.seq)
+			})
+			if err != nil {
+				return err
+			}
+			inserted = append(inserted, got...)
 		}
 		// A webhook twice in one batch is new only the first time.
 		seqOf := make(map[string]int64, len(inserted))
@@ -148,4 +152,19 @@ func (s *Store) InboxPending(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("counting webhooks: %w", unavailable(err))
 	}
 	return n, nil
+}
+
+// InboxPrune deletes old processed webhooks.
+func (s *Store) InboxPrune(ctx context.Context, p store.InboxPruneParams) (int, error) {
+	if p.Before.IsZero() {
+		return 0, invalid("pruning the inbox needs a time to prune before")
+	}
+	ib := s.inboxStore()
+	res, err := ib.db.ExecContext(ctx, ib.q(`DELETE FROM webhook_inbox WHERE seq IN (SELECT seq FROM webhook_inbox
+		WHERE processed_at IS NOT NULL AND processed_at < ? ORDER BY seq LIMIT ?)`), p.Before.UnixMilli(), limit(p.Limit, 1000, 10_000))
+	if err != nil {
+		return 0, fmt.Errorf("pruning the webhook inbox: %w", unavailable(err))
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

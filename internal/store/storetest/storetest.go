@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"InboxLeasedOnAppend":  testInboxLeasedOnAppend,
 		"InboxDoneOutcomes":    testInboxDoneOutcomes,
+		"InboxPrune":           testInboxPrune,
 		"FulfillmentPushes":    testFulfillmentPushes,
 		"RankrStatus":          testRankrStatus,
 
@@ -862,10 +863,16 @@ func testInboxDoneOutcomes(t *testing.T, s store.Store) {
 	for i := range 1200 {
 		batch = append(batch, inboxEvent(fmt.Sprintf("d%04d", i)))
 	}
-	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: batch})
+	// The first one again at the end: a redelivery within one batch, too
+	// large for one statement.
+	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: append(batch, batch[0])})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if seqs[0] == 0 || seqs[len(seqs)-1] != 0 {
+		t.Fatalf("a webhook twice in a batch of %d: seqs %d and %d", len(seqs), seqs[0], seqs[len(seqs)-1])
+	}
+	seqs = seqs[:len(batch)]
 	done := make([]store.InboxOutcome, len(seqs))
 	for i, seq := range seqs {
 		done[i] = store.InboxOutcome{Seq: seq, Outcome: fmt.Sprintf("outcome %d", i%3)}
@@ -880,6 +887,51 @@ func testInboxDoneOutcomes(t *testing.T, s store.Store) {
 		if got := inboxOutcome(t, s, seqs[i]); got != done[i].Outcome {
 			t.Fatalf("webhook %d: outcome %q, want %q", i, got, done[i].Outcome)
 		}
+	}
+}
+
+// testInboxPrune: processed webhooks older than the cutoff go, oldest
+// first and no more than asked; unprocessed ones stay whatever their age.
+func testInboxPrune(t *testing.T, s store.Store) {
+	var batch []rankr.InboxEvent
+	for i := range 10 {
+		batch = append(batch, inboxEvent(fmt.Sprintf("p%02d", i)))
+	}
+	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, recent := t0, t0.Add(48*time.Hour)
+	var done []store.InboxOutcome
+	for _, seq := range seqs[:6] {
+		done = append(done, store.InboxOutcome{Seq: seq, Outcome: "order created"})
+	}
+	if err := s.InboxDone(ctx, done[:4], old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxDone(ctx, done[4:], recent); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := t0.Add(24 * time.Hour)
+	if n, err := s.InboxPrune(ctx, store.InboxPruneParams{Before: cutoff, Limit: 3}); err != nil || n != 3 {
+		t.Fatalf("first prune: %d, %v; want 3 (its limit)", n, err)
+	}
+	if n, err := s.InboxPrune(ctx, store.InboxPruneParams{Before: cutoff, Limit: 3}); err != nil || n != 1 {
+		t.Fatalf("second prune: %d, %v; want the 1 old processed webhook left", n, err)
+	}
+	if n, err := s.InboxPrune(ctx, store.InboxPruneParams{Before: recent.Add(time.Hour)}); err != nil || n != 2 {
+		t.Fatalf("prune after the recent ones: %d, %v; want 2", n, err)
+	}
+	if n, _ := s.InboxPending(ctx); n != 4 {
+		t.Fatalf("%d unprocessed webhooks left, want all 4", n)
+	}
+	// A redelivery of a pruned webhook is stored again: pruning keeps what
+	// is recent enough to be redelivered, and no more.
+	if again, _ := s.InboxAppend(ctx, store.InboxAppendParams{Events: batch[:1]}); again[0] == 0 {
+		t.Fatal("a pruned webhook is still known")
+	}
+	if _, err := s.InboxPrune(ctx, store.InboxPruneParams{}); !errors.Is(err, rankr.ErrInvalid) {
+		t.Fatalf("a prune without a cutoff: %v", err)
 	}
 }
 
