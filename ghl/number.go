@@ -87,9 +87,9 @@ func (n Number) Scaled(exp int) (int64, error) {
 }
 
 // scaledPlain is Scaled for the form nearly every amount has ("-150.1"):
-// digits with at most exp of them after the point, 18 in all at the most so
-// that no sum can overflow. It reports false for anything else, which goes
-// the exact, slower way of big.Rat.
+// digits with at most exp of them after the point, 18 in all at the most
+// once scaled, so that the result fits an int64 without checks. It reports
+// false for anything else, which goes the exact, slower way of big.Rat.
 func (n Number) scaledPlain(exp int) (int64, bool) {
 	s := string(n)
 	neg := strings.HasPrefix(s, "-")

@@ -44,8 +44,13 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		return daemon.Config{}, err
 	}
 	keep := c.InboxKeep
-	if keep == 0 {
+	switch {
+	case keep == 0:
 		keep = -1 // jobs.Config's "forever"
+	case keep < time.Hour:
+		// GHL retries a webhook it got 429 for over a while; pruning sooner
+		// would forget webhooks it may still deliver again.
+		return daemon.Config{}, fmt.Errorf("--inbox-retention %s is too short: keep processed webhooks an hour at least (0 keeps them forever)", keep)
 	}
 	return daemon.Config{
 		Addr:    c.Addr,

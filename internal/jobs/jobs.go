@@ -154,9 +154,10 @@ type pruneWorker struct {
 }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
-	n, err := pruneInbox(ctx, w.st, time.Now().Add(-w.retention))
+	cutoff := time.Now().Add(-w.retention)
+	n, err := pruneInbox(ctx, w.st, cutoff)
 	if n > 0 {
-		w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", time.Now().Add(-w.retention).Format(time.RFC3339))
+		w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", cutoff.Format(time.RFC3339))
 	}
 	return periodic(w.log, "pruning the webhook inbox", err)
 }
@@ -267,7 +268,8 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 			QueueSync:          {MaxWorkers: cfg.Workers},
 			river.QueueDefault: {MaxWorkers: 2},
 		},
-		PeriodicJobs: periodicJobs(cfg), // River's defaults pick jobs up within a second; a sync job is
+		PeriodicJobs: periodicJobs(cfg),
+		// River's defaults pick jobs up within a second; a sync job is
 		// expected within milliseconds.
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 100 * time.Millisecond,

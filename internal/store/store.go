@@ -316,7 +316,9 @@ type InboxPruneParams struct {
 type InboxClaimParams struct {
 	Limit int
 	Lease time.Duration // how long others must wait before retrying them
-	Now   time.Time
+	// BeforeSeq, when set, claims only webhooks stored before that one.
+	BeforeSeq int64
+	Now       time.Time
 }
 
 // InboxOutcome says what processing a webhook did.

@@ -7,7 +7,8 @@
 // One writer stores the events: requests queue, and each database
 // transaction commits every event that arrived while the previous one was
 // committing (group commit), so durability does not cost a transaction per
-// request. Processing happens later, from the inbox; see Processor.
+// request. Processing happens after, by a Processor the stored events are
+// handed to in memory, or that claims them from the inbox.
 //
 // Package webhook imports internal/rankr and internal/store of ours, and the
 // public ghl package for the signature scheme.
@@ -112,8 +113,8 @@ func NewIntake(st store.Store, cfg Config) *Intake {
 }
 
 // Feed hands every new event, once stored, to p, leased to it; when p has
-// too many waiting already, events are stored unleased and p is only woken
-// to claim them. Call before Start.
+// fallen behind, events are stored unleased and p is only woken to claim
+// them. Call before Start.
 func (in *Intake) Feed(p *Processor) { in.proc = p }
 
 // Start runs the writer until Close.
@@ -167,27 +168,24 @@ func (in *Intake) write() {
 	}
 }
 
-// storeBatch stores one batch and tells its senders, then the processor.
+// storeBatch stores one batch, hands it to the processor, and tells its
+// senders (handing first: a sender told "stored" may stop the process, and
+// a graceful stop applies what was handed).
 func (in *Intake) storeBatch(batch []*pending) {
 	events := make([]rankr.InboxEvent, len(batch))
 	for i, p := range batch {
 		events[i] = p.ev
 	}
 	var lease time.Duration
-	if in.proc != nil && in.proc.room() >= len(batch) {
-		lease = in.proc.lease()
+	if in.proc != nil {
+		lease = in.proc.leaseFor(len(batch))
 	}
 	// The request's own context may end; the batch must still commit or
 	// fail as a whole.
+	now := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	seqs, err := in.store.InboxAppend(ctx, store.InboxAppendParams{Events: events, Lease: lease})
+	seqs, err := in.store.InboxAppend(ctx, store.InboxAppendParams{Events: events, Lease: lease, Now: now})
 	cancel()
-	for i, p := range batch {
-		if err == nil {
-			p.seq = seqs[i]
-		}
-		p.result <- err
-	}
 	switch {
 	case err != nil:
 		in.log.Error("webhook intake: storing a batch failed; GHL will redeliver (429)", "events", len(batch), "error", err)
@@ -202,7 +200,13 @@ func (in *Intake) storeBatch(batch []*pending) {
 				fresh = append(fresh, ev)
 			}
 		}
-		in.proc.hand(fresh)
+		in.proc.hand(fresh, now.Add(lease))
+	}
+	for i, p := range batch {
+		if err == nil {
+			p.seq = seqs[i]
+		}
+		p.result <- err
 	}
 }
 

@@ -23,16 +23,18 @@ type Result struct {
 	Err     error // a permanent refusal (rankr.ErrInvalid)
 }
 
-// Processor applies stored webhooks, each once. Several processors (in
-// several processes) can share one inbox: each claims its own webhooks for
-// a lease.
+// Processor applies stored webhooks, each once, oldest first. Several
+// processors (in several processes) can share one inbox: each claims its
+// own webhooks for a lease.
 //
 // The webhooks its own process's intake stored come to it from memory,
 // already leased to it (see Intake.Feed): reading them back from the
-// database would cost about as much as storing them did. Those it is not
-// handed (another process's, or ones whose lease ran
-// out) it claims from the inbox, at least every Idle while it is busy with
-// handed ones, so that none waits for a quiet moment.
+// database would cost about as much as storing them did. When it falls
+// behind (more than MaxHanded waiting), the intake stores the next ones
+// unleased; the processor applies what it holds, then claims those from the
+// inbox in order, and only once it has caught up is it handed webhooks
+// again. While busy with handed webhooks it still looks, every Idle, for
+// older ones nobody holds (a dead process's, once their lease ran out).
 type Processor struct {
 	store store.Store
 	apply ApplyFunc
@@ -40,28 +42,34 @@ type Processor struct {
 	wake  chan struct{}
 
 	mu        sync.Mutex
-	handed    []rankr.InboxEvent // stored by this process and leased to it
-	lastClaim time.Time          // used by Drain's one caller only
-	// Batch is how many webhooks are claimed at a time (default 500); Lease
-	// how long a claim holds (default 15 s: a batch takes well under a
-	// second, and the webhooks of a processor that died wait this long
-	// before another takes them; one that outlives its lease only costs
-	// work done twice, since applying is idempotent); Idle how often an
-	// empty inbox is looked at again (default 250 ms).
+	handed    []handed  // stored by this process and leased to it, by seq
+	spilled   bool      // webhooks were stored unleased: claim them first
+	lastClaim time.Time // when a claimed batch was last done
+
+	// Batch is how many webhooks are applied at a time (default 500);
+	// Lease how long a claim holds (default 15 s: a batch takes well
+	// under a second, and the webhooks of a processor that died wait this
+	// long before another takes them); Idle how often an empty inbox is
+	// looked at again (default 250 ms).
 	Batch int
 	Lease time.Duration
 	Idle  time.Duration
 	// Linger is how long the processor lets webhooks gather after a batch
 	// smaller than Batch (default 20 ms). A processor chasing every webhook
-	// as it lands commits several transactions per handful of them, and on
-	// SQLite each commit holds the one connection the intake needs to
+	// as it lands commits a transaction per handful of them, each holding
+	// the inbox's one SQLite connection that the intake needs to
 	// acknowledge the next ones; lingering trades a few milliseconds of
 	// freshness for batches big enough to keep up with a storm.
 	Linger time.Duration
 	// MaxHanded bounds the webhooks handed to the processor and waiting
-	// (default 4,096, well under a lease's worth of work); beyond it the
-	// intake stores webhooks unleased and the processor claims them.
+	// (default 4,096, well under a lease's worth of work).
 	MaxHanded int
+}
+
+// handed is a webhook in memory and the end of its lease.
+type handed struct {
+	ev    rankr.InboxEvent
+	until time.Time
 }
 
 // NewProcessor returns a processor applying webhooks with apply.
@@ -76,29 +84,48 @@ func (p *Processor) lease() time.Duration { return cmp.Or(p.Lease, 15*time.Secon
 func (p *Processor) batch() int           { return cmp.Or(p.Batch, 500) }
 func (p *Processor) idle() time.Duration  { return cmp.Or(p.Idle, 250*time.Millisecond) }
 
-// room is how many more webhooks can be handed over.
-func (p *Processor) room() int {
+// leaseFor returns the lease under which the intake stores a batch of n
+// webhooks to hand over, or 0 when they are to be stored unleased: the
+// processor holds too many already, or has not caught up since it did.
+func (p *Processor) leaseFor(n int) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return cmp.Or(p.MaxHanded, 4096) - len(p.handed)
+	if p.spilled || len(p.handed)+n > cmp.Or(p.MaxHanded, 4096) {
+		p.spilled = true
+		return 0
+	}
+	return p.lease()
 }
 
-// hand gives the processor stored webhooks leased to it.
-func (p *Processor) hand(evs []rankr.InboxEvent) {
+// hand gives the processor stored webhooks leased to it until until.
+func (p *Processor) hand(evs []rankr.InboxEvent, until time.Time) {
 	p.mu.Lock()
-	p.handed = append(p.handed, evs...)
+	for _, ev := range evs {
+		p.handed = append(p.handed, handed{ev, until})
+	}
 	p.mu.Unlock()
 	p.Wake()
 }
 
-// take removes up to n handed webhooks, oldest first.
+// take removes up to n handed webhooks, oldest first. Those with less than a
+// third of their lease left are dropped instead: another processor may claim
+// them before this one is done, so they are left to be claimed when their
+// lease ends, by this processor or another, and applied once.
 func (p *Processor) take(n int) []rankr.InboxEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = min(n, len(p.handed))
-	out := make([]rankr.InboxEvent, n)
-	copy(out, p.handed)
-	p.handed = append(p.handed[:0], p.handed[n:]...)
+	margin := time.Now().Add(p.lease() / 3)
+	var out []rankr.InboxEvent
+	i := 0
+	for ; i < len(p.handed) && len(out) < n; i++ {
+		if h := p.handed[i]; h.until.After(margin) {
+			out = append(out, h.ev)
+		}
+	}
+	if dropped := i - len(out); dropped > 0 {
+		p.log.Warn("webhooks held past most of their lease are left to be claimed when it ends", "count", dropped)
+	}
+	p.handed = append(p.handed[:0], p.handed[i:]...)
 	return out
 }
 
@@ -146,46 +173,70 @@ func (p *Processor) Run(ctx context.Context) error {
 func (p *Processor) finish(ctx context.Context) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for {
+	for fctx.Err() == nil {
 		evs := p.take(p.batch())
 		if len(evs) == 0 {
-			return ctx.Err()
+			break
 		}
 		if _, err := p.process(fctx, evs); err != nil {
 			p.log.Warn("webhooks left to their lease at shutdown", "error", err)
-			return ctx.Err()
+			break
 		}
 	}
+	return ctx.Err()
 }
 
-// Drain processes one batch, handed or claimed, and returns how many it
-// processed.
+// Drain processes one batch and returns how many webhooks it processed. It
+// must not be called concurrently.
+//
+// The batch is, by priority: webhooks older than those handed over that
+// nobody holds (looked for at most every Idle while webhooks are handed);
+// the handed ones; then those the intake stored unleased, in order.
 func (p *Processor) Drain(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	var events []rankr.InboxEvent
-	if time.Since(p.lastClaim) < p.idle() {
-		events = p.take(p.batch())
+	p.mu.Lock()
+	var before int64 // 0: no bound
+	if len(p.handed) > 0 {
+		before = p.handed[0].ev.Seq
 	}
-	if len(events) == 0 {
-		p.lastClaim = time.Now()
-		var err error
-		if events, err = p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: p.batch(), Lease: p.lease()}); err != nil {
+	claim := before == 0 || time.Since(p.lastClaim) >= p.idle()
+	p.mu.Unlock()
+	if claim {
+		events, err := p.store.InboxClaim(ctx, store.InboxClaimParams{Limit: p.batch(), Lease: p.lease(), BeforeSeq: before})
+		if err != nil {
 			return 0, err
 		}
-		if len(events) == 0 {
-			events = p.take(p.batch())
+		p.mu.Lock()
+		if before == 0 && len(events) < p.batch() {
+			p.spilled = false // caught up: the intake may hand webhooks over again
 		}
-		if len(events) == 0 {
-			return 0, nil
+		p.mu.Unlock()
+		if len(events) > 0 {
+			n, err := p.process(ctx, events)
+			p.mu.Lock()
+			p.lastClaim = time.Now()
+			p.mu.Unlock()
+			return n, err
 		}
+		p.mu.Lock()
+		p.lastClaim = time.Now()
+		p.mu.Unlock()
+	}
+	events := p.take(p.batch())
+	if len(events) == 0 {
+		return 0, nil
 	}
 	return p.process(ctx, events)
 }
 
-// process applies leased webhooks and records their outcomes.
+// process applies leased webhooks and records their outcomes. A batch once
+// begun is finished even when ctx ends (within 30 s): stopping halfway would
+// leave its webhooks to wait out their lease.
 func (p *Processor) process(ctx context.Context, events []rankr.InboxEvent) (int, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	results, err := p.apply(ctx, events)
 	if err != nil {
 		// Left leased: the lease ends and the batch is claimed again.
@@ -201,11 +252,7 @@ func (p *Processor) process(ctx context.Context, events []rankr.InboxEvent) (int
 		}
 		done[i] = store.InboxOutcome{Seq: ev.Seq, Outcome: r.Outcome}
 	}
-	// Applied is applied: a stop arriving now must not cost the record of
-	// it (the batch would be applied again when its lease ends).
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := p.store.InboxDone(dctx, done, time.Now()); err != nil {
+	if err := p.store.InboxDone(ctx, done, time.Now()); err != nil {
 		return 0, err
 	}
 	return len(events), nil

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,10 +30,11 @@ func (c *claimCounter) InboxClaim(ctx context.Context, p store.InboxClaimParams)
 	return evs, err
 }
 
-// applyLog records how often each webhook was applied.
+// applyLog records how often each webhook was applied, and in which order.
 type applyLog struct {
 	mu      sync.Mutex
 	applied map[string]int
+	seqs    []int64
 }
 
 func (l *applyLog) apply(_ context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
@@ -41,6 +43,7 @@ func (l *applyLog) apply(_ context.Context, evs []rankr.InboxEvent) ([]webhook.R
 	out := make([]webhook.Result, len(evs))
 	for i, ev := range evs {
 		l.applied[ev.WebhookID]++
+		l.seqs = append(l.seqs, ev.Seq)
 		out[i].Outcome = "ok"
 	}
 	return out, nil
@@ -98,9 +101,9 @@ func waitProcessed(t *testing.T, st store.Store) {
 	}
 }
 
-// The webhooks its own intake stored reach the processor from memory; those
-// beyond what it may hold are stored unleased and claimed. Each is applied
-// once either way.
+// The webhooks its own intake stored reach the processor from memory; once
+// it holds too many, the next ones are stored unleased and claimed. Each is
+// applied once either way, and all in the order they were stored.
 func TestProcessorTakesFedWebhooksFromMemory(t *testing.T) {
 	t.Parallel()
 	log := &applyLog{applied: map[string]int{}}
@@ -130,6 +133,36 @@ func TestProcessorTakesFedWebhooksFromMemory(t *testing.T) {
 	if c := st.claimed.Load(); c < 40 || c > 44 {
 		t.Fatalf("%d of 50 webhooks were claimed from the inbox; want the ones beyond the 10 held in memory", c)
 	}
+	if !slices.IsSorted(log.seqs) {
+		t.Fatalf("webhooks applied out of order: %v", log.seqs)
+	}
+}
+
+// A handed webhook the processor only gets to late in its lease is left to
+// be claimed when the lease ends rather than applied while another
+// processor may claim it too.
+func TestHandedWebhooksLateInTheirLeaseAreClaimedInstead(t *testing.T) {
+	t.Parallel()
+	log := &applyLog{applied: map[string]int{}}
+	r, st, p := fedRig(t, func(st store.Store) *webhook.Processor {
+		p := webhook.NewProcessor(st, log.apply, nil)
+		p.Lease, p.Idle = 900*time.Millisecond, 20*time.Millisecond
+		return p
+	})
+	sendAll(t, r, 5)
+	time.Sleep(700 * time.Millisecond) // less than a third of the lease left
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	waitProcessed(t, st)
+	if c := st.claimed.Load(); c != 5 {
+		t.Fatalf("%d of 5 webhooks were claimed from the inbox, want all: they were held too long", c)
+	}
+	for id, n := range log.applied {
+		if n != 1 {
+			t.Fatalf("webhook %s applied %d times", id, n)
+		}
+	}
 }
 
 // A processor that was handed webhooks and died leaves them to its lease;
@@ -140,7 +173,7 @@ func TestHandedWebhooksOutliveTheirProcessor(t *testing.T) {
 		p := webhook.NewProcessor(st, func(context.Context, []rankr.InboxEvent) ([]webhook.Result, error) {
 			panic("the dead processor never runs")
 		}, nil)
-		p.Lease = 300 * time.Millisecond
+		p.Lease = 2 * time.Second
 		return p
 	})
 	sendAll(t, r, 5)

@@ -381,6 +381,15 @@ func placeholders(n int) string {
 }
 
 // idArgs returns the location followed by the ids, as query arguments.
+// anys converts values to query arguments.
+func anys[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
 func idArgs(locationID string, ids []string) []any {
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, locationID)

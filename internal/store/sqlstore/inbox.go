@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -33,8 +34,8 @@ func (s *Store) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]i
 		seq int64
 	}
 	err := s.inboxStore().inTx(ctx, func(t *tx) error {
-		// One statement per 1,000 webhooks (a batch of the intake fits
-		// in one): the intake's throughput is how fast a batch commits.
+		// One statement per 1,000 webhooks (a batch of the intake takes
+		// one or two): the intake's throughput is how fast a batch commits.
 		var inserted []row
 		for chunk := range slices.Chunk(p.Events, 1000) {
 			var q strings.Builder
@@ -86,9 +87,9 @@ func (s *Store) InboxClaim(ctx context.Context, p store.InboxClaimParams) ([]ran
 	err := s.inboxStore().inTx(ctx, func(t *tx) error {
 		rows, err := t.query(ctx, `UPDATE webhook_inbox SET claimed_until = ?, attempts = attempts + 1
 			WHERE seq IN (SELECT seq FROM webhook_inbox WHERE processed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)
-				ORDER BY seq LIMIT ?`+t.s.d.LockSkip+`)
+				AND seq < ? ORDER BY seq LIMIT ?`+t.s.d.LockSkip+`)
 			RETURNING seq, webhook_id, type, location_id, received_at, event_at, body, attempts`,
-			now.Add(cmp.Or(p.Lease, time.Minute)).UnixMilli(), now.UnixMilli(), limit(p.Limit, 100, 1000))
+			now.Add(cmp.Or(p.Lease, time.Minute)).UnixMilli(), now.UnixMilli(), cmp.Or(p.BeforeSeq, math.MaxInt64), limit(p.Limit, 100, 1000))
 		if err != nil {
 			return err
 		}
@@ -124,12 +125,29 @@ func (s *Store) InboxDone(ctx context.Context, done []store.InboxOutcome, at tim
 		seqs[d.Outcome] = append(seqs[d.Outcome], d.Seq)
 	}
 	err := s.inboxStore().inTx(ctx, func(t *tx) error {
+		// Where rows are locked (PostgreSQL), lock them in one order first:
+		// updating by outcome would lock them in another for each caller,
+		// and two processors finishing the same webhooks could deadlock.
+		if t.s.d.LockRows != "" {
+			all := make([]int64, len(done))
+			for i, d := range done {
+				all[i] = d.Seq
+			}
+			slices.Sort(all)
+			for chunk := range slices.Chunk(all, 500) {
+				rows, err := t.query(ctx, `SELECT seq FROM webhook_inbox WHERE seq IN (`+placeholders(len(chunk))+`) ORDER BY seq`+t.s.d.LockRows,
+					anys(chunk)...)
+				if err != nil {
+					return err
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
+			}
+		}
 		for _, outcome := range outcomes {
 			for chunk := range slices.Chunk(seqs[outcome], 500) {
-				args := []any{at.UnixMilli(), outcome}
-				for _, seq := range chunk {
-					args = append(args, seq)
-				}
+				args := append([]any{at.UnixMilli(), outcome}, anys(chunk)...)
 				if _, err := t.exec(ctx, `UPDATE webhook_inbox SET processed_at = ?, outcome = ?, claimed_until = NULL
 					WHERE seq IN (`+placeholders(len(chunk))+`) AND processed_at IS NULL`, args...); err != nil {
 					return err
@@ -166,5 +184,8 @@ func (s *Store) InboxPrune(ctx context.Context, p store.InboxPruneParams) (int, 
 		return 0, fmt.Errorf("pruning the webhook inbox: %w", unavailable(err))
 	}
 	n, err := res.RowsAffected()
-	return int(n), err
+	if err != nil {
+		return 0, fmt.Errorf("pruning the webhook inbox: %w", err)
+	}
+	return int(n), nil
 }

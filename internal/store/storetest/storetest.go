@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		"InboxLeasedOnAppend":  testInboxLeasedOnAppend,
 		"InboxDoneOutcomes":    testInboxDoneOutcomes,
 		"InboxPrune":           testInboxPrune,
+		"InboxClaimBefore":     testInboxClaimBefore,
 		"FulfillmentPushes":    testFulfillmentPushes,
 		"RankrStatus":          testRankrStatus,
 
@@ -843,7 +844,7 @@ func testInboxLeasedOnAppend(t *testing.T, s store.Store) {
 	if got, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(30 * time.Second)}); len(got) != 0 {
 		t.Fatalf("webhooks leased on append were claimed within the lease: %+v", got)
 	}
-	if again, _ := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l1")},
+	if again, _ := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l2")},
 		Lease: time.Hour, Now: now.Add(30 * time.Second)}); again[0] != 0 {
 		t.Fatal("a redelivery was stored again")
 	}
@@ -852,7 +853,27 @@ func testInboxLeasedOnAppend(t *testing.T, s store.Store) {
 	}
 	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(2 * time.Minute)})
 	if err != nil || len(got) != 1 || got[0].Seq != seqs[1] || got[0].Attempts != 2 {
-		t.Fatalf("after the lease: %+v, %v", got, err)
+		t.Fatalf("after the lease (its redelivery must not renew it): %+v, %v", got, err)
+	}
+}
+
+// testInboxClaimBefore: a claim bounded by a sequence number takes only the
+// webhooks stored before it, oldest first.
+func testInboxClaimBefore(t *testing.T, s store.Store) {
+	var batch []rankr.InboxEvent
+	for i := range 6 {
+		batch = append(batch, inboxEvent(fmt.Sprintf("b%d", i)))
+	}
+	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: batch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, BeforeSeq: seqs[3]})
+	if err != nil || len(got) != 3 || got[0].Seq != seqs[0] || got[2].Seq != seqs[2] {
+		t.Fatalf("claimed before %d: %+v, %v", seqs[3], got, err)
+	}
+	if rest, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute}); len(rest) != 3 || rest[0].Seq != seqs[3] {
+		t.Fatalf("then without a bound: %+v", rest)
 	}
 }
 
