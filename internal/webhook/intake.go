@@ -6,8 +6,8 @@
 //
 // One writer stores the events: requests queue, and each database
 // transaction commits every event that arrived while the previous one was
-// committing (group commit), so durability does not cost a transaction per
-// request. Processing happens after, by a Processor the stored events are
+// committing, or within a millisecond of the first (group commit), so
+// durability does not cost a transaction per request. Processing happens after, by a Processor the stored events are
 // handed to in memory, or that claims them from the inbox.
 //
 // Package webhook imports internal/rankr and internal/store of ours, and the
@@ -57,8 +57,15 @@ type Config struct {
 	QueueSize int
 	// BatchSize bounds the events stored per transaction (default 1,024).
 	BatchSize int
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Linger is how long the writer waits for more events after the first
+	// of a batch, unless the batch fills (default 1 ms; negative: not at
+	// all). Every commit costs a sync to disk and the inbox's one
+	// connection, whatever it holds; a millisecond of waiting turns a storm
+	// into a few large commits instead of many small ones, and leaves the
+	// cores to the requests.
+	Linger time.Duration
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Stats counts what the intake answered.
@@ -103,6 +110,7 @@ func NewIntake(st store.Store, cfg Config) *Intake {
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
 	cfg.QueueSize = cmp.Or(cfg.QueueSize, 16_384)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1024)
+	cfg.Linger = cmp.Or(cfg.Linger, time.Millisecond)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -150,20 +158,39 @@ func (in *Intake) Stats() Stats {
 func (in *Intake) write() {
 	defer close(in.done)
 	batch := make([]*pending, 0, in.cfg.BatchSize)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for first := range in.queue {
 		batch = append(batch[:0], first)
+		wait := linger.C
+		if in.cfg.Linger > 0 {
+			linger.Reset(in.cfg.Linger)
+		} else {
+			wait = nil // take what is queued, no more
+		}
 	fill:
 		for len(batch) < in.cfg.BatchSize {
-			select {
-			case p, ok := <-in.queue:
-				if !ok {
+			var p *pending
+			var ok bool
+			if wait == nil {
+				select {
+				case p, ok = <-in.queue:
+				default:
 					break fill
 				}
-				batch = append(batch, p)
-			default:
+			} else {
+				select {
+				case p, ok = <-in.queue:
+				case <-wait:
+					break fill
+				}
+			}
+			if !ok {
 				break fill
 			}
+			batch = append(batch, p)
 		}
+		linger.Stop()
 		in.storeBatch(batch)
 	}
 }
