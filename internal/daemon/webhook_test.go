@@ -18,6 +18,7 @@ import (
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
@@ -126,6 +127,25 @@ func TestWebhookStorm(t *testing.T) {
 			if int(st.Accepted) != len(delivered)+2 || st.Duplicates == 0 {
 				t.Fatalf("intake %+v for %d distinct deliveries", st, len(delivered))
 			}
+
+			// The app uninstalled from a location suspends its connection;
+			// installed again, it resumes.
+			loc := sb.Locations()[0].ID
+			connState := func() rankr.ConnectionState {
+				c, err := d.Store.ConnectionGet(ctx, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.State
+			}
+			if err := sb.SendAppEvent(ghl.EventUninstall, loc); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, time.Minute, func() bool { return connState() == rankr.StateSuspended })
+			if err := sb.SendAppEvent(ghl.EventInstall, loc); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, time.Minute, func() bool { return connState() == rankr.StateActive })
 
 			cancel()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

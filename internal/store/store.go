@@ -42,6 +42,13 @@ type Store interface {
 	ConnectionList(ctx context.Context) ([]rankr.Connection, error)
 	// ConnectionSetState records whether a connection may sync, and why not.
 	ConnectionSetState(ctx context.Context, p ConnectionSetStateParams) error
+	// ConnectionInstallEvent follows GHL's INSTALL and UNINSTALL webhooks:
+	// an uninstall suspends the connection, an install resumes a suspended
+	// one (and leaves any other state, such as a rejected token, as it is).
+	// An event older than one already followed changes nothing, since the
+	// two can arrive, or be applied, in either order. It returns the
+	// connection as it is after, and whether the event was followed.
+	ConnectionInstallEvent(ctx context.Context, p ConnectionInstallEventParams) (rankr.Connection, bool, error)
 	// ConnectionRecordSync records the outcome of a sync pass.
 	ConnectionRecordSync(ctx context.Context, p ConnectionRecordSyncParams) error
 
@@ -166,6 +173,16 @@ type ConnectionSetStateParams struct {
 	LocationID string
 	State      rankr.ConnectionState
 	Message    string
+	Now        time.Time
+}
+
+// ConnectionInstallEventParams is an INSTALL (Installed) or UNINSTALL
+// webhook of a location.
+type ConnectionInstallEventParams struct {
+	LocationID string
+	Installed  bool
+	At         time.Time // when the event happened (or was received)
+	Message    string    // what a suspension tells the operator
 	Now        time.Time
 }
 

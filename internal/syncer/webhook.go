@@ -1,9 +1,11 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/rankr"
@@ -112,7 +114,7 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			g.invoices = append(g.invoices, invoice(loc, *v))
 			g.invAt = append(g.invAt, i)
 		case ghl.EventUninstall, ghl.EventInstall:
-			outcome, err := s.installState(ctx, env.Type, loc)
+			outcome, err := s.installState(ctx, env.Type, loc, cmp.Or(ev.EventAt, ev.ReceivedAt, s.opts.Now()))
 			if err != nil {
 				return nil, nil, err
 			}
@@ -162,27 +164,23 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 	return out, follow, nil
 }
 
-// installState follows the app being installed or uninstalled.
-func (s *Syncer) installState(ctx context.Context, typ, loc string) (string, error) {
-	if typ == ghl.EventUninstall {
-		err := s.store.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: loc, State: rankr.StateSuspended,
-			Message: "the app was uninstalled from the location in GHL; install it again, then run `rankr connect`", Now: s.opts.Now()})
-		if errors.Is(err, rankr.ErrNotFound) {
-			return "ignored: location not connected", nil
-		}
-		return "connection suspended", err
-	}
-	conn, err := s.store.ConnectionGet(ctx, loc)
+// installState follows the app being installed or uninstalled, at the
+// event's time (or, without one, its receipt).
+func (s *Syncer) installState(ctx context.Context, typ, loc string, at time.Time) (string, error) {
+	conn, followed, err := s.store.ConnectionInstallEvent(ctx, store.ConnectionInstallEventParams{LocationID: loc,
+		Installed: typ == ghl.EventInstall, At: at, Now: s.opts.Now(),
+		Message: "the app was uninstalled from the location in GHL; install it again, or run `rankr connect` with a new token"})
 	switch {
 	case errors.Is(err, rankr.ErrNotFound):
 		return "ignored: location not connected (run `rankr connect` with its token)", nil
 	case err != nil:
 		return "", err
-	case conn.State != rankr.StateSuspended:
-		return "connection already " + string(conn.State), nil
+	case !followed:
+		return "ignored: a later install or uninstall of the app was followed already", nil
+	case typ == ghl.EventUninstall:
+		return "connection suspended", nil
 	}
-	err = s.store.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: loc, State: rankr.StateActive, Now: s.opts.Now()})
-	return "connection active again", err
+	return "connection " + string(conn.State), nil
 }
 
 // accepting reports whether webhooks for a location are applied.

@@ -73,6 +73,52 @@ func (s *Store) ConnectionSetState(ctx context.Context, p store.ConnectionSetSta
 	return affectedOne(res, err, "connection for location "+p.LocationID)
 }
 
+// ConnectionInstallEvent follows an INSTALL or UNINSTALL webhook.
+func (s *Store) ConnectionInstallEvent(ctx context.Context, p store.ConnectionInstallEventParams) (rankr.Connection, bool, error) {
+	if p.At.IsZero() {
+		return rankr.Connection{}, false, invalid("an install event needs its time")
+	}
+	now := cmp.Or(p.Now, time.Now())
+	var conn rankr.Connection
+	followed := false
+	err := s.inTx(ctx, func(t *tx) error {
+		var state string
+		var last sql.NullInt64
+		err := t.queryRow(ctx, `SELECT state, install_event_at FROM connections WHERE location_id = ?`+t.s.d.LockRows,
+			p.LocationID).Scan(&state, &last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("connection for location " + p.LocationID)
+		}
+		if err != nil {
+			return err
+		}
+		if followed = !last.Valid || p.At.UnixMilli() >= last.Int64; followed {
+			switch {
+			case !p.Installed:
+				_, err = t.exec(ctx, `UPDATE connections SET state = ?, state_message = ?, install_event_at = ?, updated_at = ?
+					WHERE location_id = ?`, string(rankr.StateSuspended), p.Message, p.At.UnixMilli(), now.UnixMilli(), p.LocationID)
+			case state == string(rankr.StateSuspended):
+				_, err = t.exec(ctx, `UPDATE connections SET state = ?, state_message = '', install_event_at = ?, updated_at = ?
+					WHERE location_id = ?`, string(rankr.StateActive), p.At.UnixMilli(), now.UnixMilli(), p.LocationID)
+			default:
+				_, err = t.exec(ctx, `UPDATE connections SET install_event_at = ? WHERE location_id = ?`, p.At.UnixMilli(), p.LocationID)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		conn, err = scanConn(t.queryRow(ctx, `SELECT `+connColumns+` FROM connections WHERE location_id = ?`, p.LocationID))
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, rankr.ErrNotFound) {
+			return rankr.Connection{}, false, err
+		}
+		return rankr.Connection{}, false, fmt.Errorf("following an install event of %s: %w", p.LocationID, unavailable(err))
+	}
+	return conn, followed, nil
+}
+
 // ConnectionRecordSync records the end of a sync pass.
 func (s *Store) ConnectionRecordSync(ctx context.Context, p store.ConnectionRecordSyncParams) error {
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE connections SET last_sync_at = ?, last_error = ? WHERE location_id = ?`),

@@ -26,6 +26,7 @@ type Opener func(t *testing.T) store.Store
 func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, store.Store){
 		"Connections":          testConnections,
+		"InstallEvents":        testConnectionInstallEvents,
 		"OrderVersions":        testOrderVersions,
 		"OrderTieBreak":        testOrderTieBreak,
 		"DetailSurvivesTie":    testDetailSurvivesTie,
@@ -203,6 +204,54 @@ func testConnections(t *testing.T, s store.Store) {
 	}
 	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "nope", State: rankr.StateActive}); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("state of a missing connection: %v", err)
+	}
+}
+
+// testConnectionInstallEvents: an uninstall suspends, an install resumes a
+// suspended connection only, and an event older than one followed changes
+// nothing, whichever order they come in.
+func testConnectionInstallEvents(t *testing.T, s store.Store) {
+	if _, err := s.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: "L", BaseURL: "http://x", Credential: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	event := func(installed bool, at time.Time) (rankr.ConnectionState, bool) {
+		t.Helper()
+		c, followed, err := s.ConnectionInstallEvent(ctx, store.ConnectionInstallEventParams{LocationID: "L", Installed: installed,
+			At: at, Message: "uninstalled"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.State, followed
+	}
+	steps := []struct {
+		installed bool
+		at        time.Time
+		state     rankr.ConnectionState
+		followed  bool
+	}{
+		{false, at(2), rankr.StateSuspended, true},
+		{true, at(1), rankr.StateSuspended, false}, // an install from before the uninstall
+		{true, at(3), rankr.StateActive, true},
+		{false, at(2), rankr.StateActive, false}, // the uninstall again, late
+		{true, at(4), rankr.StateActive, true},
+	}
+	for i, st := range steps {
+		if state, followed := event(st.installed, st.at); state != st.state || followed != st.followed {
+			t.Fatalf("step %d: %s, followed %v; want %s, %v", i, state, followed, st.state, st.followed)
+		}
+	}
+	if c, _ := s.ConnectionGet(ctx, "L"); c.StateMessage != "" {
+		t.Fatalf("an installed connection still says %q", c.StateMessage)
+	}
+	// An install does not make a connection whose token GHL rejects active.
+	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "L", State: rankr.StateTokenRejected}); err != nil {
+		t.Fatal(err)
+	}
+	if state, followed := event(true, at(5)); state != rankr.StateTokenRejected || !followed {
+		t.Fatalf("an install over a rejected token: %s, %v", state, followed)
+	}
+	if _, _, err := s.ConnectionInstallEvent(ctx, store.ConnectionInstallEventParams{LocationID: "nope", At: at(1)}); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("an install event of an unknown location: %v", err)
 	}
 }
 
