@@ -31,7 +31,7 @@ type ServeCmd struct {
 
 	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
 	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
-	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
+	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." name:"webhook-legacy-rsa-key" type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
 
 	MailFlags
 	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
