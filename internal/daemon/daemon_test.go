@@ -55,21 +55,10 @@ func TestParseDB(t *testing.T) {
 // sandbox makes them, and its status page says so.
 func TestServeKeepsLocationsInSync(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]func(t *testing.T) string{
-		"sqlite": func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
-		// Skips, saying why, when no PostgreSQL is configured.
-		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
-	}
-	for name, db := range dbs {
+	for name, db := range databases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sb, err := sandbox.New(sandbox.Config{Seed: 51, Locations: 3, Orders: 80,
-				RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(sb.Handler())
-			t.Cleanup(func() { ts.Close(); sb.Close() })
+			sb, url := startSandbox(t, sandbox.Config{Seed: 51, Locations: 3, Orders: 80})
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -82,22 +71,10 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			for _, l := range sb.Locations() {
-				if _, err := d.Connect(ctx, l.ID, l.Name, ts.URL, l.Token); err != nil {
-					t.Fatal(err)
-				}
-			}
+			connectAll(t, d, sb, url)
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
-
-			waitUntil(t, 3*time.Minute, func() bool {
-				for _, l := range sb.Locations() {
-					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
-						return false
-					}
-				}
-				return true
-			})
+			waitBackfilled(t, d, sb)
 			// Changes after the backfill arrive by polling.
 			if _, err := sb.Step(40, "", ""); err != nil {
 				t.Fatal(err)
@@ -192,6 +169,51 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// databases are the databases the daemon tests run on, each a function
+// returning a fresh one's DSN; PostgreSQL skips, saying why, when none is
+// configured.
+var databases = map[string]func(t *testing.T) string{
+	"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
+	"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
+}
+
+// startSandbox serves a sandbox with its rate limit lifted and returns it
+// with its URL.
+func startSandbox(t *testing.T, cfg sandbox.Config) (*sandbox.Server, string) {
+	t.Helper()
+	cfg.RateLimit = sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sb.Handler())
+	t.Cleanup(func() { ts.Close(); sb.Close() })
+	return sb, ts.URL
+}
+
+// connectAll connects every location of the sandbox at url.
+func connectAll(t *testing.T, d *daemon.Daemon, sb *sandbox.Server, url string) {
+	t.Helper()
+	for _, l := range sb.Locations() {
+		if _, err := d.Connect(context.Background(), l.ID, l.Name, url, l.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitBackfilled waits until every location of the sandbox is backfilled.
+func waitBackfilled(t *testing.T, d *daemon.Daemon, sb *sandbox.Server) {
+	t.Helper()
+	waitUntil(t, 3*time.Minute, func() bool {
+		for _, l := range sb.Locations() {
+			if ok, _ := d.Syncer.BackfillDone(context.Background(), l.ID); !ok {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func waitUntil(t *testing.T, limit time.Duration, cond func() bool) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/rankr/rankr/internal/mailer/mailtest"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
-	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/vault"
 )
@@ -27,20 +24,10 @@ import (
 // overpayment polled from GHL opens an exception, and its refund resolves it.
 func TestServeReconciles(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
-		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
-	}
-	for name, db := range dbs {
+	for name, db := range databases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sb, err := sandbox.New(sandbox.Config{Seed: 52, Orders: 0,
-				RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(sb.Handler())
-			t.Cleanup(func() { ts.Close(); sb.Close() })
+			sb, url := startSandbox(t, sandbox.Config{Seed: 52, Orders: 0})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			key, _ := vault.ParseKey(vault.NewKey())
@@ -59,10 +46,8 @@ func TestServeReconciles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
+			connectAll(t, d, sb, url)
 			l := sb.Locations()[0]
-			if _, err := d.Connect(ctx, l.ID, l.Name, ts.URL, l.Token); err != nil {
-				t.Fatal(err)
-			}
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 

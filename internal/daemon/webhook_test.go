@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
-	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
 	"github.com/rankr/rankr/internal/vault"
@@ -32,20 +29,10 @@ import (
 // accepted event is processed once, and the store ends equal to the truth.
 func TestWebhookStorm(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "rankr.db") },
-		"postgres": func(t *testing.T) string { return storetest.PostgresURL(t) },
-	}
-	for name, db := range dbs {
+	for name, db := range databases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			sb, err := sandbox.New(sandbox.Config{Seed: 61, Locations: 2, Orders: 60, WebhookWorkers: 4,
-				RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ts := httptest.NewServer(sb.Handler())
-			t.Cleanup(func() { ts.Close(); sb.Close() })
+			sb, url := startSandbox(t, sandbox.Config{Seed: 61, Locations: 2, Orders: 60, WebhookWorkers: 4})
 			sbKey, _ := ghl.ParseWebhookKey(sb.WebhookPublicKey())
 
 			ctx, cancel := context.WithCancel(context.Background())
@@ -63,22 +50,11 @@ func TestWebhookStorm(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			for _, l := range sb.Locations() {
-				if _, err := d.Connect(ctx, l.ID, l.Name, ts.URL, l.Token); err != nil {
-					t.Fatal(err)
-				}
-			}
+			connectAll(t, d, sb, url)
 			done := make(chan error, 1)
 			go func() { done <- d.Run(ctx) }()
 			hook := "http://" + ln.Addr().String() + daemon.WebhookPath
-			waitUntil(t, 3*time.Minute, func() bool {
-				for _, l := range sb.Locations() {
-					if ok, _ := d.Syncer.BackfillDone(ctx, l.ID); !ok {
-						return false
-					}
-				}
-				return true
-			})
+			waitBackfilled(t, d, sb)
 
 			sb.SetWebhookURL(hook)
 			if err := sb.SetFaults(sandbox.Faults{WebhookDuplicateRate: 0.3, WebhookReorderRate: 0.2}); err != nil {

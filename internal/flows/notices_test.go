@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/mailer"
 	"github.com/rankr/rankr/internal/mailer/mailtest"
@@ -110,68 +109,21 @@ func TestNoticesExactlyOnce(t *testing.T) {
 			notifier, domain := newNotifier(t, r.st, proxy.Addr, logs)
 			r.pusher.RankrNotices = true
 			orders := r.shippable(t, 10)
-			if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, ErrorRate: 0.15, ErrorAfterRate: 0.2,
-				DropRate: 0.1, DropAfterRate: 0.15, StallAfterRate: 0.1, Stall: sandbox.Duration(time.Second), Rate429: 0.1}); err != nil {
-				t.Fatal(err)
-			}
-			var pushes []rankr.FulfillmentPush
-			for i, o := range orders {
-				p, err := r.pusher.Request(ctx, flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
-					Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
-				if err != nil {
-					t.Fatal(err)
-				}
+			r.faultFulfillments(t)
+			pushes := r.request(t, orders)
+			for _, p := range pushes {
 				if p.NotifyVia != rankr.NotifyRankr || p.NotifyCustomer {
 					t.Fatalf("push notified via %q, GHL asked: %v", p.NotifyVia, p.NotifyCustomer)
 				}
-				pushes = append(pushes, p)
 			}
 			// Push and send as serve would: both loops at once.
-			for round := 0; ; round++ {
-				if round > 300 {
-					t.Fatal("pushes never finished")
-				}
-				pending := 0
-				for _, p := range pushes {
-					if _, err := r.pusher.Push(ctx, p.ID); err != nil && !errors.Is(err, rankr.ErrConflict) {
-						t.Fatal(err)
-					}
-					got, _ := r.st.PushGet(ctx, p.ID)
-					if got.State == rankr.PushFailed {
-						t.Fatalf("push %s failed: %s", p.ID, got.LastError)
-					}
-					if got.State != rankr.PushDone {
-						pending++
-						_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
-					}
-				}
+			r.pushAll(t, pushes, func() {
 				if _, err := notifier.SendDue(ctx); err != nil {
 					t.Fatal(err)
 				}
-				if pending == 0 {
-					break
-				}
-			}
+			})
 			sendAll(t, notifier, r.st, 30*time.Second)
-			if f := r.sb.Stats().Faults; f["5xx-after"] == 0 || f["drop-after"] == 0 {
-				t.Fatalf("the faults that make outcomes unknown were not injected: %v", f)
-			}
-
-			truth, _ := r.sb.Truth(r.loc)
-			perTracking := map[string]int{}
-			for _, o := range truth.Locations[0].Orders {
-				for _, fl := range o.Fulfillments {
-					for _, tr := range fl.Trackings {
-						perTracking[tr.TrackingNumber]++
-					}
-				}
-			}
-			ghlNotices := map[string]int{}
-			for _, n := range truth.Locations[0].Notices {
-				for _, tr := range n.Trackings {
-					ghlNotices[tr]++
-				}
-			}
+			perTracking, ghlNotices := r.inGHL(t)
 			states := map[rankr.NoticeState]int{}
 			for i, p := range pushes {
 				tr := fmt.Sprintf("TRK-%03d", i)

@@ -28,8 +28,19 @@ type rig struct {
 
 func newRig(t *testing.T, open storetest.Opener) *rig {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Config{Seed: 71, Orders: 150,
-		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+	sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 71, Orders: 150},
+		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
+		ghl.WithAttemptTimeout(300*time.Millisecond))
+	return &rig{sb: sb, st: st, sync: s, pusher: flows.NewPusher(st, s, nil), loc: loc}
+}
+
+// backfilled starts a sandbox (its rate limit lifted), connects its first
+// location to a store from open, and backfills it with a syncer whose GHL
+// clients take opts.
+func backfilled(t *testing.T, open storetest.Opener, cfg sandbox.Config, opts ...ghl.Option) (*sandbox.Server, store.Store, *syncer.Syncer, string) {
+	t.Helper()
+	cfg.RateLimit = sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}
+	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,19 +56,97 @@ func newRig(t *testing.T, open storetest.Opener) *rig {
 	if _, err := st.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: loc.ID, BaseURL: ts.URL, Credential: sealed}); err != nil {
 		t.Fatal(err)
 	}
-	s := syncer.New(st, syncer.NewClients(st, v, nil,
-		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
-		ghl.WithAttemptTimeout(300*time.Millisecond)), syncer.Options{})
-	for {
-		done, err := s.Backfill(ctx, loc.ID)
+	s := syncer.New(st, syncer.NewClients(st, v, nil, opts...), syncer.Options{})
+	for done := false; !done; {
+		if done, err = s.Backfill(ctx, loc.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sb, st, s, loc.ID
+}
+
+// faultFulfillments makes the sandbox's CreateFulfillment fail in every way
+// it can, before and after committing.
+func (r *rig) faultFulfillments(t *testing.T) {
+	t.Helper()
+	if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, ErrorRate: 0.15, ErrorAfterRate: 0.2,
+		DropRate: 0.1, DropAfterRate: 0.15, StallAfterRate: 0.1, Stall: sandbox.Duration(time.Second), Rate429: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// request asks for one fulfillment of each order, tracked as TRK-000,
+// TRK-001...
+func (r *rig) request(t *testing.T, orders []rankr.Order) []rankr.FulfillmentPush {
+	t.Helper()
+	var pushes []rankr.FulfillmentPush
+	for i, o := range orders {
+		p, err := r.pusher.Request(context.Background(), flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
+			Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if done {
-			break
+		pushes = append(pushes, p)
+	}
+	return pushes
+}
+
+// pushAll attempts every push until all are done, as serve's loop would,
+// calling between after each round.
+func (r *rig) pushAll(t *testing.T, pushes []rankr.FulfillmentPush, between func()) {
+	t.Helper()
+	ctx := context.Background()
+	for round := 0; ; round++ {
+		if round > 300 {
+			t.Fatal("pushes never finished")
+		}
+		pending := 0
+		for _, p := range pushes {
+			if _, err := r.pusher.Push(ctx, p.ID); err != nil && !errors.Is(err, rankr.ErrConflict) {
+				t.Fatal(err)
+			}
+			got, _ := r.st.PushGet(ctx, p.ID)
+			if got.State == rankr.PushFailed {
+				t.Fatalf("push %s failed: %s", p.ID, got.LastError)
+			}
+			if got.State != rankr.PushDone {
+				pending++
+				// Skip the backoff: make it due now.
+				_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
+			}
+		}
+		if between != nil {
+			between()
+		}
+		if pending == 0 {
+			return
 		}
 	}
-	return &rig{sb: sb, st: st, sync: s, pusher: flows.NewPusher(st, s, nil), loc: loc.ID}
+}
+
+// inGHL counts, per tracking number, the fulfillments and the customer
+// notices GHL holds, after checking that the faults that make outcomes
+// unknown were injected.
+func (r *rig) inGHL(t *testing.T) (fulfillments, notices map[string]int) {
+	t.Helper()
+	if f := r.sb.Stats().Faults; f["5xx-after"] == 0 || f["drop-after"] == 0 {
+		t.Fatalf("the faults that make outcomes unknown were not injected: %v", f)
+	}
+	truth, _ := r.sb.Truth(r.loc)
+	fulfillments, notices = map[string]int{}, map[string]int{}
+	for _, o := range truth.Locations[0].Orders {
+		for _, fl := range o.Fulfillments {
+			for _, tr := range fl.Trackings {
+				fulfillments[tr.TrackingNumber]++
+			}
+		}
+	}
+	for _, n := range truth.Locations[0].Notices {
+		for _, tr := range n.Trackings {
+			notices[tr]++
+		}
+	}
+	return fulfillments, notices
 }
 
 // shippable returns orders with physical items left to ship, as the store
@@ -101,62 +190,10 @@ func TestPushesLandExactlyOnce(t *testing.T) {
 			r := newRig(t, open)
 			ctx := context.Background()
 			orders := r.shippable(t, 12)
-			if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, ErrorRate: 0.15, ErrorAfterRate: 0.2,
-				DropRate: 0.1, DropAfterRate: 0.15, StallAfterRate: 0.1, Stall: sandbox.Duration(time.Second), Rate429: 0.1}); err != nil {
-				t.Fatal(err)
-			}
-			var pushes []rankr.FulfillmentPush
-			for i, o := range orders {
-				p, err := r.pusher.Request(ctx, flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
-					Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				pushes = append(pushes, p)
-			}
-			// Attempt until every push is done, as serve's loop would.
-			for round := 0; ; round++ {
-				if round > 300 {
-					t.Fatal("pushes never finished")
-				}
-				pending := 0
-				for _, p := range pushes {
-					got, err := r.pusher.Push(ctx, p.ID)
-					if err != nil && !errors.Is(err, rankr.ErrConflict) {
-						t.Fatal(err)
-					}
-					if got, _ = r.st.PushGet(ctx, p.ID); got.State == rankr.PushFailed {
-						t.Fatalf("push %s failed: %s", p.ID, got.LastError)
-					}
-					if got.State != rankr.PushDone {
-						pending++
-						// Skip the backoff: make it due now.
-						_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
-					}
-				}
-				if pending == 0 {
-					break
-				}
-			}
-			f := r.sb.Stats().Faults
-			if f["5xx-after"] == 0 || f["drop-after"] == 0 {
-				t.Fatalf("the faults that make outcomes unknown were not injected: %v", f)
-			}
-			truth, _ := r.sb.Truth(r.loc)
-			perTracking := map[string]int{}
-			for _, o := range truth.Locations[0].Orders {
-				for _, fl := range o.Fulfillments {
-					for _, tr := range fl.Trackings {
-						perTracking[tr.TrackingNumber]++
-					}
-				}
-			}
-			notices := map[string]int{}
-			for _, n := range truth.Locations[0].Notices {
-				for _, tr := range n.Trackings {
-					notices[tr]++
-				}
-			}
+			r.faultFulfillments(t)
+			pushes := r.request(t, orders)
+			r.pushAll(t, pushes, nil)
+			perTracking, notices := r.inGHL(t)
 			for i := range pushes {
 				tr := fmt.Sprintf("TRK-%03d", i)
 				if perTracking[tr] != 1 || notices[tr] != 1 {

@@ -147,13 +147,7 @@ func (r *Reconciler) CatchUp(ctx context.Context) (ReconcileStats, error) {
 				sc.add(e.LocationID, e.RecordType, e.RecordID)
 			}
 		}
-		now := r.Now()
-		results, renewals, err := r.compute(ctx, sc, now)
-		if err != nil {
-			return st, err
-		}
-		applied, err := r.store.ReconcileApply(ctx, store.ReconcileApplyParams{Version: pos.Version, FeedTo: evs[len(evs)-1].Seq,
-			Results: results, Renewals: renewals, Now: now})
+		err = r.reconcile(ctx, sc, pos, evs[len(evs)-1].Seq, r.Now(), &st)
 		if errors.Is(err, rankr.ErrConflict) && conflicts < maxConflicts {
 			conflicts++
 			continue // another reconciler got there first: start from where it left
@@ -162,8 +156,6 @@ func (r *Reconciler) CatchUp(ctx context.Context) (ReconcileStats, error) {
 			return st, err
 		}
 		st.Events += len(evs)
-		st.add(len(results), applied)
-		r.logApplied(applied)
 	}
 }
 
@@ -187,12 +179,7 @@ func (r *Reconciler) Sweep(ctx context.Context) (ReconcileStats, error) {
 		for _, ref := range due {
 			sc.add(ref.LocationID, ref.Type, ref.ID)
 		}
-		results, renewals, err := r.compute(ctx, sc, now)
-		if err != nil {
-			return st, err
-		}
-		applied, err := r.store.ReconcileApply(ctx, store.ReconcileApplyParams{Version: pos.Version, Results: results,
-			Renewals: renewals, Now: now})
+		err = r.reconcile(ctx, sc, pos, 0, now, &st)
 		if errors.Is(err, rankr.ErrConflict) && conflicts < maxConflicts {
 			conflicts++
 			continue
@@ -200,8 +187,6 @@ func (r *Reconciler) Sweep(ctx context.Context) (ReconcileStats, error) {
 		if err != nil {
 			return st, err
 		}
-		st.add(len(results), applied)
-		r.logApplied(applied)
 		if len(due) < r.Batch {
 			return st, nil
 		}
@@ -230,13 +215,7 @@ func (r *Reconciler) Recompute(ctx context.Context, locationID string) (Reconcil
 			for _, id := range ids {
 				sc.add(locationID, typ, id)
 			}
-			now := r.Now()
-			results, renewals, err := r.compute(ctx, sc, now)
-			if err != nil {
-				return st, err
-			}
-			applied, err := r.store.ReconcileApply(ctx, store.ReconcileApplyParams{Version: pos.Version, Results: results,
-				Renewals: renewals, Now: now})
+			err = r.reconcile(ctx, sc, pos, 0, r.Now(), &st)
 			if errors.Is(err, rankr.ErrConflict) && conflicts < maxConflicts {
 				conflicts++
 				continue
@@ -244,18 +223,32 @@ func (r *Reconciler) Recompute(ctx context.Context, locationID string) (Reconcil
 			if err != nil {
 				return st, err
 			}
-			st.add(len(results), applied)
-			r.logApplied(applied)
 			after = ids[len(ids)-1]
 		}
 	}
 	return st, nil
 }
 
-func (r *Reconciler) logApplied(a store.ReconcileApplied) {
+// reconcile computes the records of sc as at now and applies the results,
+// moving the feed position to feedTo when it is set, and counts what it did
+// in st. It returns rankr.ErrConflict, having done nothing, when another
+// reconciler applied since pos was read.
+func (r *Reconciler) reconcile(ctx context.Context, sc scopes, pos store.ReconcilePosition, feedTo int64, now time.Time,
+	st *ReconcileStats) error {
+	results, renewals, err := r.compute(ctx, sc, now)
+	if err != nil {
+		return err
+	}
+	a, err := r.store.ReconcileApply(ctx, store.ReconcileApplyParams{Version: pos.Version, FeedTo: feedTo, Results: results,
+		Renewals: renewals, Now: now})
+	if err != nil {
+		return err
+	}
+	st.add(len(results), a)
 	if a.Opened+a.Resolved+a.Renewals > 0 {
 		r.log.Info("reconciled", "opened", a.Opened, "resolved", a.Resolved, "renewals", a.Renewals)
 	}
+	return nil
 }
 
 // compute reconciles the records in scope from what the store holds now.

@@ -3,7 +3,6 @@ package flows_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
-	"github.com/rankr/rankr/internal/vault"
 )
 
 // The reconciliation tests build each situation in the sandbox, sync it
@@ -37,30 +35,8 @@ type recRig struct {
 func newRecRig(t *testing.T, open storetest.Opener) *recRig {
 	t.Helper()
 	// No history: each test builds exactly the records it is about.
-	sb, err := sandbox.New(sandbox.Config{Seed: 9, Orders: 0,
-		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(sb.Handler())
-	t.Cleanup(func() { ts.Close(); sb.Close() })
-	st := open(t)
-	t.Cleanup(func() { st.Close() })
-	key, _ := vault.ParseKey(vault.NewKey())
-	v, _ := vault.New(key)
-	loc := sb.Locations()[0]
-	sealed, _ := v.Seal([]byte(loc.Token), syncer.CredentialContext(loc.ID))
-	ctx := context.Background()
-	if _, err := st.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: loc.ID, BaseURL: ts.URL, Credential: sealed}); err != nil {
-		t.Fatal(err)
-	}
-	s := syncer.New(st, syncer.NewClients(st, v, nil), syncer.Options{})
-	for done := false; !done; {
-		if done, err = s.Backfill(ctx, loc.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r := &recRig{sb: sb, st: st, sync: s, loc: loc.ID, rec: flows.NewReconciler(st, policy, nil)}
+	sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 9, Orders: 0})
+	r := &recRig{sb: sb, st: st, sync: s, loc: loc, rec: flows.NewReconciler(st, policy, nil)}
 	r.rec.Now = func() time.Time { return time.Now().Add(r.shift) }
 	return r
 }

@@ -270,35 +270,12 @@ func testNoticeClaimersShare(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				got, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Limit: 3, Lease: time.Hour})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, n := range got {
-					seen[n.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(seen) != total {
-		t.Fatalf("%d of %d notices claimed", len(seen), total)
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("notice %s claimed %d times", id, n)
+	claimedOnce(t, "notice", total, func() ([]string, error) {
+		got, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Limit: 3, Lease: time.Hour})
+		ids := make([]string, len(got))
+		for i, n := range got {
+			ids[i] = n.ID
 		}
-	}
+		return ids, err
+	})
 }

@@ -1013,15 +1013,27 @@ func testInboxClaimersShare(t *testing.T, s store.Store) {
 	if _, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: batch}); err != nil {
 		t.Fatal(err)
 	}
+	claimedOnce(t, "webhook", 200, func() ([]string, error) {
+		got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 7, Lease: time.Hour})
+		ids := make([]string, len(got))
+		for i, e := range got {
+			ids[i] = e.WebhookID
+		}
+		return ids, err
+	})
+}
+
+// claimedOnce has 4 claimers call claim until it returns nothing, and
+// checks that they got want distinct records (of the kind what), each once.
+func claimedOnce(t *testing.T, what string, want int, claim func() ([]string, error)) {
+	t.Helper()
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
 	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for {
-				got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 7, Lease: time.Hour})
+				got, err := claim()
 				if err != nil {
 					t.Error(err)
 					return
@@ -1030,20 +1042,20 @@ func testInboxClaimersShare(t *testing.T, s store.Store) {
 					return
 				}
 				mu.Lock()
-				for _, e := range got {
-					seen[e.WebhookID]++
+				for _, id := range got {
+					seen[id]++
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if len(seen) != 200 {
-		t.Fatalf("%d webhooks claimed, want 200", len(seen))
+	if len(seen) != want {
+		t.Fatalf("%d %ss claimed, want %d", len(seen), what, want)
 	}
 	for id, n := range seen {
 		if n != 1 {
-			t.Fatalf("webhook %s claimed %d times under one lease", id, n)
+			t.Fatalf("%s %s claimed %d times under one lease", what, id, n)
 		}
 	}
 }

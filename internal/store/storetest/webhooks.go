@@ -388,35 +388,12 @@ func testWebhookClaimersShare(t *testing.T, s store.Store) {
 	if _, n := fanOutAll(t, s, 1000); n != 200 {
 		t.Fatalf("%d deliveries queued, want 200", n)
 	}
-	var mu sync.Mutex
-	seen := map[string]int{}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for {
-				got, err := s.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: 7, Lease: time.Hour})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(got) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, c := range got {
-					seen[c.Delivery.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(seen) != 200 {
-		t.Fatalf("%d deliveries claimed, want 200", len(seen))
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("delivery %s claimed %d times under one lease", id, n)
+	claimedOnce(t, "delivery", 200, func() ([]string, error) {
+		got, err := s.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: 7, Lease: time.Hour})
+		ids := make([]string, len(got))
+		for i, c := range got {
+			ids[i] = c.Delivery.ID
 		}
-	}
+		return ids, err
+	})
 }
