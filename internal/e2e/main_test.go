@@ -349,29 +349,11 @@ func truth(t *testing.T, sb *sandbox.Server) sandbox.Truth {
 	return tr
 }
 
-// allEvents reads the whole change feed.
-func allEvents(t *testing.T, st store.Store) []rankr.Event {
-	t.Helper()
-	var out []rankr.Event
-	var after int64
-	for {
-		page, err := st.EventList(context.Background(), store.EventListParams{AfterSeq: after, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			return out
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].Seq
-	}
-}
-
 // checkOneCreatedEach checks the change feed: every order of the truth has
 // exactly one order.created, and no record of any type was created twice.
 func checkOneCreatedEach(t *testing.T, st store.Store, tr sandbox.Truth) {
 	t.Helper()
-	events := allEvents(t, st)
+	events := storetest.Events(t, st, "")
 	created := map[string]int{} // kind location record → count
 	for _, e := range events {
 		if strings.HasSuffix(e.Kind, ".created") {

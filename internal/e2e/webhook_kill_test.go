@@ -22,6 +22,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store/storetest"
 )
 
 // TestServeSIGKILLDuringWebhookStorm sends a storm of signed OrderCreate
@@ -149,7 +150,7 @@ func testServeSIGKILLDuringWebhookStorm(t *testing.T, dbName string) {
 		t.Fatalf("inbox holds %d webhooks (%d processed), want each of the %d sent once, processed", rows, processed, total)
 	}
 	created := map[string]int{}
-	for _, e := range allEvents(t, s) {
+	for _, e := range storetest.Events(t, s, "") {
 		if e.Kind == rankr.OrderCreated {
 			created[e.RecordID]++
 		}

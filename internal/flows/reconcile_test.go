@@ -92,21 +92,7 @@ func (r *recRig) settled(t *testing.T) {
 	}
 }
 
-func (r *recRig) events(t *testing.T) []rankr.Event {
-	t.Helper()
-	var out []rankr.Event
-	for after := int64(0); ; {
-		page, err := r.st.EventList(context.Background(), store.EventListParams{AfterSeq: after, LocationID: r.loc, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			return out
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].Seq
-	}
-}
+func (r *recRig) events(t *testing.T) []rankr.Event { return storetest.Events(t, r.st, r.loc) }
 
 // exceptionEvents returns the exception events about one record.
 func (r *recRig) exceptionEvents(t *testing.T, recordID string) []string {

@@ -120,29 +120,11 @@ func run(t *testing.T, w *outbound.Webhooks) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// events returns the change feed of the store.
-func events(t *testing.T, st store.Store) []rankr.Event {
-	t.Helper()
-	var out []rankr.Event
-	var after int64
-	for {
-		page, err := st.EventList(ctx, store.EventListParams{AfterSeq: after, Limit: 1000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			return out
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].Seq
-	}
-}
-
 // wanted returns the seqs of the events an endpoint wants.
 func wanted(t *testing.T, st store.Store, e rankr.WebhookEndpoint) map[int64]rankr.Event {
 	t.Helper()
 	out := map[int64]rankr.Event{}
-	for _, ev := range events(t, st) {
+	for _, ev := range storetest.Events(t, st, "") {
 		if e.Wants(ev) {
 			out[ev.Seq] = ev
 		}

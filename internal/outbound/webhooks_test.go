@@ -209,7 +209,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 				}
 			}
 			dead := 0
-			for _, ev := range events(t, r.st) {
+			for _, ev := range storetest.Events(t, r.st, "") {
 				if ev.Kind == rankr.WebhookDeadLettered {
 					dead++
 				}

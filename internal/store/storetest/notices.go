@@ -116,7 +116,7 @@ func testNotices(t *testing.T, s store.Store) {
 	if err != nil || counts[rankr.NoticeSent] != 1 || counts[rankr.NoticeSending] != 1 {
 		t.Fatalf("counts %v, %v", counts, err)
 	}
-	wantKinds(t, events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeSent, rankr.EventNoticeQueued,
+	wantKinds(t, Events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeSent, rankr.EventNoticeQueued,
 		rankr.EventNoticeFailed, rankr.EventNoticeRetry)
 }
 
@@ -173,7 +173,7 @@ func testNoticeLeases(t *testing.T, s store.Store) {
 	if got, _ := s.NoticeGet(ctx, f2.ID); got.State != rankr.NoticeSent {
 		t.Fatalf("late answer recorded as %s", got.State)
 	}
-	wantKinds(t, events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeQueued, rankr.EventNoticeUnknown, rankr.EventNoticeSent)
+	wantKinds(t, Events(t, s, "L"), rankr.EventNoticeQueued, rankr.EventNoticeQueued, rankr.EventNoticeUnknown, rankr.EventNoticeSent)
 }
 
 // testNoticeOncePerFulfillment: a push notified by Rankr gets its notice
@@ -220,7 +220,7 @@ func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
 		t.Fatalf("notices %+v, %v", list, err)
 	}
 	queued := 0
-	for _, e := range events(t, s, "L") {
+	for _, e := range Events(t, s, "L") {
 		if e.Kind == rankr.EventNoticeQueued {
 			queued++
 		}

@@ -118,7 +118,7 @@ func testReconcileApply(t *testing.T, s store.Store) {
 	if out.Opened != 2 || out.Balances != 1 || out.Events != 2 {
 		t.Fatalf("first apply %+v", out)
 	}
-	evs := events(t, s, loc)
+	evs := Events(t, s, loc)
 	wantKinds(t, evs, rankr.ExceptionOpened, rankr.ExceptionOpened)
 	var ev rankr.ExceptionEvent
 	if err := json.Unmarshal(evs[1].Data, &ev); err != nil {
@@ -169,7 +169,7 @@ func testReconcileApply(t *testing.T, s store.Store) {
 	if out := apply(t, s, store.ReconcileApplyParams{Results: []rankr.ReconcileResult{res}, Now: at(4)}); out.Resolved != 1 || out.Opened != 0 || out.Events != 1 {
 		t.Fatalf("resolve %+v", out)
 	}
-	evs = events(t, s, loc)
+	evs = Events(t, s, loc)
 	wantKinds(t, evs, rankr.ExceptionOpened, rankr.ExceptionOpened, rankr.ExceptionResolved)
 	var resolved rankr.ExceptionEvent
 	_ = json.Unmarshal(evs[2].Data, &resolved)
@@ -229,7 +229,7 @@ func testRenewals(t *testing.T, s store.Store) {
 	if out := apply(t, s, store.ReconcileApplyParams{Renewals: []rankr.Renewal{r}, Now: at(12)}); out.Renewals != 0 || out.Events != 0 {
 		t.Fatalf("renewal again %+v", out)
 	}
-	evs := events(t, s, loc)
+	evs := Events(t, s, loc)
 	wantKinds(t, evs, rankr.SubscriptionInvoiced)
 	var got rankr.Renewal
 	if err := json.Unmarshal(evs[0].Data, &got); err != nil || got.InvoicingID != "RI-tr1" || got.Amount != 2900 || evs[0].RecordID != "s1" {

@@ -51,7 +51,7 @@ func testRankrStatus(t *testing.T, s store.Store) {
 	// Replay the feed: the creation event gives the first status, and each
 	// change after it moves from the previous one.
 	var got []string
-	for _, e := range events(t, s, loc) {
+	for _, e := range Events(t, s, loc) {
 		if e.RecordType != rankr.RecordOrder {
 			continue
 		}

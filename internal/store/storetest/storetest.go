@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite of store.Store: one set of
 // tests that every implementation (SQLite, PostgreSQL) runs against a real
-// database. It is imported by the implementations' tests only.
+// database. Other packages' tests use its helpers too: a fresh store on
+// SQLite or PostgreSQL to test against, and the change feed read whole.
 package storetest
 
 import (
@@ -114,12 +115,13 @@ func upsertOrders(t *testing.T, s store.Store, loc string, detail bool, orders .
 	return res
 }
 
-func events(t *testing.T, s store.Store, loc string) []rankr.Event {
+// Events reads the whole change feed of one location, or of every
+// location when loc is empty.
+func Events(t testing.TB, s store.Store, loc string) []rankr.Event {
 	t.Helper()
 	var out []rankr.Event
-	var after int64
-	for {
-		page, err := s.EventList(ctx, store.EventListParams{AfterSeq: after, LocationID: loc, Limit: 1000})
+	for after := int64(0); ; {
+		page, err := s.EventList(context.Background(), store.EventListParams{AfterSeq: after, LocationID: loc, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +307,7 @@ func testOrderVersions(t *testing.T, s store.Store) {
 	o = order(loc, "o1", at(4), "completed")
 	o.FulfillmentStatus = "partially_fulfilled"
 	upsertOrders(t, s, loc, false, o)
-	wantKinds(t, events(t, s, loc), rankr.OrderCreated, rankr.OrderStatusChanged, rankr.OrderFulfillmentStatusChanged, rankr.OrderUpdated)
+	wantKinds(t, Events(t, s, loc), rankr.OrderCreated, rankr.OrderStatusChanged, rankr.OrderFulfillmentStatusChanged, rankr.OrderUpdated)
 	if _, err := s.OrderGet(ctx, loc, "nope"); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("missing order: %v", err)
 	}
@@ -385,7 +387,7 @@ func testPaymentStatus(t *testing.T, s store.Store) {
 			t.Fatalf("step %d: payment status %s, want %s", i, got, st.want)
 		}
 	}
-	got := kinds(events(t, s, loc))
+	got := kinds(Events(t, s, loc))
 	if n := countOf(got, rankr.OrderPaymentStatusChanged); n != 4 {
 		t.Fatalf("%d payment status events in %v, want 4", n, got)
 	}
@@ -512,7 +514,7 @@ func testFulfillments(t *testing.T, s store.Store) {
 	if err != nil || f.Trackings[0].Number != "1Zf1" || f.Items[0].Qty != 1 || string(f.Raw) != `{"_id":"f1"}` {
 		t.Fatalf("get %+v, %v", f, err)
 	}
-	if n := countOf(kinds(events(t, s, loc)), rankr.FulfillmentCreated); n != 2 {
+	if n := countOf(kinds(Events(t, s, loc)), rankr.FulfillmentCreated); n != 2 {
 		t.Fatalf("%d fulfillment.created events, want 2", n)
 	}
 }
@@ -571,7 +573,7 @@ func testSubscriptions(t *testing.T, s store.Store) {
 	}
 	c := sub(loc, "s1", at(300), "canceled")
 	upsert(false, c)
-	wantKinds(t, events(t, s, loc), rankr.SubscriptionCreated, rankr.TransactionCreated, rankr.SubscriptionRenewed, rankr.SubscriptionStatusChanged)
+	wantKinds(t, Events(t, s, loc), rankr.SubscriptionCreated, rankr.TransactionCreated, rankr.SubscriptionRenewed, rankr.SubscriptionStatusChanged)
 }
 
 func invoice(loc, id, status string, paid int64, updated time.Time) rankr.Invoice {
@@ -598,7 +600,7 @@ func testInvoices(t *testing.T, s store.Store) {
 	if err != nil || got.Status != "partially_paid" || got.AmountDue != 3000 {
 		t.Fatalf("get %+v, %v", got, err)
 	}
-	wantKinds(t, events(t, s, loc), rankr.InvoiceCreated, rankr.InvoiceStatusChanged, rankr.InvoiceStatusChanged)
+	wantKinds(t, Events(t, s, loc), rankr.InvoiceCreated, rankr.InvoiceStatusChanged, rankr.InvoiceStatusChanged)
 }
 
 func testCheckpointIsAtomic(t *testing.T, s store.Store) {
@@ -664,7 +666,7 @@ func testEventFeed(t *testing.T, s store.Store) {
 	if len(newest) != 4 || newest[0].Seq != all[26].Seq || newest[3].Seq != all[29].Seq {
 		t.Fatalf("the 4 newest: %v", newest)
 	}
-	if a := events(t, s, "A"); len(a) != 15 || a[0].LocationID != "A" || a[0].RecordType != rankr.RecordOrder {
+	if a := Events(t, s, "A"); len(a) != 15 || a[0].LocationID != "A" || a[0].RecordType != rankr.RecordOrder {
 		t.Fatalf("location filter: %d events", len(a))
 	}
 	var data map[string]any
@@ -704,7 +706,7 @@ func testDeletion(t *testing.T, s store.Store) {
 	if got := getOrder(t, s, loc, "o2"); !got.DeletedAt.IsZero() {
 		t.Fatal("a deleted order listed again stays deleted")
 	}
-	wantKinds(t, events(t, s, loc), rankr.OrderCreated, rankr.OrderCreated, rankr.OrderDeleted, rankr.OrderUpdated)
+	wantKinds(t, Events(t, s, loc), rankr.OrderCreated, rankr.OrderCreated, rankr.OrderDeleted, rankr.OrderUpdated)
 }
 
 func testLists(t *testing.T, s store.Store) {
@@ -777,7 +779,7 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 	created := map[string]int{}
 	last := map[string]string{}
-	for _, e := range events(t, s, loc) {
+	for _, e := range Events(t, s, loc) {
 		if e.Kind == rankr.OrderCreated {
 			created[e.RecordID]++
 		}
@@ -1108,7 +1110,7 @@ func testFulfillmentPushes(t *testing.T, s store.Store) {
 	if err != nil || len(list) != 1 || list[0].FulfillmentID != "f9" || list[0].Attempts != 3 {
 		t.Fatalf("list %+v, %v", list, err)
 	}
-	wantKinds(t, events(t, s, "L"), rankr.FulfillmentPushRequested, rankr.FulfillmentPushed)
+	wantKinds(t, Events(t, s, "L"), rankr.FulfillmentPushRequested, rankr.FulfillmentPushed)
 	if _, err := s.PushGet(ctx, "nope"); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("missing push: %v", err)
 	}

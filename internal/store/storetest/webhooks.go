@@ -315,7 +315,7 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	if err := finish(d2, d2.Claim, store.WebhookDeliveryFinishParams{State: rankr.DeliveryDead, Status: 500, Error: "answered 500", Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	evs := events(t, s, "L")
+	evs := Events(t, s, "L")
 	last := evs[len(evs)-1]
 	if last.Kind != rankr.WebhookDeadLettered || last.RecordType != rankr.RecordWebhookDelivery || last.RecordID != d2.ID ||
 		!strings.Contains(string(last.Data), `"endpointId":"e1"`) {
