@@ -14,9 +14,9 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/syncer"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // DemoCmd runs a seeded GHL sandbox and the connector side by side on
@@ -77,7 +77,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 	d, err := g.open(ctx, true, daemon.Config{
 		Listener: pageLn,
 		// Webhooks signed by the sandbox's key, not GHL's.
-		Webhook: webhook.Config{Keys: []ed25519.PublicKey{sbKey}},
+		Webhook: intake.Config{Keys: []ed25519.PublicKey{sbKey}},
 		// The sandbox changes orders from months ago, as shops do: poll far
 		// back so that every change shows (GHL's webhooks will make this
 		// cheap).

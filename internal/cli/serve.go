@@ -12,9 +12,9 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/syncer"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // ServeCmd runs the connector.
@@ -65,8 +65,8 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 }
 
 // webhookConfig reads the webhook keys.
-func webhookConfig(keys []string, legacyRSA string, maxAge time.Duration) (webhook.Config, error) {
-	cfg := webhook.Config{MaxAge: maxAge}
+func webhookConfig(keys []string, legacyRSA string, maxAge time.Duration) (intake.Config, error) {
+	cfg := intake.Config{MaxAge: maxAge}
 	for _, k := range keys {
 		key, err := ghl.ParseWebhookKey(k)
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/flows"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
 	"github.com/rankr/rankr/internal/outbound"
@@ -39,7 +40,6 @@ import (
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/vault"
 	"github.com/rankr/rankr/internal/web"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // Config says where rankr keeps its data and how it runs.
@@ -53,7 +53,7 @@ type Config struct {
 	Addr     string
 	Listener net.Listener
 	// Webhook configures the webhook intake (default key: GHL's).
-	Webhook webhook.Config
+	Webhook intake.Config
 	// Sync tunes the syncer; Jobs the job queue.
 	Sync syncer.Options
 	Jobs jobs.Config
@@ -91,7 +91,7 @@ type Daemon struct {
 	Notifier *flows.Notifier
 	kind     string // sqlite or postgres
 	log      *slog.Logger
-	intake   *webhook.Intake
+	intake   *intake.Intake
 
 	// Webhooks manages and sends outbound webhooks.
 	Webhooks *outbound.Webhooks
@@ -231,14 +231,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := client.Start(ctx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
-	intake := webhook.NewIntake(d.Store, d.webhookConfig())
-	proc := webhook.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
-	intake.Feed(proc)
-	intake.Start()
+	in := intake.NewIntake(d.Store, d.webhookConfig())
+	proc := intake.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
+	in.Feed(proc)
+	in.Start()
 	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
 	procDone := make(chan struct{})
 	go func() { defer close(procDone); _ = proc.Run(procCtx) }()
-	d.intake = intake
+	d.intake = in
 	// Outbound webhooks run in every process; leases share the deliveries.
 	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
 	outDone := make(chan struct{})
@@ -249,7 +249,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ln := d.cfg.Listener
 	if ln == nil && d.cfg.Addr != "" {
 		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
-			intake.Close()
+			in.Close()
 			stopProc()
 			stopOut()
 			_ = client.Stop(context.WithoutCancel(ctx))
@@ -258,7 +258,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if ln != nil {
 		mux := http.NewServeMux()
-		mux.Handle(WebhookPath, intake)
+		mux.Handle(WebhookPath, in)
 		mux.Handle("/", d.Handler())
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "webhooks", "http://"+ln.Addr().String()+WebhookPath, "db", d.kind)
@@ -270,7 +270,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	intake.Close()
+	in.Close()
 	if srv != nil {
 		_ = srv.Shutdown(stopCtx)
 	}
@@ -287,7 +287,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
-func (d *Daemon) webhookConfig() webhook.Config {
+func (d *Daemon) webhookConfig() intake.Config {
 	cfg := d.cfg.Webhook
 	if len(cfg.Keys) == 0 {
 		key, err := ghl.ParseWebhookKey(ghl.WebhookPublicKey)
@@ -301,8 +301,8 @@ func (d *Daemon) webhookConfig() webhook.Config {
 
 // applyWebhooks applies stored webhooks and queues the refreshes they call
 // for. A refresh that cannot be queued is logged: polling will get there.
-func (d *Daemon) applyWebhooks(client *river.Client[*sql.Tx]) webhook.ApplyFunc {
-	return func(ctx context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
+func (d *Daemon) applyWebhooks(client *river.Client[*sql.Tx]) intake.ApplyFunc {
+	return func(ctx context.Context, evs []rankr.InboxEvent) ([]intake.Result, error) {
 		applied, follow, err := d.Syncer.ApplyWebhooks(ctx, evs)
 		if err != nil {
 			return nil, err
@@ -316,18 +316,18 @@ func (d *Daemon) applyWebhooks(client *river.Client[*sql.Tx]) webhook.ApplyFunc 
 				d.log.Error("queueing refreshes after webhooks; the next poll will catch up", "refreshes", len(follow), "error", err)
 			}
 		}
-		out := make([]webhook.Result, len(applied))
+		out := make([]intake.Result, len(applied))
 		for i, a := range applied {
-			out[i] = webhook.Result{Outcome: a.Outcome, Err: a.Err}
+			out[i] = intake.Result{Outcome: a.Outcome, Err: a.Err}
 		}
 		return out, nil
 	}
 }
 
 // WebhookStats returns the intake's counters while Run runs.
-func (d *Daemon) WebhookStats() webhook.Stats {
+func (d *Daemon) WebhookStats() intake.Stats {
 	if d.intake == nil {
-		return webhook.Stats{}
+		return intake.Stats{}
 	}
 	return d.intake.Stats()
 }

@@ -15,12 +15,12 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
 	"github.com/rankr/rankr/internal/vault"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // TestWebhookStorm has the sandbox deliver webhooks while it changes data,
@@ -43,7 +43,7 @@ func TestWebhookStorm(t *testing.T) {
 				t.Fatal(err)
 			}
 			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key, Listener: ln,
-				Webhook: webhook.Config{Keys: []ed25519.PublicKey{sbKey}},
+				Webhook: intake.Config{Keys: []ed25519.PublicKey{sbKey}},
 				Sync:    syncer.Options{PollWindow: 400 * 24 * time.Hour},
 				Jobs:    jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
 			if err != nil {

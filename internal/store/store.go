@@ -31,8 +31,8 @@ import (
 type Store interface {
 	// Close releases the database.
 	Close() error
-	// Webhooks keeps the outbound webhooks (see webhooks.go).
-	Webhooks
+	// Outbound keeps the outbound webhooks (see outbound.go).
+	Outbound
 
 	// ConnectionUpsert creates or updates the connection of a location.
 	ConnectionUpsert(ctx context.Context, p ConnectionUpsertParams) (rankr.Connection, error)

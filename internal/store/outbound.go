@@ -7,7 +7,7 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 )
 
-// Webhooks is the part of Store that keeps outbound webhooks: the
+// Outbound is the part of Store that keeps outbound webhooks: the
 // subscribers' endpoints and the deliveries of change-feed events to them.
 //
 // The rules:
@@ -18,7 +18,7 @@ import (
 //     event). A crash loses nothing; a re-run queues nothing twice.
 //   - A delivery is attempted under a lease: one claimer at a time, also
 //     across processes, and only the claim that holds it may finish it.
-type Webhooks interface {
+type Outbound interface {
 	// WebhookEndpointCreate adds an endpoint. It receives the events
 	// appended after it was added (AfterSeq is set here).
 	WebhookEndpointCreate(ctx context.Context, p WebhookEndpointCreateParams) (rankr.WebhookEndpoint, error)

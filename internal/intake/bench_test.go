@@ -1,4 +1,4 @@
-package webhook_test
+package intake_test
 
 import (
 	"bufio"
@@ -20,13 +20,13 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/sqlite"
 	"github.com/rankr/rankr/internal/store/sqlstore"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/vault"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // orderWebhook is an OrderCreate of about 1 KB, as GHL sends them.
@@ -63,12 +63,12 @@ func BenchmarkIntake(b *testing.B) {
 	sy := syncer.New(st, syncer.NewClients(st, v, nil), syncer.Options{})
 
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	in := webhook.NewIntake(st, webhook.Config{Keys: []ed25519.PublicKey{pub}})
-	proc := webhook.NewProcessor(st, func(ctx context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
+	in := intake.NewIntake(st, intake.Config{Keys: []ed25519.PublicKey{pub}})
+	proc := intake.NewProcessor(st, func(ctx context.Context, evs []rankr.InboxEvent) ([]intake.Result, error) {
 		applied, _, err := sy.ApplyWebhooks(ctx, evs)
-		out := make([]webhook.Result, len(applied))
+		out := make([]intake.Result, len(applied))
 		for i, a := range applied {
-			out[i] = webhook.Result{Outcome: a.Outcome, Err: a.Err}
+			out[i] = intake.Result{Outcome: a.Outcome, Err: a.Err}
 		}
 		return out, err
 	}, nil)

@@ -1,4 +1,4 @@
-package webhook_test
+package intake_test
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 // claimCounter counts the webhooks a store hands out through InboxClaim.
@@ -37,10 +37,10 @@ type applyLog struct {
 	seqs    []int64
 }
 
-func (l *applyLog) apply(_ context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
+func (l *applyLog) apply(_ context.Context, evs []rankr.InboxEvent) ([]intake.Result, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]webhook.Result, len(evs))
+	out := make([]intake.Result, len(evs))
 	for i, ev := range evs {
 		l.applied[ev.WebhookID]++
 		l.seqs = append(l.seqs, ev.Seq)
@@ -50,12 +50,12 @@ func (l *applyLog) apply(_ context.Context, evs []rankr.InboxEvent) ([]webhook.R
 }
 
 // fedRig is an intake feeding proc, whose store counts claims.
-func fedRig(t *testing.T, proc func(store.Store) *webhook.Processor) (*rig, *claimCounter, *webhook.Processor) {
+func fedRig(t *testing.T, proc func(store.Store) *intake.Processor) (*rig, *claimCounter, *intake.Processor) {
 	t.Helper()
 	st := &claimCounter{Store: storetest.OpenSQLite(t)}
 	p := proc(st)
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	in := webhook.NewIntake(st, webhook.Config{Keys: []ed25519.PublicKey{pub}, Now: func() time.Time { return now }})
+	in := intake.NewIntake(st, intake.Config{Keys: []ed25519.PublicKey{pub}, Now: func() time.Time { return now }})
 	in.Feed(p)
 	in.Start()
 	srv := httptest.NewServer(in)
@@ -107,8 +107,8 @@ func waitProcessed(t *testing.T, st store.Store) {
 func TestProcessorTakesFedWebhooksFromMemory(t *testing.T) {
 	t.Parallel()
 	log := &applyLog{applied: map[string]int{}}
-	r, st, p := fedRig(t, func(st store.Store) *webhook.Processor {
-		p := webhook.NewProcessor(st, log.apply, nil)
+	r, st, p := fedRig(t, func(st store.Store) *intake.Processor {
+		p := intake.NewProcessor(st, log.apply, nil)
 		p.MaxHanded = 10
 		return p
 	})
@@ -144,8 +144,8 @@ func TestProcessorTakesFedWebhooksFromMemory(t *testing.T) {
 func TestHandedWebhooksLateInTheirLeaseAreClaimedInstead(t *testing.T) {
 	t.Parallel()
 	log := &applyLog{applied: map[string]int{}}
-	r, st, p := fedRig(t, func(st store.Store) *webhook.Processor {
-		p := webhook.NewProcessor(st, log.apply, nil)
+	r, st, p := fedRig(t, func(st store.Store) *intake.Processor {
+		p := intake.NewProcessor(st, log.apply, nil)
 		p.Lease, p.Idle = 900*time.Millisecond, 20*time.Millisecond
 		return p
 	})
@@ -169,8 +169,8 @@ func TestHandedWebhooksLateInTheirLeaseAreClaimedInstead(t *testing.T) {
 // then another claims them.
 func TestHandedWebhooksOutliveTheirProcessor(t *testing.T) {
 	t.Parallel()
-	r, st, _ := fedRig(t, func(st store.Store) *webhook.Processor {
-		p := webhook.NewProcessor(st, func(context.Context, []rankr.InboxEvent) ([]webhook.Result, error) {
+	r, st, _ := fedRig(t, func(st store.Store) *intake.Processor {
+		p := intake.NewProcessor(st, func(context.Context, []rankr.InboxEvent) ([]intake.Result, error) {
 			panic("the dead processor never runs")
 		}, nil)
 		p.Lease = 2 * time.Second
@@ -178,7 +178,7 @@ func TestHandedWebhooksOutliveTheirProcessor(t *testing.T) {
 	})
 	sendAll(t, r, 5)
 	log := &applyLog{applied: map[string]int{}}
-	next := webhook.NewProcessor(st, log.apply, nil)
+	next := intake.NewProcessor(st, log.apply, nil)
 	next.Idle = 20 * time.Millisecond
 	if n, err := next.Drain(context.Background()); err != nil || n != 0 {
 		t.Fatalf("webhooks leased to another processor were taken within the lease: %d, %v", n, err)
@@ -196,8 +196,8 @@ func TestHandedWebhooksOutliveTheirProcessor(t *testing.T) {
 func TestProcessorFinishesHandedWebhooksOnStop(t *testing.T) {
 	t.Parallel()
 	log := &applyLog{applied: map[string]int{}}
-	r, st, p := fedRig(t, func(st store.Store) *webhook.Processor {
-		return webhook.NewProcessor(st, log.apply, nil)
+	r, st, p := fedRig(t, func(st store.Store) *intake.Processor {
+		return intake.NewProcessor(st, log.apply, nil)
 	})
 	sendAll(t, r, 20)
 	ctx, cancel := context.WithCancel(context.Background())

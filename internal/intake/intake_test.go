@@ -1,4 +1,4 @@
-package webhook_test
+package intake_test
 
 import (
 	"bytes"
@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
-	"github.com/rankr/rankr/internal/webhook"
 )
 
 var now = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -42,17 +42,17 @@ func body(typ, id string, at time.Time) []byte {
 
 type rig struct {
 	st     store.Store
-	in     *webhook.Intake
+	in     *intake.Intake
 	key    ed25519.PrivateKey
 	server *httptest.Server
 }
 
-func newRig(t *testing.T, st store.Store, cfg webhook.Config) *rig {
+func newRig(t *testing.T, st store.Store, cfg intake.Config) *rig {
 	t.Helper()
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	cfg.Keys = append(cfg.Keys, pub)
 	cfg.Now = func() time.Time { return now }
-	in := webhook.NewIntake(st, cfg)
+	in := intake.NewIntake(st, cfg)
 	in.Start()
 	srv := httptest.NewServer(in)
 	t.Cleanup(func() { srv.Close(); in.Close() })
@@ -81,7 +81,7 @@ func (r *rig) signed(t *testing.T, b []byte) (int, string) {
 
 func TestIntakeAnswers(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, storetest.OpenSQLite(t), webhook.Config{MaxBody: 4096})
+	r := newRig(t, storetest.OpenSQLite(t), intake.Config{MaxBody: 4096})
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	good := body("OrderCreate", "w1", now.Add(-time.Minute))
 	tests := []struct {
@@ -153,10 +153,10 @@ func TestLegacyRSAOnlyWhenEnabled(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	if got := send(newRig(t, storetest.OpenSQLite(t), webhook.Config{})); got != 401 {
+	if got := send(newRig(t, storetest.OpenSQLite(t), intake.Config{})); got != 401 {
 		t.Fatalf("legacy signature accepted without the legacy key: %d", got)
 	}
-	if got := send(newRig(t, storetest.OpenSQLite(t), webhook.Config{LegacyRSAKeys: []*rsa.PublicKey{&rsaKey.PublicKey}})); got != 200 {
+	if got := send(newRig(t, storetest.OpenSQLite(t), intake.Config{LegacyRSAKeys: []*rsa.PublicKey{&rsaKey.PublicKey}})); got != 200 {
 		t.Fatalf("legacy signature with the legacy key: %d", got)
 	}
 }
@@ -184,7 +184,7 @@ func (g *gate) InboxAppend(ctx context.Context, p store.InboxAppendParams) ([]in
 func TestIntakeAnswers429WhenItCannotStore(t *testing.T) {
 	t.Parallel()
 	g := &gate{Store: storetest.OpenSQLite(t), entered: make(chan struct{}, 1), release: make(chan struct{})}
-	r := newRig(t, g, webhook.Config{QueueSize: 2, BatchSize: 1})
+	r := newRig(t, g, intake.Config{QueueSize: 2, BatchSize: 1})
 	// The writer blocks on the first event; two more fill the queue; the
 	// fourth finds it full.
 	var wg sync.WaitGroup
@@ -244,14 +244,14 @@ func TestProcessorAppliesEachOnce(t *testing.T) {
 	var mu sync.Mutex
 	applied := map[string]int{}
 	failedOnce := false
-	p := webhook.NewProcessor(st, func(_ context.Context, evs []rankr.InboxEvent) ([]webhook.Result, error) {
+	p := intake.NewProcessor(st, func(_ context.Context, evs []rankr.InboxEvent) ([]intake.Result, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !failedOnce {
 			failedOnce = true
 			return nil, errors.New("the database blinked") // the whole batch is retried
 		}
-		out := make([]webhook.Result, len(evs))
+		out := make([]intake.Result, len(evs))
 		for i, ev := range evs {
 			if ev.WebhookID == "w05" {
 				out[i].Err = fmt.Errorf("%w: a broken payload", rankr.ErrInvalid)

@@ -1,4 +1,4 @@
-// Package webhook takes GHL's webhooks in. GHL redelivers a webhook only
+// Package intake takes GHL's webhooks in. GHL redelivers a webhook only
 // when the receiver answers 429, so the intake verifies the signature over
 // the raw body, rejects stale events, stores every accepted event durably,
 // and only then answers 200; when it cannot store (overload, shutdown,
@@ -10,9 +10,9 @@
 // durability does not cost a transaction per request. Processing happens after, by a Processor the stored events are
 // handed to in memory, or that claims them from the inbox.
 //
-// Package webhook imports internal/rankr and internal/store of ours, and the
+// Package intake imports internal/rankr and internal/store of ours, and the
 // public ghl package for the signature scheme.
-package webhook
+package intake
 
 import (
 	"bytes"
