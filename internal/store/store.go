@@ -31,6 +31,10 @@ import (
 type Store interface {
 	// Close releases the database.
 	Close() error
+	// Now returns the database's clock. Leases and due times are measured
+	// with it, so that processes whose own clocks disagree share work
+	// correctly.
+	Now(ctx context.Context) (time.Time, error)
 	// Outbound keeps the outbound webhooks (see outbound.go).
 	Outbound
 

@@ -30,10 +30,12 @@ const (
 
 // Dialect is PostgreSQL's.
 var Dialect = sqlstore.Dialect{
-	Name:           "postgres",
-	Numbered:       true,
-	LockRows:       " FOR UPDATE",
-	LockSkip:       " FOR UPDATE SKIP LOCKED",
+	Name:     "postgres",
+	Numbered: true,
+	LockRows: " FOR UPDATE",
+	LockSkip: " FOR UPDATE SKIP LOCKED",
+	// now() is the transaction's start, so one transaction sees one time.
+	Clock:          `CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)`,
 	LockFeed:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", feedLockKey),
 	LockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 	Retryable: func(err error) bool {

@@ -30,6 +30,8 @@ var migrations embed.FS
 var Dialect = sqlstore.Dialect{
 	Name:            "sqlite",
 	ReuseStatements: true,
+	// julianday keeps milliseconds, which strftime('%s') drops.
+	Clock: `CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)`,
 	Retryable: func(err error) bool {
 		var e *sqlite.Error
 		return errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED)

@@ -38,6 +38,11 @@ type Dialect struct {
 	// events are numbered in commit order; empty when the database has a
 	// single writer anyway.
 	LockFeed string
+	// Clock is an SQL expression for the database's current time in Unix
+	// milliseconds. Leases and due times are read from it, never from a
+	// process's own clock: processes on hosts whose clocks disagree would
+	// otherwise take each other's work, or never take it.
+	Clock string
 	// LockMigrations runs at the start of the migration transaction, so that
 	// processes starting together migrate once.
 	LockMigrations string
@@ -267,6 +272,24 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	return t.tx.StmtContext(ctx, st)
+}
+
+// Now returns the database's current time (see Dialect.Clock).
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var v int64
+	if err := s.db.QueryRowContext(ctx, `SELECT `+s.d.Clock).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("reading the database's clock: %w", unavailable(err))
+	}
+	return time.UnixMilli(v).UTC(), nil
+}
+
+// now returns the database's current time within the transaction.
+func (t *tx) now(ctx context.Context) (time.Time, error) {
+	var v int64
+	if err := t.queryRow(ctx, `SELECT `+t.s.d.Clock).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("reading the database's clock: %w", err)
+	}
+	return time.UnixMilli(v).UTC(), nil
 }
 
 // inTx runs fn in a transaction, committing when it returns nil. A

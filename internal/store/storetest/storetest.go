@@ -26,6 +26,7 @@ type Opener func(t *testing.T) store.Store
 // Run runs the whole suite.
 func Run(t *testing.T, open Opener) {
 	tests := map[string]func(*testing.T, store.Store){
+		"Clock":                testClock,
 		"Connections":          testConnections,
 		"InstallEvents":        testConnectionInstallEvents,
 		"OrderVersions":        testOrderVersions,
@@ -79,6 +80,31 @@ var (
 	ctx = context.Background()
 	t0  = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 )
+
+// The database's clock is the one leases are measured with; it must be a
+// wall clock in milliseconds, not seconds or another epoch.
+func testClock(t *testing.T, s store.Store) {
+	before := time.Now()
+	a, err := s.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	if a.Before(before.Add(-5*time.Second)) || a.After(after.Add(5*time.Second)) {
+		t.Fatalf("database clock %v, process clock %v..%v", a, before, after)
+	}
+	if a.Location() != time.UTC {
+		t.Errorf("database clock in %v, want UTC", a.Location())
+	}
+	time.Sleep(20 * time.Millisecond)
+	b, err := s.Now(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := b.Sub(a); d < 10*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("database clock moved %v in 20 ms: it is not in milliseconds", d)
+	}
+}
 
 func at(minutes int) time.Time { return t0.Add(time.Duration(minutes) * time.Minute) }
 
