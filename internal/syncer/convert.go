@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"math"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -13,34 +13,100 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 )
 
-// The functions below turn GHL's records into Rankr's. They never fail: a
-// value Rankr cannot type (an amount with too many decimals, a fractional
-// quantity) is rounded in the typed column, and the raw JSON keeps it
-// exactly.
+// The functions below turn GHL's records into Rankr's. Amounts and
+// quantities go through amounts, which converts them exactly: an amount with
+// more decimals than its currency has is rounded half away from zero and
+// the rounding is noted (the raw JSON keeps GHL's text); an amount that is
+// not a number or does not fit, or a quantity that is not a whole number,
+// refuses the whole record, which is then not stored at all rather than
+// stored with a made-up value.
 
-// minor converts an amount to the currency's minor units, rounding half away
-// from zero when GHL sent more precision than the currency has.
-func minor(n ghl.Number, currency string) int64 {
+// AmountError is an amount or quantity of a GHL record that Rankr cannot
+// store: not a number, too large, or a fractional quantity. It is
+// rankr.ErrInvalid.
+type AmountError struct {
+	RecordType string // rankr.RecordOrder...
+	ID         string
+	Field      string // "amount", "items[1].qty"
+	Text       string // as GHL sent it: 1e30, "abc", true
+	Err        error  // ghl.ErrNotANumber, ghl.ErrOutOfRange or errFractional
+}
+
+// errFractional is a quantity that is not a whole number.
+var errFractional = errors.New("not a whole number")
+
+func (e *AmountError) Error() string {
+	why := "cannot be stored: " + e.Err.Error()
+	switch {
+	case errors.Is(e.Err, ghl.ErrNotANumber):
+		why = "is not a number"
+	case errors.Is(e.Err, ghl.ErrOutOfRange):
+		why = "is too large to store"
+	case errors.Is(e.Err, errFractional):
+		why = "is not a whole number"
+	}
+	return fmt.Sprintf("%s %s of %s %s %s", e.Field, e.Text, e.RecordType, e.ID, why)
+}
+
+func (e *AmountError) Unwrap() []error { return []error{rankr.ErrInvalid, e.Err} }
+
+// amounts converts the amounts and quantities of one record, noting what it
+// had to round and the first value it refused.
+type amounts struct {
+	recordType, id string
+	rounded        []string
+	err            *AmountError
+}
+
+func newAmounts(recordType, id string) *amounts { return &amounts{recordType: recordType, id: id} }
+
+// minor converts an amount to the currency's minor units. An absent amount
+// is 0: GHL leaves out amounts it has none of (amountRefunded, a discount).
+func (a *amounts) minor(field string, n ghl.Number, currency string) int64 {
 	if n == "" {
 		return 0
 	}
-	exp := rankr.CurrencyExponent(currency)
-	if v, err := n.Scaled(exp); err == nil {
-		return v
-	}
-	f, ok := n.Float64()
-	if !ok {
+	v, rounded, err := n.Round(rankr.CurrencyExponent(currency))
+	if err != nil {
+		a.refuse(field, n, err)
 		return 0
 	}
-	return int64(math.Round(f * math.Pow10(exp)))
+	if rounded {
+		a.rounded = append(a.rounded, fmt.Sprintf("%s %s of %s %s rounded to %s %s",
+			field, n, a.recordType, a.id, rankr.FormatMinor(v, currency), currency))
+	}
+	return v
 }
 
-func qty(n ghl.Number) int64 {
-	if v, ok := n.Int(); ok {
-		return int64(v)
+// count converts a quantity, which must be a whole number: rounding 1.5
+// items would ship, or bill, what nobody ordered.
+func (a *amounts) count(field string, n ghl.Number) int64 {
+	if n == "" {
+		return 0
 	}
-	f, _ := n.Float64()
-	return int64(math.Round(f))
+	v, rounded, err := n.Round(0)
+	if err == nil && rounded {
+		err = errFractional
+	}
+	if err != nil {
+		a.refuse(field, n, err)
+		return 0
+	}
+	return v
+}
+
+// refusal returns the first value refused, as an error, or nil.
+func (a *amounts) refusal() error {
+	if a.err == nil {
+		return nil // not a typed nil
+	}
+	return a.err
+}
+
+func (a *amounts) refuse(field string, n ghl.Number, err error) {
+	if a.err == nil {
+		a.err = &AmountError{RecordType: a.recordType, ID: a.id, Field: field, Text: string(n), Err: err}
+	}
 }
 
 // responseKeys are fields of an answer, not of the record: a record fetched
@@ -181,14 +247,15 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
-func orderSummary(loc string, o ghl.Order) rankr.Order {
+func orderSummary(loc string, o ghl.Order) (rankr.Order, *amounts) {
+	a := newAmounts(rankr.RecordOrder, o.ID)
 	return rankr.Order{
 		ID: o.ID, LocationID: loc, ContactID: o.ContactID, ContactName: o.ContactName, ContactEmail: o.ContactEmail,
-		Amount: minor(o.Amount, o.Currency), Currency: o.Currency, Status: string(o.Status),
+		Amount: a.minor("amount", o.Amount, o.Currency), Currency: o.Currency, Status: string(o.Status),
 		FulfillmentStatus: string(o.FulfillmentStatus), LiveMode: o.LiveMode,
 		Source:    rankr.Source{Type: string(o.SourceType), SubType: o.SourceSubType, ID: o.SourceID, Name: o.SourceName},
 		CreatedAt: o.CreatedAt.Time, UpdatedAt: o.UpdatedAt.Time, RawSummary: dropKeys(o.Raw, responseKeys...),
-	}
+	}, a
 }
 
 // snapshotContact reads the customer's name and email from a contact
@@ -219,11 +286,12 @@ func snapshotContact(raw json.RawMessage) (name, email string) {
 
 // orderDetail converts a fetched order, or a webhook's; strip names the
 // envelope keys to drop from its raw JSON.
-func orderDetail(loc string, d ghl.OrderDetail, strip []string) rankr.Order {
+func orderDetail(loc string, d ghl.OrderDetail, strip []string) (rankr.Order, *amounts) {
 	name, email := snapshotContact(d.ContactSnapshot)
+	a := newAmounts(rankr.RecordOrder, d.ID)
 	o := rankr.Order{
 		ID: d.ID, LocationID: loc, ContactID: d.ContactID, ContactName: name, ContactEmail: email,
-		Amount: minor(d.Amount, d.Currency), Currency: d.Currency, Status: string(d.Status),
+		Amount: a.minor("amount", d.Amount, d.Currency), Currency: d.Currency, Status: string(d.Status),
 		FulfillmentStatus: string(d.FulfillmentStatus), LiveMode: d.LiveMode,
 		CreatedAt: d.CreatedAt.Time, UpdatedAt: d.UpdatedAt.Time, RawDetail: dropKeys(d.Raw, strip...),
 		Items: make([]rankr.OrderItem, 0, len(d.Items)),
@@ -231,21 +299,20 @@ func orderDetail(loc string, d ghl.OrderDetail, strip []string) rankr.Order {
 	if d.Source != nil {
 		o.Source = rankr.Source{Type: string(d.Source.Type), SubType: d.Source.SubType, ID: d.Source.ID, Name: d.Source.Name}
 	}
-	for _, it := range d.Items {
-		cur := it.Price.Currency
-		if cur == "" {
-			cur = d.Currency
-		}
+	for i, it := range d.Items {
+		cur := cmp.Or(it.Price.Currency, d.Currency)
 		o.Items = append(o.Items, rankr.OrderItem{
-			ID: it.ID, Name: it.Name, Qty: qty(it.Qty), PriceID: it.Price.ID, ProductID: it.Product.ID,
-			ProductType: it.Product.ProductType, UnitAmount: minor(it.Price.Amount, cur), Currency: cur,
+			ID: it.ID, Name: it.Name, Qty: a.count(fmt.Sprintf("items[%d].qty", i), it.Qty), PriceID: it.Price.ID,
+			ProductID: it.Product.ID, ProductType: it.Product.ProductType,
+			UnitAmount: a.minor(fmt.Sprintf("items[%d].price.amount", i), it.Price.Amount, cur), Currency: cur,
 			Recurring: it.Price.Type == ghl.PriceRecurring,
 		})
 	}
-	return o
+	return o, a
 }
 
-func fulfillment(loc, orderID string, f ghl.Fulfillment) rankr.Fulfillment {
+func fulfillment(loc, orderID string, f ghl.Fulfillment) (rankr.Fulfillment, *amounts) {
+	a := newAmounts(rankr.RecordFulfillment, f.ID)
 	out := rankr.Fulfillment{ID: f.ID, LocationID: loc, OrderID: orderID, CreatedAt: f.CreatedAt.Time,
 		UpdatedAt: f.UpdatedAt.Time, Raw: dropKeys(f.Raw, responseKeys...),
 		Trackings: make([]rankr.Tracking, 0, len(f.Trackings)), Items: make([]rankr.FulfillmentItem, 0, len(f.Items))}
@@ -255,20 +322,23 @@ func fulfillment(loc, orderID string, f ghl.Fulfillment) rankr.Fulfillment {
 	for _, tr := range f.Trackings {
 		out.Trackings = append(out.Trackings, rankr.Tracking{Number: tr.TrackingNumber, Carrier: tr.ShippingCarrier, URL: tr.TrackingURL})
 	}
-	for _, it := range f.Items {
-		out.Items = append(out.Items, rankr.FulfillmentItem{ItemID: it.ID, PriceID: it.Price.ID, Name: it.Name, Qty: qty(it.Qty)})
+	for i, it := range f.Items {
+		out.Items = append(out.Items, rankr.FulfillmentItem{ItemID: it.ID, PriceID: it.Price.ID, Name: it.Name,
+			Qty: a.count(fmt.Sprintf("items[%d].qty", i), it.Qty)})
 	}
-	return out
+	return out, a
 }
 
 // transaction converts a listed payment. The list has no invoiceId, so it is
 // derived: the entity itself when it is an invoice, or the entity's source
 // when an invoice created the order.
-func transaction(loc string, t ghl.Transaction) rankr.Transaction {
+func transaction(loc string, t ghl.Transaction) (rankr.Transaction, *amounts) {
+	a := newAmounts(rankr.RecordTransaction, t.ID)
 	x := rankr.Transaction{
 		ID: t.ID, LocationID: loc, EntityType: t.EntityType, EntityID: t.EntityID, SubscriptionID: t.SubscriptionID,
-		ContactID: t.ContactID, Amount: minor(t.Amount, t.Currency), AmountRefunded: minor(t.AmountRefunded, t.Currency),
-		Currency: t.Currency, Status: string(t.Status), LiveMode: t.LiveMode, Provider: t.PaymentProviderType,
+		ContactID: t.ContactID, Amount: a.minor("amount", t.Amount, t.Currency),
+		AmountRefunded: a.minor("amountRefunded", t.AmountRefunded, t.Currency),
+		Currency:       t.Currency, Status: string(t.Status), LiveMode: t.LiveMode, Provider: t.PaymentProviderType,
 		ChargeID: t.ChargeID, CreatedAt: t.CreatedAt.Time, UpdatedAt: t.UpdatedAt.Time, Raw: dropKeys(t.Raw, responseKeys...),
 	}
 	switch {
@@ -280,27 +350,29 @@ func transaction(loc string, t ghl.Transaction) rankr.Transaction {
 	case t.EntityType == "invoice":
 		x.InvoiceID = t.EntityID
 	}
-	return x
+	return x, a
 }
 
-func subscriptionSummary(loc string, s ghl.Subscription) rankr.Subscription {
+func subscriptionSummary(loc string, s ghl.Subscription) (rankr.Subscription, *amounts) {
+	a := newAmounts(rankr.RecordSubscription, s.ID)
 	x := rankr.Subscription{
 		ID: s.ID, LocationID: loc, ContactID: s.ContactID, ContactName: s.ContactName, ContactEmail: s.ContactEmail,
-		Amount: minor(s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
+		Amount: a.minor("amount", s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
 		ProviderSubscriptionID: s.SubscriptionID, CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time,
 		RawSummary: dropKeys(s.Raw, responseKeys...),
 	}
 	if s.EntityType == "order" {
 		x.OrderID = s.EntityID
 	}
-	return x
+	return x, a
 }
 
-func subscriptionDetail(loc string, s ghl.SubscriptionDetail) rankr.Subscription {
+func subscriptionDetail(loc string, s ghl.SubscriptionDetail) (rankr.Subscription, *amounts) {
 	name, email := snapshotContact(s.ContactSnapshot)
+	a := newAmounts(rankr.RecordSubscription, s.ID)
 	x := rankr.Subscription{
 		ID: s.ID, LocationID: loc, ContactID: s.ContactID, ContactName: name, ContactEmail: email,
-		Amount: minor(s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
+		Amount: a.minor("amount", s.Amount, s.Currency), Currency: s.Currency, Status: string(s.Status), LiveMode: s.LiveMode,
 		ProviderSubscriptionID: s.SubscriptionID, CanceledAt: s.CanceledAt.Time,
 		CreatedAt: s.CreatedAt.Time, UpdatedAt: s.UpdatedAt.Time, RawDetail: dropKeys(s.Raw, responseKeys...),
 	}
@@ -313,21 +385,22 @@ func subscriptionDetail(loc string, s ghl.SubscriptionDetail) rankr.Subscription
 			x.Interval, x.IntervalCount = r.IntervalType, r.Interval
 		}
 	}
-	return x
+	return x, a
 }
 
-func invoice(loc string, v ghl.Invoice) rankr.Invoice {
+func invoice(loc string, v ghl.Invoice) (rankr.Invoice, *amounts) {
+	a := newAmounts(rankr.RecordInvoice, v.ID)
 	x := rankr.Invoice{
 		ID: v.ID, LocationID: loc, Number: string(v.InvoiceNumber), Name: v.Name, Status: string(v.Status),
-		Currency: v.Currency, Total: minor(v.Total, v.Currency), AmountPaid: minor(v.AmountPaid, v.Currency),
-		AmountDue: minor(v.AmountDue, v.Currency), LiveMode: v.LiveMode, IssueDate: dateOnly(v.IssueDate),
+		Currency: v.Currency, Total: a.minor("total", v.Total, v.Currency), AmountPaid: a.minor("amountPaid", v.AmountPaid, v.Currency),
+		AmountDue: a.minor("amountDue", v.AmountDue, v.Currency), LiveMode: v.LiveMode, IssueDate: dateOnly(v.IssueDate),
 		DueDate: dateOnly(v.DueDate), CreatedAt: v.CreatedAt.Time, UpdatedAt: v.UpdatedAt.Time,
 		Raw: dropKeys(v.Raw, webhookKeys...),
 	}
 	if c := v.ContactDetails; c != nil {
 		x.ContactID, x.ContactName, x.ContactEmail = c.ID, c.Name, c.Email
 	}
-	return x
+	return x, a
 }
 
 // dateOnly keeps the day of a date or timestamp.
@@ -339,11 +412,12 @@ func dateOnly(s string) string {
 }
 
 // transactionDetail converts a transaction fetched by id.
-func transactionDetail(loc string, t ghl.TransactionDetail) rankr.Transaction {
+func transactionDetail(loc string, t ghl.TransactionDetail) (rankr.Transaction, *amounts) {
+	a := newAmounts(rankr.RecordTransaction, t.ID)
 	x := rankr.Transaction{
 		ID: t.ID, LocationID: loc, EntityType: t.EntityType, EntityID: t.EntityID, SubscriptionID: t.SubscriptionID,
-		InvoiceID: t.InvoiceID, ContactID: t.ContactID, Amount: minor(t.Amount, t.Currency),
-		AmountRefunded: minor(t.AmountRefunded, t.Currency), Currency: t.Currency, Status: string(t.Status),
+		InvoiceID: t.InvoiceID, ContactID: t.ContactID, Amount: a.minor("amount", t.Amount, t.Currency),
+		AmountRefunded: a.minor("amountRefunded", t.AmountRefunded, t.Currency), Currency: t.Currency, Status: string(t.Status),
 		LiveMode: t.LiveMode, ChargeID: t.ChargeID, CreatedAt: t.CreatedAt.Time, UpdatedAt: t.UpdatedAt.Time,
 		Raw: dropKeys(t.Raw, responseKeys...),
 	}
@@ -356,5 +430,5 @@ func transactionDetail(loc string, t ghl.TransactionDetail) rankr.Transaction {
 	case "invoice":
 		x.InvoiceID = t.EntityID
 	}
-	return x
+	return x, a
 }

@@ -36,13 +36,13 @@ func (s *Syncer) Refresh(ctx context.Context, loc, kind, id string) error {
 		if err != nil {
 			return s.finish(ctx, loc, fmt.Errorf("refreshing the transactions of order %s: %w", id, err))
 		}
-		return nil
+		return s.finishRefused(ctx, loc)
 	}
 	if kind == RefreshOrderFulfillments {
 		if err := s.completeOrders(ctx, client, loc, []string{id}); err != nil {
 			return s.finish(ctx, loc, err)
 		}
-		return nil
+		return s.finishRefused(ctx, loc)
 	}
 	recordType := map[string]string{RefreshOrder: rankr.RecordOrder, RefreshTransaction: rankr.RecordTransaction,
 		RefreshSubscription: rankr.RecordSubscription, RefreshInvoice: rankr.RecordInvoice}[kind]
@@ -56,7 +56,7 @@ func (s *Syncer) Refresh(ctx context.Context, loc, kind, id string) error {
 	if !exists {
 		return s.store.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: loc, RecordType: recordType, ID: id, At: s.opts.Now()})
 	}
-	return nil
+	return s.finishRefused(ctx, loc)
 }
 
 // refetch fetches one record by id and stores it (marked seen at seen, when
@@ -67,29 +67,39 @@ func (s *Syncer) refetch(ctx context.Context, client *ghl.Client, loc, recordTyp
 	case rankr.RecordOrder:
 		var d *ghl.OrderDetail
 		if d, err = client.GetOrder(ctx, loc, id); err == nil {
-			_, err = s.store.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
-				Orders: []store.OrderVersion{{Order: orderDetail(loc, *d, responseKeys), Detail: true}}})
-			if err == nil {
-				err = s.completeOrders(ctx, client, loc, []string{id})
+			// A record refused exists in GHL all the same: it is neither
+			// stored nor marked deleted (see admit).
+			if o, a := orderDetail(loc, *d, responseKeys); s.admit(loc, a) {
+				_, err = s.store.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
+					Orders: []store.OrderVersion{{Order: o, Detail: true}}})
+				if err == nil {
+					err = s.completeOrders(ctx, client, loc, []string{id})
+				}
 			}
 		}
 	case rankr.RecordTransaction:
 		var d *ghl.TransactionDetail
 		if d, err = client.GetTransaction(ctx, loc, id); err == nil {
-			_, err = s.store.TransactionUpsert(ctx, store.TransactionUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
-				Transactions: []rankr.Transaction{transactionDetail(loc, *d)}})
+			if x, a := transactionDetail(loc, *d); s.admit(loc, a) {
+				_, err = s.store.TransactionUpsert(ctx, store.TransactionUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
+					Transactions: []rankr.Transaction{x}})
+			}
 		}
 	case rankr.RecordSubscription:
 		var d *ghl.SubscriptionDetail
 		if d, err = client.GetSubscription(ctx, loc, id); err == nil {
-			_, err = s.store.SubscriptionUpsert(ctx, store.SubscriptionUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
-				Subscriptions: []store.SubscriptionVersion{{Subscription: subscriptionDetail(loc, *d), Detail: true}}})
+			if x, a := subscriptionDetail(loc, *d); s.admit(loc, a) {
+				_, err = s.store.SubscriptionUpsert(ctx, store.SubscriptionUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
+					Subscriptions: []store.SubscriptionVersion{{Subscription: x, Detail: true}}})
+			}
 		}
 	case rankr.RecordInvoice:
 		var d *ghl.Invoice
 		if d, err = client.GetInvoice(ctx, loc, id); err == nil {
-			_, err = s.store.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
-				Invoices: []rankr.Invoice{invoice(loc, *d)}})
+			if x, a := invoice(loc, *d); s.admit(loc, a) {
+				_, err = s.store.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, SeenAt: seen, Now: s.opts.Now(),
+					Invoices: []rankr.Invoice{x}})
+			}
 		}
 	default:
 		return false, fmt.Errorf("%w: records of type %q cannot be fetched", rankr.ErrInvalid, recordType)

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,7 @@ type Syncer struct {
 
 	mu       sync.Mutex
 	progress map[string]*Progress
+	refused  map[string]*refusals // by location, until a pass finishes
 }
 
 // New returns a syncer writing to st through clients.
@@ -75,7 +77,7 @@ func New(st store.Store, clients *Clients, opts Options) *Syncer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{store: st, clients: clients, opts: opts, log: opts.Logger, progress: map[string]*Progress{}}
+	return &Syncer{store: st, clients: clients, opts: opts, log: opts.Logger, progress: map[string]*Progress{}, refused: map[string]*refusals{}}
 }
 
 // Clients returns the syncer's GHL clients.
@@ -92,6 +94,12 @@ type Progress struct {
 	Subscriptions atomic.Int64
 	Invoices      atomic.Int64
 	Deleted       atomic.Int64
+	// Rounded counts amounts GHL sent with more decimals than their
+	// currency has, rounded half away from zero; Refused counts records not
+	// stored because a value could not be (see the log and the connection's
+	// last sync error).
+	Rounded atomic.Int64
+	Refused atomic.Int64
 	// PhaseDone and PhaseTotal measure the current paged phase: records
 	// walked so far and the total GHL reported.
 	PhaseDone  atomic.Int64
@@ -175,8 +183,10 @@ func (s *Syncer) connection(ctx context.Context, locationID string) (rankr.Conne
 	return conn, s.clients.For(conn), nil
 }
 
-// finish records the end of a pass on the connection: its error, and the
-// connection's state when GHL refused the credential.
+// finish records the end of a pass on the connection: its error and the
+// records refused since the last pass finished (which are not an error of
+// the pass: it did what it could, and retrying it at once would refuse them
+// again), and the connection's state when GHL refused the credential.
 func (s *Syncer) finish(ctx context.Context, locationID string, err error) error {
 	err = classify(locationID, err)
 	if errors.Is(err, context.Canceled) {
@@ -185,10 +195,14 @@ func (s *Syncer) finish(ctx context.Context, locationID string, err error) error
 	// Record with a fresh context: the pass's own may be done.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	msg := ""
+	var msgs []string
 	if err != nil {
-		msg = err.Error()
+		msgs = append(msgs, err.Error())
 	}
+	if r := s.takeRefused(locationID); r != "" {
+		msgs = append(msgs, r)
+	}
+	msg := strings.Join(msgs, "; ")
 	var cerr *ConnectionError
 	if errors.As(err, &cerr) && cerr.Err != nil {
 		if serr := s.store.ConnectionSetState(rctx, store.ConnectionSetStateParams{LocationID: locationID, State: cerr.State,

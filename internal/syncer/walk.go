@@ -217,15 +217,22 @@ func (s *Syncer) storeOrderPage(ctx context.Context, client *ghl.Client, loc str
 	if seen {
 		p.SeenAt = s.opts.Now()
 	}
-	ids := make([]string, len(items))
-	for i, o := range items {
-		p.Orders = append(p.Orders, store.OrderVersion{Order: orderSummary(loc, o)})
-		ids[i] = o.ID
+	ids := make([]string, 0, len(items))
+	for _, o := range items {
+		x, a := orderSummary(loc, o)
+		if !s.admit(loc, a) {
+			continue
+		}
+		p.Orders = append(p.Orders, store.OrderVersion{Order: x})
+		ids = append(ids, o.ID)
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	if _, err := s.store.OrderUpsert(ctx, p); err != nil {
 		return fmt.Errorf("storing orders: %w", err)
 	}
-	s.Progress(loc).Orders.Add(int64(len(items)))
+	s.Progress(loc).Orders.Add(int64(len(ids)))
 	return s.completeOrders(ctx, client, loc, ids)
 }
 
@@ -282,7 +289,11 @@ func (s *Syncer) fetchDetails(ctx context.Context, client *ghl.Client, loc strin
 		case err != nil:
 			return fmt.Errorf("fetching order %s: %w", id, err)
 		}
-		versions = append(versions, store.OrderVersion{Order: orderDetail(loc, *d, responseKeys), Detail: true})
+		// A detail refused leaves the order needing it: the next pass
+		// that lists the order asks again.
+		if o, a := orderDetail(loc, *d, responseKeys); s.admit(loc, a) {
+			versions = append(versions, store.OrderVersion{Order: o, Detail: true})
+		}
 		return nil
 	})
 	if len(versions) > 0 {
@@ -304,7 +315,13 @@ func (s *Syncer) syncFulfillments(ctx context.Context, client *ghl.Client, loc, 
 	}
 	p := store.FulfillmentSyncParams{LocationID: loc, OrderID: orderID, OrderUpdatedAt: version, Now: s.opts.Now()}
 	for _, f := range fs {
-		p.Fulfillments = append(p.Fulfillments, fulfillment(loc, orderID, f))
+		x, a := fulfillment(loc, orderID, f)
+		if !s.admit(loc, a) {
+			// The list is stored whole or not at all; unstored, the order
+			// still needs its fulfillments, and the next pass asks again.
+			return nil
+		}
+		p.Fulfillments = append(p.Fulfillments, x)
 	}
 	res, err := s.store.FulfillmentSync(ctx, p)
 	if err != nil {
@@ -325,7 +342,9 @@ func (w *walker) transactionsPage(ctx context.Context) error {
 func (s *Syncer) storeTransactions(ctx context.Context, loc string, items []ghl.Transaction, seen time.Time, cp *rankr.Cursor) error {
 	p := store.TransactionUpsertParams{LocationID: loc, SeenAt: seen, Checkpoint: cp, Now: s.opts.Now()}
 	for _, t := range items {
-		p.Transactions = append(p.Transactions, transaction(loc, t))
+		if x, a := transaction(loc, t); s.admit(loc, a) {
+			p.Transactions = append(p.Transactions, x)
+		}
 	}
 	if len(p.Transactions) == 0 && cp == nil {
 		return nil
@@ -336,7 +355,7 @@ func (s *Syncer) storeTransactions(ctx context.Context, loc string, items []ghl.
 	if _, err := s.store.TransactionUpsert(ctx, p); err != nil {
 		return fmt.Errorf("storing transactions: %w", err)
 	}
-	s.Progress(loc).Transactions.Add(int64(len(items)))
+	s.Progress(loc).Transactions.Add(int64(len(p.Transactions)))
 	return nil
 }
 
@@ -349,20 +368,22 @@ func (w *walker) subscriptionsPage(ctx context.Context) error {
 }
 
 func (s *Syncer) storeSubscriptions(ctx context.Context, loc string, items []ghl.Subscription, seen time.Time, cp *rankr.Cursor) error {
-	if len(items) == 0 {
+	p := store.SubscriptionUpsertParams{LocationID: loc, SeenAt: seen, Checkpoint: cp, Now: s.opts.Now()}
+	for _, x := range items {
+		if sub, a := subscriptionSummary(loc, x); s.admit(loc, a) {
+			p.Subscriptions = append(p.Subscriptions, store.SubscriptionVersion{Subscription: sub})
+		}
+	}
+	if len(p.Subscriptions) == 0 {
 		if cp != nil {
 			return s.store.CursorPut(ctx, *cp)
 		}
 		return nil
 	}
-	p := store.SubscriptionUpsertParams{LocationID: loc, SeenAt: seen, Checkpoint: cp, Now: s.opts.Now()}
-	for _, x := range items {
-		p.Subscriptions = append(p.Subscriptions, store.SubscriptionVersion{Subscription: subscriptionSummary(loc, x)})
-	}
 	if _, err := s.store.SubscriptionUpsert(ctx, p); err != nil {
 		return fmt.Errorf("storing subscriptions: %w", err)
 	}
-	s.Progress(loc).Subscriptions.Add(int64(len(items)))
+	s.Progress(loc).Subscriptions.Add(int64(len(p.Subscriptions)))
 	return nil
 }
 
@@ -395,7 +416,10 @@ func (s *Syncer) subscriptionDetails(ctx context.Context, client *ghl.Client, lo
 			case err != nil:
 				return fmt.Errorf("fetching subscription %s: %w", id, err)
 			}
-			versions = append(versions, store.SubscriptionVersion{Subscription: subscriptionDetail(loc, *d), Detail: true})
+			// Refused, it still needs its detail: the next pass asks again.
+			if sub, a := subscriptionDetail(loc, *d); s.admit(loc, a) {
+				versions = append(versions, store.SubscriptionVersion{Subscription: sub, Detail: true})
+			}
 			return nil
 		})
 		if err != nil {
@@ -419,20 +443,22 @@ func (w *walker) invoicesPage(ctx context.Context) error {
 }
 
 func (s *Syncer) storeInvoices(ctx context.Context, loc string, items []ghl.Invoice, seen time.Time, cp *rankr.Cursor) error {
-	if len(items) == 0 {
+	p := store.InvoiceUpsertParams{LocationID: loc, SeenAt: seen, Checkpoint: cp, Now: s.opts.Now()}
+	for _, x := range items {
+		if v, a := invoice(loc, x); s.admit(loc, a) {
+			p.Invoices = append(p.Invoices, v)
+		}
+	}
+	if len(p.Invoices) == 0 {
 		if cp != nil {
 			return s.store.CursorPut(ctx, *cp)
 		}
 		return nil
 	}
-	p := store.InvoiceUpsertParams{LocationID: loc, SeenAt: seen, Checkpoint: cp, Now: s.opts.Now()}
-	for _, x := range items {
-		p.Invoices = append(p.Invoices, invoice(loc, x))
-	}
 	if _, err := s.store.InvoiceUpsert(ctx, p); err != nil {
 		return fmt.Errorf("storing invoices: %w", err)
 	}
-	s.Progress(loc).Invoices.Add(int64(len(items)))
+	s.Progress(loc).Invoices.Add(int64(len(p.Invoices)))
 	return nil
 }
 

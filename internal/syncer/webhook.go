@@ -57,6 +57,7 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 		why string
 	}
 	verdicts := map[string]verdict{}
+	rounded := map[int]string{} // what converting each webhook's amounts rounded, for its outcome
 	accepting := func(loc string) (bool, string) {
 		v, seen := verdicts[loc]
 		if !seen {
@@ -88,8 +89,14 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 				out[i].Err = fmt.Errorf("%w: %s without a usable order: %v", rankr.ErrInvalid, env.Type, err)
 				continue
 			}
+			o, a := orderDetail(loc, *d, webhookKeys)
+			if a.err != nil {
+				out[i].Outcome = s.notApplied(loc, a)
+				continue
+			}
+			rounded[i] = s.roundedNote(loc, a)
 			g := groupOf(loc)
-			g.orders = append(g.orders, store.OrderVersion{Order: orderDetail(loc, *d, webhookKeys), Detail: true})
+			g.orders = append(g.orders, store.OrderVersion{Order: o, Detail: true})
 			g.orderAt = append(g.orderAt, i)
 		case ghl.EventInvoiceCreate, ghl.EventInvoiceUpdate, ghl.EventInvoiceSent, ghl.EventInvoicePaid,
 			ghl.EventInvoicePartiallyPaid, ghl.EventInvoiceVoid, ghl.EventInvoiceDelete:
@@ -110,8 +117,14 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 				out[i].Outcome = "invoice deleted"
 				continue
 			}
+			x, a := invoice(loc, *v)
+			if a.err != nil {
+				out[i].Outcome = s.notApplied(loc, a)
+				continue
+			}
+			rounded[i] = s.roundedNote(loc, a)
 			g := groupOf(loc)
-			g.invoices = append(g.invoices, invoice(loc, *v))
+			g.invoices = append(g.invoices, x)
 			g.invAt = append(g.invAt, i)
 		case ghl.EventUninstall, ghl.EventInstall:
 			outcome, err := s.installState(ctx, env.Type, loc, cmp.Or(ev.EventAt, ev.ReceivedAt, s.opts.Now()))
@@ -159,6 +172,11 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			for k, v := range g.invoices {
 				out[g.invAt[k]].Outcome = did.of("invoice", v.ID)
 			}
+		}
+	}
+	for i, r := range rounded {
+		if r != "" {
+			out[i].Outcome += "; " + r
 		}
 	}
 	return out, follow, nil
