@@ -61,7 +61,7 @@ func TestNumberRound(t *testing.T) {
 		{"-0.5", 0, -1, true, nil},
 		{"0.4999", 0, 0, true, nil},
 		{"-0.004", 2, 0, true, nil}, // no negative zero
-		{"2.5", 0, 3, true, nil},   // not to even
+		{"2.5", 0, 3, true, nil},    // not to even
 		{"1.0005", 3, 1001, true, nil},
 		{"1.0004", 3, 1000, true, nil},
 		{"0.0000000000000000000000000000000000000000000000000000000005", 2, 0, true, nil},
