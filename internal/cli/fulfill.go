@@ -24,6 +24,20 @@ type FulfillCmd struct {
 	Location string        `help:"The order's location, when ids could clash." env:"RANKR_LOCATION"`
 	Wait     time.Duration `help:"How long to keep trying before leaving the push to rankr serve." default:"1m"`
 	MailFlags
+	PushFlags
+}
+
+// PushFlags configure fulfillment pushes, on serve and fulfill alike.
+type PushFlags struct {
+	Lease time.Duration `help:"How long one attempt at a fulfillment push holds it; the attempt itself ends well before, so that no other process can take the push while it runs. Give every process the same value." name:"push-lease" default:"2m" env:"RANKR_PUSH_LEASE"`
+}
+
+// lease checks the setting.
+func (f PushFlags) lease() (time.Duration, error) {
+	if f.Lease < time.Second {
+		return 0, fmt.Errorf("--push-lease %s is too short: an attempt needs a second at least", f.Lease)
+	}
+	return f.Lease, nil
 }
 
 // Run records the push in the outbox and tries it until it is done, failed,
@@ -38,7 +52,11 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		items = append(items, rankr.PushItem{PriceID: price, Qty: n})
 	}
-	d, err := g.open(ctx, false, daemon.Config{Mail: c.config()})
+	lease, err := c.lease()
+	if err != nil {
+		return err
+	}
+	d, err := g.open(ctx, false, daemon.Config{Mail: c.MailFlags.config(), PushLease: lease})
 	if err != nil {
 		return err
 	}
