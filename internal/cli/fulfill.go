@@ -61,16 +61,40 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	push, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
+	push, created, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
 		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}}})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "push %s recorded for order %s\n", push.ID, push.OrderID)
+	switch {
+	case !created && push.State == rankr.PushDone:
+		// Operators retry commands: the same parcel again is the push it
+		// made, not an error (and never a second fulfillment).
+		fmt.Fprintf(g.stdout, "already pushed as %s (%s%s)\n", push.ID, push.State, fulfillmentOf(push))
+		return nil
+	case !created:
+		fmt.Fprintf(g.stdout, "already requested as %s (%s%s); trying it\n", push.ID, push.State, fulfillmentOf(push))
+	default:
+		fmt.Fprintf(g.stdout, "push %s recorded for order %s\n", push.ID, push.OrderID)
+	}
 	deadline := time.Now().Add(c.Wait)
+	// No attempt outlives --wait: what is left is rankr serve's.
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	id := push.ID
 	for {
-		push, err = d.Pusher.Push(ctx, push.ID)
-		if err != nil && !errors.Is(err, rankr.ErrConflict) {
+		push, err = d.Pusher.Push(wctx, id)
+		switch {
+		case errors.Is(err, rankr.ErrConflict), err != nil && wctx.Err() != nil && ctx.Err() == nil:
+			// Not due, held by another process, this attempt's lease ran
+			// out, or --wait is over: see how the push stands.
+			if push, err = d.Store.PushGet(ctx, id); err != nil {
+				return err
+			}
+			if wctx.Err() != nil && push.State != rankr.PushDone && push.State != rankr.PushFailed {
+				return notYet(g, push)
+			}
+		case err != nil:
 			return err
 		}
 		switch push.State {
@@ -83,16 +107,34 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		case rankr.PushFailed:
 			return fmt.Errorf("GHL refused push %s: %s", push.ID, push.LastError)
 		}
-		wait := time.Until(push.NextAttemptAt)
+		// The next attempt is due by the database's clock; a push another
+		// process holds is looked at again shortly.
+		now, err := d.Store.Now(ctx)
+		if err != nil {
+			return err
+		}
+		wait := max(push.NextAttemptAt.Sub(now), 200*time.Millisecond)
 		if time.Now().Add(wait).After(deadline) {
-			fmt.Fprintf(g.stdout, "not done yet (%s: %s); it stays in the outbox and `rankr serve` keeps trying, never twice\n",
-				push.State, push.LastError)
-			return nil
+			return notYet(g, push)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(max(wait, 0)):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// notYet says that a push is left to rankr serve.
+func notYet(g *Globals, push rankr.FulfillmentPush) error {
+	fmt.Fprintf(g.stdout, "not done yet (%s%s); it stays in the outbox and `rankr serve` keeps trying, never twice\n",
+		push.State, lastError(push.LastError))
+	return nil
+}
+
+func fulfillmentOf(push rankr.FulfillmentPush) string {
+	if push.FulfillmentID == "" {
+		return ""
+	}
+	return ", GHL fulfillment " + push.FulfillmentID
 }

@@ -31,7 +31,9 @@ func newRig(t *testing.T, open storetest.Opener) *rig {
 	sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 71, Orders: 150},
 		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
 		ghl.WithAttemptTimeout(300*time.Millisecond))
-	return &rig{sb: sb, st: st, sync: s, pusher: flows.NewPusher(st, s, nil), loc: loc}
+	pusher := flows.NewPusher(st, s, nil)
+	flows.NoBackoff(pusher)
+	return &rig{sb: sb, st: st, sync: s, pusher: pusher, loc: loc}
 }
 
 // backfilled starts a sandbox (its rate limit lifted), connects its first
@@ -81,7 +83,7 @@ func (r *rig) request(t *testing.T, orders []rankr.Order) []rankr.FulfillmentPus
 	t.Helper()
 	var pushes []rankr.FulfillmentPush
 	for i, o := range orders {
-		p, err := r.pusher.Request(context.Background(), flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
+		p, _, err := r.pusher.Request(context.Background(), flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
 			Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -111,8 +113,6 @@ func (r *rig) pushAll(t *testing.T, pushes []rankr.FulfillmentPush, between func
 			}
 			if got.State != rankr.PushDone {
 				pending++
-				// Skip the backoff: make it due now.
-				_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
 			}
 		}
 		if between != nil {
@@ -227,15 +227,21 @@ func TestRequestChecksTheOrder(t *testing.T) {
 		"too many":      {OrderID: o.ID, Trackings: tr, Items: []rankr.PushItem{{PriceID: physical.PriceID, Qty: physical.Qty + 1}}},
 	}
 	for name, req := range cases {
-		if _, err := r.pusher.Request(ctx, req); err == nil {
+		if _, _, err := r.pusher.Request(ctx, req); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	// Everything left, then nothing more: the pending push counts.
-	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); err != nil {
-		t.Fatal(err)
+	first, created, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr})
+	if err != nil || !created {
+		t.Fatalf("created %v, %v", created, err)
 	}
-	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); !errors.Is(err, rankr.ErrConflict) {
+	if _, _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: []rankr.Tracking{{Number: "TRK-2", Carrier: "DHL"}}}); !errors.Is(err, rankr.ErrConflict) {
 		t.Fatalf("a second push of the same items: %v", err)
+	}
+	// The same request again is answered with the push it made.
+	again, created, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr})
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("a repeated request: %+v, created %v, %v", again, created, err)
 	}
 }
