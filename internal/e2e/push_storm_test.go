@@ -64,7 +64,10 @@ func testPushStormLandsOnce(t *testing.T, dbName string) {
 	// attempt has begun (the first one's lease ran out, or it gave up),
 	// so that attempts overlap if they can. After it, some requests are
 	// refused still, and those GHL applies are answered only after three
-	// leases, if ever: the attempt cannot know its outcome.
+	// leases, if ever: the attempt cannot know its outcome. (The sandbox's
+	// stormFor refuses every operation of the location, the listing of
+	// fulfillments too; this storm is CreateFulfillment's alone, so that
+	// a second attempt can look, find nothing yet, and send.)
 	storm := sandbox.Faults{Only: []string{"CreateFulfillment"}, Rate429: 1}
 	if err := sb.SetFaults(storm); err != nil {
 		t.Fatal(err)
