@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +244,48 @@ func TestRequestChecksTheOrder(t *testing.T) {
 	again, created, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr})
 	if err != nil || created || again.ID != first.ID {
 		t.Fatalf("a repeated request: %+v, created %v, %v", again, created, err)
+	}
+}
+
+// TestAttemptEndsInsideItsLease: however long the GHL client would retry a
+// refused push (here: for ever longer than the lease), an attempt ends
+// inside its lease, so that no other pusher takes the push while it runs,
+// and its end is recorded.
+func TestAttemptEndsInsideItsLease(t *testing.T) {
+	t.Parallel()
+	for name, open := range storetest.Openers() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 71, Orders: 150},
+				ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 12, BaseDelay: 200 * time.Millisecond, MaxDelay: 200 * time.Millisecond}))
+			r := &rig{sb: sb, st: st, sync: s, loc: loc}
+			a, b := flows.NewPusher(st, s, nil), flows.NewPusher(st, s, nil)
+			a.Lease, b.Lease = 2*time.Second, 2*time.Second
+			r.pusher = a
+			push := r.request(t, r.shippable(t, 1))[0]
+			if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, Rate429: 1}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				// Another pusher tries all along.
+				defer close(done)
+				for ctx.Err() == nil {
+					_, _ = b.Push(ctx, push.ID)
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			_, err := a.Push(context.Background(), push.ID)
+			cancel()
+			<-done
+			if err != nil {
+				t.Fatalf("the attempt could not record its end: %v", err)
+			}
+			got, _ := st.PushGet(context.Background(), push.ID)
+			if got.Attempts != 1 || got.State != rankr.PushPending || !strings.Contains(got.LastError, "deadline") {
+				t.Fatalf("after the attempt: %d attempts, %s: %s", got.Attempts, got.State, got.LastError)
+			}
+		})
 	}
 }
