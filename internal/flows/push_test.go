@@ -269,8 +269,15 @@ func TestAttemptEndsInsideItsLease(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() {
-				// Another pusher tries all along.
+				// Another pusher tries all along, once the first holds the
+				// push.
 				defer close(done)
+				for ctx.Err() == nil {
+					if got, _ := st.PushGet(ctx, push.ID); got.State == rankr.PushPushing {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 				for ctx.Err() == nil {
 					_, _ = b.Push(ctx, push.ID)
 					time.Sleep(20 * time.Millisecond)
