@@ -187,6 +187,13 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if !retry {
 			return gerr
 		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			// Waiting out the backoff would end past the caller's deadline:
+			// give up now, with GHL's answer.
+			gerr.Err = errors.Join(gerr.Err, fmt.Errorf("not retrying in %s, past the deadline: %w", wait.Round(time.Millisecond),
+				context.DeadlineExceeded))
+			return gerr
+		}
 		c.log.DebugContext(ctx, "ghl: retrying", "op", cl.op.Name, "location", cl.location,
 			"attempt", attempt, "status", gerr.StatusCode, "wait", wait, "error", gerr.Error())
 		if err := sleep(ctx, wait); err != nil {
@@ -281,7 +288,7 @@ func (c *Client) shouldRetry(ctx context.Context, op Operation, e *Error, attemp
 	case e.StatusCode >= 500:
 		return c.backoff(attempt), op.idempotent()
 	case e.Err != nil && (e.StatusCode == 0 || e.StatusCode/100 == 2):
-		if errors.Is(e.Err, ErrRateLimited) || errors.Is(e.Err, ErrNoToken) {
+		if errors.Is(e.Err, ErrRateLimited) || errors.Is(e.Err, ErrNoToken) || errors.Is(e.Err, context.DeadlineExceeded) {
 			return 0, false
 		}
 		// Not OutcomeUnknown: either idempotent or never written.

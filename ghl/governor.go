@@ -216,6 +216,19 @@ func (l *lane) acquire(ctx context.Context, p Priority) error {
 		l.mu.Unlock()
 		return nil
 	}
+	if deadline, ok := ctx.Deadline(); ok {
+		// No slot can free before this: waiting for one that would come
+		// after the caller's deadline only holds the caller up.
+		at := l.win.nextFree(now)
+		if at.Before(l.pausedUntil) {
+			at = l.pausedUntil
+		}
+		if at.After(deadline) {
+			l.mu.Unlock()
+			return fmt.Errorf("ghl: the rate budget has no slot for %s, past the deadline: %w", at.Sub(now).Round(time.Millisecond),
+				context.DeadlineExceeded)
+		}
+	}
 	w := &waiter{ready: make(chan struct{})}
 	l.waiters[p] = append(l.waiters[p], w)
 	l.arm(now)

@@ -275,11 +275,32 @@ func TestFulfillPushesOnce(t *testing.T) {
 	if !strings.Contains(out, "fulfilled in GHL as") {
 		t.Fatalf("fulfill said: %s", out)
 	}
+	// The same command again (operators retry) is answered with the push.
+	again := s.must(t, "fulfill", order, "--tracking", "1ZCLI0001", "--carrier", "UPS", "--notify")
+	if !strings.Contains(again, "already pushed as fp_") || !strings.Contains(again, "(done, GHL fulfillment ") {
+		t.Fatalf("the repeated fulfill said: %s", again)
+	}
+	// The same tracking for other items is refused, saying why.
+	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "1ZCLI0001", "--carrier", "UPS", "--item", "other-price:1"); code == 0 ||
+		!strings.Contains(errOut, "is already on push fp_") {
+		t.Fatalf("the same tracking for other items: %d %s", code, errOut)
+	}
 	// Nothing is left to ship: a second push is refused before reaching GHL.
 	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "1ZCLI0002", "--carrier", "UPS"); code == 0 || !strings.Contains(errOut, "nothing left to ship") {
 		t.Fatalf("second fulfill: %d %s", code, errOut)
 	}
 	tr, _ = s.sb.Truth(l.ID)
+	fulfillments := 0
+	for _, o := range tr.Locations[0].Orders {
+		for _, f := range o.Fulfillments {
+			if len(f.Trackings) > 0 && f.Trackings[0].TrackingNumber == "1ZCLI0001" {
+				fulfillments++
+			}
+		}
+	}
+	if fulfillments != 1 {
+		t.Fatalf("%d fulfillments in GHL for the push", fulfillments)
+	}
 	n := 0
 	for _, nt := range tr.Locations[0].Notices {
 		if len(nt.Trackings) > 0 && nt.Trackings[0] == "1ZCLI0001" {

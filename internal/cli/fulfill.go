@@ -24,6 +24,20 @@ type FulfillCmd struct {
 	Location string        `help:"The order's location, when ids could clash." env:"RANKR_LOCATION"`
 	Wait     time.Duration `help:"How long to keep trying before leaving the push to rankr serve." default:"1m"`
 	MailFlags
+	PushFlags
+}
+
+// PushFlags configure fulfillment pushes, on serve and fulfill alike.
+type PushFlags struct {
+	Lease time.Duration `help:"How long one attempt at a fulfillment push holds it; the attempt itself ends well before, so that no other process can take the push while it runs. Give every process the same value." name:"push-lease" default:"2m" env:"RANKR_PUSH_LEASE"`
+}
+
+// lease checks the setting.
+func (f PushFlags) lease() (time.Duration, error) {
+	if f.Lease < time.Second {
+		return 0, fmt.Errorf("--push-lease %s is too short: an attempt needs a second at least", f.Lease)
+	}
+	return f.Lease, nil
 }
 
 // Run records the push in the outbox and tries it until it is done, failed,
@@ -38,21 +52,49 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		items = append(items, rankr.PushItem{PriceID: price, Qty: n})
 	}
-	d, err := g.open(ctx, false, daemon.Config{Mail: c.config()})
+	lease, err := c.lease()
+	if err != nil {
+		return err
+	}
+	d, err := g.open(ctx, false, daemon.Config{Mail: c.MailFlags.config(), PushLease: lease})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	push, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
+	push, created, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
 		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}}})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "push %s recorded for order %s\n", push.ID, push.OrderID)
+	switch {
+	case !created && push.State == rankr.PushDone:
+		// Operators retry commands: the same parcel again is the push it
+		// made, not an error (and never a second fulfillment).
+		fmt.Fprintf(g.stdout, "already pushed as %s (%s%s)\n", push.ID, push.State, fulfillmentOf(push))
+		return nil
+	case !created:
+		fmt.Fprintf(g.stdout, "already requested as %s (%s%s); trying it\n", push.ID, push.State, fulfillmentOf(push))
+	default:
+		fmt.Fprintf(g.stdout, "push %s recorded for order %s\n", push.ID, push.OrderID)
+	}
 	deadline := time.Now().Add(c.Wait)
+	// No attempt outlives --wait: what is left is rankr serve's.
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	id := push.ID
 	for {
-		push, err = d.Pusher.Push(ctx, push.ID)
-		if err != nil && !errors.Is(err, rankr.ErrConflict) {
+		push, err = d.Pusher.Push(wctx, id)
+		switch {
+		case errors.Is(err, rankr.ErrConflict), err != nil && wctx.Err() != nil && ctx.Err() == nil:
+			// Not due, held by another process, this attempt's lease ran
+			// out, or --wait is over: see how the push stands.
+			if push, err = d.Store.PushGet(ctx, id); err != nil {
+				return err
+			}
+			if wctx.Err() != nil && push.State != rankr.PushDone && push.State != rankr.PushFailed {
+				return notYet(g, push)
+			}
+		case err != nil:
 			return err
 		}
 		switch push.State {
@@ -65,16 +107,34 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		case rankr.PushFailed:
 			return fmt.Errorf("GHL refused push %s: %s", push.ID, push.LastError)
 		}
-		wait := time.Until(push.NextAttemptAt)
+		// The next attempt is due by the database's clock; a push another
+		// process holds is looked at again shortly.
+		now, err := d.Store.Now(ctx)
+		if err != nil {
+			return err
+		}
+		wait := max(push.NextAttemptAt.Sub(now), 200*time.Millisecond)
 		if time.Now().Add(wait).After(deadline) {
-			fmt.Fprintf(g.stdout, "not done yet (%s: %s); it stays in the outbox and `rankr serve` keeps trying, never twice\n",
-				push.State, push.LastError)
-			return nil
+			return notYet(g, push)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(max(wait, 0)):
+		case <-time.After(wait):
 		}
 	}
+}
+
+// notYet says that a push is left to rankr serve.
+func notYet(g *Globals, push rankr.FulfillmentPush) error {
+	fmt.Fprintf(g.stdout, "not done yet (%s%s); it stays in the outbox and `rankr serve` keeps trying, never twice\n",
+		push.State, lastError(push.LastError))
+	return nil
+}
+
+func fulfillmentOf(push rankr.FulfillmentPush) string {
+	if push.FulfillmentID == "" {
+		return ""
+	}
+	return ", GHL fulfillment " + push.FulfillmentID
 }

@@ -34,6 +34,7 @@ type ServeCmd struct {
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." name:"webhook-legacy-rsa-key" type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
 
 	MailFlags
+	PushFlags
 	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
 	Outbound    OutboundServeFlags `embed:""`
 }
@@ -52,10 +53,15 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		// would forget webhooks it may still deliver again.
 		return daemon.Config{}, fmt.Errorf("--inbox-retention %s is too short: keep processed webhooks an hour at least (0 keeps them forever)", keep)
 	}
+	lease, err := c.lease()
+	if err != nil {
+		return daemon.Config{}, err
+	}
 	return daemon.Config{
-		Addr:    c.Addr,
-		Webhook: wh,
-		Sync:    syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		PushLease: lease,
+		Addr:      c.Addr,
+		Webhook:   wh,
+		Sync:      syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
 			InboxRetention: keep},
 		Reconcile:   c.Reconcile.policy(),

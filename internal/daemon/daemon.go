@@ -70,6 +70,9 @@ type Config struct {
 	// Mail is Rankr's own SMTP sender (empty URL: none). With one, a push
 	// that notifies the customer is notified by Rankr, not GHL.
 	Mail mailer.Config
+	// PushLease is how long an attempt at a fulfillment push holds it
+	// (zero: the pusher's default, 2 min).
+	PushLease time.Duration
 
 	// Outbound configures the webhooks Rankr sends to subscribers.
 	Outbound outbound.Config
@@ -149,6 +152,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	s := syncer.New(st, clients, cfg.Sync)
 	pusher := flows.NewPusher(st, s, cfg.Logger)
 	pusher.RankrNotices = mail != nil
+	pusher.Lease = cfg.PushLease
 	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
 	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)

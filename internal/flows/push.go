@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/rankr/rankr/ghl"
@@ -28,12 +26,23 @@ import (
 // an attempt whose outcome is unknown marks the push unknown, and every
 // later attempt first lists the order's fulfillments and looks for this one
 // (same tracking numbers, same items, not claimed by another push).
+//
+// That look is worth something only if no earlier attempt is still under
+// way: an attempt holds its push for a lease, and everything it does (the
+// GHL client's retries and rate waits included) ends well inside it, so
+// that when another process may take the push over, the attempt is over.
+// Its result is recorded only while it still holds the push (the claim
+// token), so a late one never overwrites a newer one's.
 type Pusher struct {
 	store  store.Store
 	syncer *syncer.Syncer
 	log    *slog.Logger
 	now    func() time.Time
-	// Lease is how long an attempt holds its push (default 2 min).
+	// backoff is how long a push waits after its attempts-th attempt
+	// failed without reaching GHL.
+	backoff func(attempts int) time.Duration
+	// Lease is how long an attempt holds its push (default 2 min); the
+	// attempt itself ends after three quarters of it.
 	Lease time.Duration
 	// RankrNotices is set when Rankr can mail customers itself (a mailer
 	// is configured): a push that asks to notify the customer is then
@@ -47,8 +56,16 @@ func NewPusher(st store.Store, s *syncer.Syncer, log *slog.Logger) *Pusher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Pusher{store: st, syncer: s, log: log, now: time.Now}
+	return &Pusher{store: st, syncer: s, log: log, now: time.Now, backoff: func(attempts int) time.Duration {
+		return min(time.Duration(1<<min(attempts, 9))*time.Second, 5*time.Minute)
+	}}
 }
+
+func (p *Pusher) lease() time.Duration { return cmp.Or(p.Lease, 2*time.Minute) }
+
+// finishTimeout bounds recording an attempt's end, which must happen even
+// when the attempt's own context is over.
+const finishTimeout = 30 * time.Second
 
 // Request describes a fulfillment to push.
 type Request struct {
@@ -63,58 +80,33 @@ type Request struct {
 }
 
 // Request checks a fulfillment against the order as Rankr holds it and
-// records it in the outbox; Push sends it.
-func (p *Pusher) Request(ctx context.Context, r Request) (rankr.FulfillmentPush, error) {
+// records it in the outbox; Push sends it. A request that repeats a push
+// not known to have failed (same order, same tracking numbers, same items
+// or none named) is answered with that push, and created false.
+func (p *Pusher) Request(ctx context.Context, r Request) (push rankr.FulfillmentPush, created bool, err error) {
 	if len(r.Trackings) == 0 || slices.ContainsFunc(r.Trackings, func(t rankr.Tracking) bool { return t.Number == "" }) {
-		return rankr.FulfillmentPush{}, fmt.Errorf("%w: a fulfillment needs a tracking number", rankr.ErrInvalid)
+		return push, false, fmt.Errorf("%w: a fulfillment needs a tracking number", rankr.ErrInvalid)
 	}
 	o, err := p.store.OrderGet(ctx, r.LocationID, r.OrderID)
 	if err != nil {
-		return rankr.FulfillmentPush{}, fmt.Errorf("order %s: %w (sync it first)", r.OrderID, err)
+		return push, false, fmt.Errorf("order %s: %w (sync it first)", r.OrderID, err)
 	}
-	if o.Items == nil {
-		return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no items yet; run `rankr sync` first", rankr.ErrConflict, o.ID)
-	}
-	left, err := p.unshipped(ctx, o)
-	if err != nil {
-		return rankr.FulfillmentPush{}, err
-	}
-	items := r.Items
-	if len(items) == 0 {
-		for _, it := range o.Items {
-			if n := left[it.PriceID]; n > 0 && it.ProductType == "PHYSICAL" {
-				items = append(items, rankr.PushItem{PriceID: it.PriceID, Qty: n})
-			}
-		}
-		if len(items) == 0 {
-			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has nothing left to ship", rankr.ErrConflict, o.ID)
-		}
-	}
-	for _, it := range items {
-		switch n, ok := left[it.PriceID]; {
-		case !ok:
-			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no item with price %s", rankr.ErrInvalid, o.ID, it.PriceID)
-		case it.Qty <= 0 || it.Qty > n:
-			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has %d of price %s left to ship, not %d", rankr.ErrInvalid, o.ID, n, it.PriceID, it.Qty)
-		}
-	}
-	push := rankr.FulfillmentPush{ID: newPushID(), LocationID: o.LocationID, OrderID: o.ID, Trackings: r.Trackings,
-		Items: items, State: rankr.PushPending, CreatedAt: p.now()}
+	push = rankr.FulfillmentPush{ID: newPushID(), LocationID: o.LocationID, OrderID: o.ID, Trackings: r.Trackings,
+		Items: r.Items, State: rankr.PushPending, CreatedAt: p.now()}
 	switch {
 	case r.NotifyCustomer && p.RankrNotices:
 		// Decided now and kept with the push, so that the customer gets
 		// one notice whatever the configuration is when the push lands.
 		if o.ContactEmail == "" {
-			return rankr.FulfillmentPush{}, fmt.Errorf("%w: order %s has no customer email for Rankr's notice", rankr.ErrInvalid, o.ID)
+			return rankr.FulfillmentPush{}, false, fmt.Errorf("%w: order %s has no customer email for Rankr's notice", rankr.ErrInvalid, o.ID)
 		}
 		push.NotifyVia = rankr.NotifyRankr
 	case r.NotifyCustomer:
 		push.NotifyVia, push.NotifyCustomer = rankr.NotifyGHL, true
 	}
-	if err := p.store.PushCreate(ctx, push); err != nil {
-		return rankr.FulfillmentPush{}, err
-	}
-	return push, nil
+	// The store checks what is left to ship and records the push in one
+	// step, so that concurrent requests cannot both take the same items.
+	return p.store.PushCreate(ctx, push)
 }
 
 func newPushID() string {
@@ -123,55 +115,33 @@ func newPushID() string {
 	return "fp_" + hex.EncodeToString(b[:])
 }
 
-// unshipped counts, per price, what is left to ship: ordered, less what
-// fulfillments shipped, less what pushes not yet known to have failed will
-// ship.
-func (p *Pusher) unshipped(ctx context.Context, o rankr.Order) (map[string]int64, error) {
-	left := map[string]int64{}
-	for _, it := range o.Items {
-		left[it.PriceID] += it.Qty
-	}
-	fs, err := p.store.FulfillmentList(ctx, store.ListParams{LocationID: o.LocationID, OrderID: o.ID, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	counted := map[string]bool{}
-	for _, f := range fs {
-		counted[f.ID] = true
-		for _, it := range f.Items {
-			left[it.PriceID] -= it.Qty
-		}
-	}
-	pushes, err := p.store.PushList(ctx, store.ListParams{LocationID: o.LocationID, OrderID: o.ID, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	for _, push := range pushes {
-		if push.State == rankr.PushFailed || (push.FulfillmentID != "" && counted[push.FulfillmentID]) {
-			continue
-		}
-		for _, it := range push.Items {
-			left[it.PriceID] -= it.Qty
-		}
-	}
-	return left, nil
-}
-
 // Push makes one attempt at a push that is due, and returns the push as it
-// stands after it. It fails with rankr.ErrConflict when the push is not due
-// or another pusher holds it.
+// stands after it. It fails with rankr.ErrConflict when the push is not due,
+// when another pusher holds it, or when the attempt outlived its lease
+// (another may have taken the push: the attempt's result is dropped).
+//
+// The attempt ends after three quarters of the lease, or earlier when ctx
+// does; its end is recorded all the same.
 func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, error) {
-	push, err := p.store.PushClaim(ctx, store.PushClaimParams{ID: id, Now: p.now(), Lease: cmp.Or(p.Lease, 2*time.Minute)})
+	lease := p.lease()
+	// Measured from before the claim, so that the attempt's end comes
+	// before the lease's by the database's clock too.
+	start := time.Now()
+	push, err := p.store.PushClaim(ctx, store.PushClaimParams{ID: id, Now: p.now(), Lease: lease})
 	if err != nil {
 		return push, err
 	}
-	fin := p.attempt(ctx, push)
-	fin.ID, fin.Now = id, p.now()
+	actx, cancel := context.WithDeadline(ctx, start.Add(lease-lease/4))
+	fin := p.attempt(actx, push)
+	cancel()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	fin.ID, fin.Claim, fin.Now = id, push.Claim, p.now()
 	if fin.State == rankr.PushDone && push.NotifyVia == rankr.NotifyRankr {
 		// The notice is queued with the push's success (same
 		// transaction). Without it the push stays as it is, and the next
 		// attempt finds the fulfillment in GHL.
-		fin.Notice, err = p.notice(ctx, push, fin.FulfillmentID)
+		fin.Notice, err = p.notice(fctx, push, fin.FulfillmentID)
 		switch {
 		case errors.Is(err, rankr.ErrInvalid) || errors.Is(err, rankr.ErrNotFound):
 			// GHL has the fulfillment: the push is done whatever the
@@ -183,7 +153,12 @@ func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, er
 			return push, err
 		}
 	}
-	if err := p.store.PushFinish(context.WithoutCancel(ctx), fin); err != nil {
+	if err := p.store.PushFinish(fctx, fin); err != nil {
+		if errors.Is(err, rankr.ErrConflict) {
+			p.log.Warn("a fulfillment push attempt ended after its lease; its result is dropped, a newer attempt's stands",
+				"push", id, "order", push.OrderID, "attempt", push.Attempts, "result", fin.State, "fulfillment", fin.FulfillmentID,
+				"lease", lease, "took", time.Since(start).Round(time.Millisecond))
+		}
 		return push, err
 	}
 	if fin.State == rankr.PushDone {
@@ -192,7 +167,7 @@ func (p *Pusher) Push(ctx context.Context, id string) (rankr.FulfillmentPush, er
 			p.log.Warn("refreshing an order after its fulfillment was pushed; polling will catch up", "order", push.OrderID, "error", err)
 		}
 	}
-	return p.store.PushGet(ctx, id)
+	return p.store.PushGet(fctx, id)
 }
 
 // notice builds the customer's notice of a push that landed in GHL as
@@ -224,7 +199,8 @@ func (p *Pusher) notice(ctx context.Context, push rankr.FulfillmentPush, fid str
 	return &rankr.Notice{Recipient: o.ContactEmail, Payload: b, CreatedAt: p.now()}, nil
 }
 
-// attempt tries once and says how the push stands.
+// attempt tries once and says how the push stands. Its context ends
+// before the push's lease.
 func (p *Pusher) attempt(ctx context.Context, push rankr.FulfillmentPush) store.PushFinishParams {
 	client, err := p.syncer.Client(ctx, push.LocationID)
 	if err != nil {
@@ -267,8 +243,7 @@ func (p *Pusher) attempt(ctx context.Context, push rankr.FulfillmentPush) store.
 // that GHL did apply is never sent again.
 func (p *Pusher) retryLater(push rankr.FulfillmentPush, err error) store.PushFinishParams {
 	err = syncer.Classify(push.LocationID, err)
-	wait := min(time.Duration(1<<min(push.Attempts, 9))*time.Second, 5*time.Minute)
-	return store.PushFinishParams{State: rankr.PushPending, Error: err.Error(), NextAttemptAt: p.now().Add(wait)}
+	return store.PushFinishParams{State: rankr.PushPending, Error: err.Error(), RetryIn: p.backoff(push.Attempts)}
 }
 
 // find looks in GHL for the fulfillment a push created: the same tracking
@@ -278,7 +253,7 @@ func (p *Pusher) find(ctx context.Context, client *ghl.Client, push rankr.Fulfil
 	if err != nil {
 		return "", err
 	}
-	want := pushKey(push)
+	want := push.Shipment()
 	for _, f := range fs {
 		var got rankr.FulfillmentPush
 		for _, t := range f.Trackings {
@@ -288,7 +263,7 @@ func (p *Pusher) find(ctx context.Context, client *ghl.Client, push rankr.Fulfil
 			n, _ := it.Qty.Int()
 			got.Items = append(got.Items, rankr.PushItem{PriceID: it.Price.ID, Qty: int64(n)})
 		}
-		if pushKey(got) != want {
+		if got.Shipment() != want {
 			continue
 		}
 		owner, err := p.store.PushOwning(ctx, push.LocationID, f.ID)
@@ -302,28 +277,10 @@ func (p *Pusher) find(ctx context.Context, client *ghl.Client, push rankr.Fulfil
 	return "", nil
 }
 
-// pushKey describes what a fulfillment ships, independent of order.
-func pushKey(p rankr.FulfillmentPush) string {
-	var numbers []string
-	for _, t := range p.Trackings {
-		numbers = append(numbers, t.Number)
-	}
-	slices.Sort(numbers)
-	qty := map[string]int64{}
-	for _, it := range p.Items {
-		qty[it.PriceID] += it.Qty
-	}
-	var items []string
-	for _, id := range slices.Sorted(maps.Keys(qty)) {
-		items = append(items, fmt.Sprintf("%s×%d", id, qty[id]))
-	}
-	return strings.Join(numbers, ",") + "|" + strings.Join(items, ",")
-}
-
 // PushDue makes one attempt at every push that is due, and returns how many
 // it tried.
 func (p *Pusher) PushDue(ctx context.Context) (int, error) {
-	ids, err := p.store.PushesDue(ctx, p.now(), 100)
+	ids, err := p.store.PushesDue(ctx, 100)
 	if err != nil {
 		return 0, err
 	}

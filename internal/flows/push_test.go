@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,9 @@ func newRig(t *testing.T, open storetest.Opener) *rig {
 	sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 71, Orders: 150},
 		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}),
 		ghl.WithAttemptTimeout(300*time.Millisecond))
-	return &rig{sb: sb, st: st, sync: s, pusher: flows.NewPusher(st, s, nil), loc: loc}
+	pusher := flows.NewPusher(st, s, nil)
+	flows.NoBackoff(pusher)
+	return &rig{sb: sb, st: st, sync: s, pusher: pusher, loc: loc}
 }
 
 // backfilled starts a sandbox (its rate limit lifted), connects its first
@@ -81,7 +84,7 @@ func (r *rig) request(t *testing.T, orders []rankr.Order) []rankr.FulfillmentPus
 	t.Helper()
 	var pushes []rankr.FulfillmentPush
 	for i, o := range orders {
-		p, err := r.pusher.Request(context.Background(), flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
+		p, _, err := r.pusher.Request(context.Background(), flows.Request{LocationID: r.loc, OrderID: o.ID, NotifyCustomer: true,
 			Trackings: []rankr.Tracking{{Number: fmt.Sprintf("TRK-%03d", i), Carrier: "UPS"}}})
 		if err != nil {
 			t.Fatal(err)
@@ -111,8 +114,6 @@ func (r *rig) pushAll(t *testing.T, pushes []rankr.FulfillmentPush, between func
 			}
 			if got.State != rankr.PushDone {
 				pending++
-				// Skip the backoff: make it due now.
-				_ = r.st.PushFinish(ctx, store.PushFinishParams{ID: p.ID, State: rankr.PushUnknown, Error: got.LastError, Now: time.Now()})
 			}
 		}
 		if between != nil {
@@ -227,15 +228,71 @@ func TestRequestChecksTheOrder(t *testing.T) {
 		"too many":      {OrderID: o.ID, Trackings: tr, Items: []rankr.PushItem{{PriceID: physical.PriceID, Qty: physical.Qty + 1}}},
 	}
 	for name, req := range cases {
-		if _, err := r.pusher.Request(ctx, req); err == nil {
+		if _, _, err := r.pusher.Request(ctx, req); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
 	// Everything left, then nothing more: the pending push counts.
-	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); err != nil {
-		t.Fatal(err)
+	first, created, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr})
+	if err != nil || !created {
+		t.Fatalf("created %v, %v", created, err)
 	}
-	if _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr}); !errors.Is(err, rankr.ErrConflict) {
+	if _, _, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: []rankr.Tracking{{Number: "TRK-2", Carrier: "DHL"}}}); !errors.Is(err, rankr.ErrConflict) {
 		t.Fatalf("a second push of the same items: %v", err)
+	}
+	// The same request again is answered with the push it made.
+	again, created, err := r.pusher.Request(ctx, flows.Request{OrderID: o.ID, Trackings: tr})
+	if err != nil || created || again.ID != first.ID {
+		t.Fatalf("a repeated request: %+v, created %v, %v", again, created, err)
+	}
+}
+
+// TestAttemptEndsInsideItsLease: however long the GHL client would retry a
+// refused push (here: for ever longer than the lease), an attempt ends
+// inside its lease, so that no other pusher takes the push while it runs,
+// and its end is recorded.
+func TestAttemptEndsInsideItsLease(t *testing.T) {
+	t.Parallel()
+	for name, open := range storetest.Openers() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			sb, st, s, loc := backfilled(t, open, sandbox.Config{Seed: 71, Orders: 150},
+				ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 12, BaseDelay: 200 * time.Millisecond, MaxDelay: 200 * time.Millisecond}))
+			r := &rig{sb: sb, st: st, sync: s, loc: loc}
+			a, b := flows.NewPusher(st, s, nil), flows.NewPusher(st, s, nil)
+			a.Lease, b.Lease = 2*time.Second, 2*time.Second
+			r.pusher = a
+			push := r.request(t, r.shippable(t, 1))[0]
+			if err := r.sb.SetFaults(sandbox.Faults{Only: []string{"CreateFulfillment"}, Rate429: 1}); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				// Another pusher tries all along, once the first holds the
+				// push.
+				defer close(done)
+				for ctx.Err() == nil {
+					if got, _ := st.PushGet(ctx, push.ID); got.State == rankr.PushPushing {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				for ctx.Err() == nil {
+					_, _ = b.Push(ctx, push.ID)
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			_, err := a.Push(context.Background(), push.ID)
+			cancel()
+			<-done
+			if err != nil {
+				t.Fatalf("the attempt could not record its end: %v", err)
+			}
+			got, _ := st.PushGet(context.Background(), push.ID)
+			if got.Attempts != 1 || got.State != rankr.PushPending || !strings.Contains(got.LastError, "deadline") {
+				t.Fatalf("after the attempt: %d attempts, %s: %s", got.Attempts, got.State, got.LastError)
+			}
+		})
 	}
 }

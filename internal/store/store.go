@@ -130,20 +130,31 @@ type Store interface {
 	// kept whatever their age.
 	InboxPrune(ctx context.Context, p InboxPruneParams) (int, error)
 
-	// PushCreate records a fulfillment to push to GHL (state pending).
-	PushCreate(ctx context.Context, p rankr.FulfillmentPush) error
+	// PushCreate records a fulfillment to push to GHL (state pending), as
+	// rankr.PlanPush decides against the order, its fulfillments and its
+	// pushes, read and written in one step: concurrent requests cannot
+	// both take the same unshipped items. It returns the push as recorded
+	// and true, or the push already recorded with the same tracking numbers
+	// and items and false (a repeated request); it fails with
+	// rankr.ErrNotFound for an unknown order, or with rankr.ErrInvalid or
+	// rankr.ErrConflict saying why the push cannot be.
+	PushCreate(ctx context.Context, p rankr.FulfillmentPush) (rankr.FulfillmentPush, bool, error)
 	// PushGet returns a push, or rankr.ErrNotFound.
 	PushGet(ctx context.Context, id string) (rankr.FulfillmentPush, error)
 	// PushClaim takes a push that is due for an attempt (pending, unknown,
-	// or pushing with an expired lease), marks it pushing for the lease and
-	// counts the attempt. It fails with rankr.ErrConflict when the push is
-	// not due or is held by someone else.
+	// or pushing with an expired lease), marks it pushing for the lease
+	// with a fresh claim token (FulfillmentPush.Claim) and counts the
+	// attempt. Due times and leases are measured with the database's
+	// clock. It fails with rankr.ErrConflict when the push is not due or
+	// is held by someone else.
 	PushClaim(ctx context.Context, p PushClaimParams) (rankr.FulfillmentPush, error)
 	// PushFinish records how an attempt ended, with an event when the push
-	// is done or failed.
+	// is done or failed, if the attempt still holds the push (its claim
+	// token is the push's); otherwise it changes nothing and fails with
+	// rankr.ErrConflict.
 	PushFinish(ctx context.Context, p PushFinishParams) error
-	// PushesDue lists pushes due for an attempt.
-	PushesDue(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// PushesDue lists pushes due for an attempt, by the database's clock.
+	PushesDue(ctx context.Context, limit int) ([]string, error)
 	// PushList lists pushes, newest first (Status filters by state).
 	PushList(ctx context.Context, p ListParams) ([]rankr.FulfillmentPush, error)
 	// PushOwning returns the push that created a GHL fulfillment, if any.
@@ -350,19 +361,23 @@ type InboxOutcome struct {
 
 // PushClaimParams claims a push for an attempt.
 type PushClaimParams struct {
-	ID    string
+	ID string
+	// Now is the process's time, for the record; the lease is measured
+	// with the database's clock.
 	Now   time.Time
 	Lease time.Duration
 }
 
 // PushFinishParams ends an attempt: State is done (with FulfillmentID),
-// failed, unknown or pending (to try again at NextAttemptAt).
+// failed, unknown or pending (to try again RetryIn from now, by the
+// database's clock). Claim is the token PushClaim gave the attempt.
 type PushFinishParams struct {
 	ID            string
+	Claim         string
 	State         rankr.PushState
 	FulfillmentID string
 	Error         string
-	NextAttemptAt time.Time
+	RetryIn       time.Duration
 	Now           time.Time
 	// Notice is the customer notice of a push notified by Rankr, created
 	// (once per fulfillment) in the transaction that marks it done. Such a

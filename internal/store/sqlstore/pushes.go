@@ -13,41 +13,138 @@ import (
 	"github.com/rankr/rankr/internal/store"
 )
 
-// PushCreate records a new push.
-func (s *Store) PushCreate(ctx context.Context, p rankr.FulfillmentPush) error {
-	if p.ID == "" || p.LocationID == "" || p.OrderID == "" || len(p.Items) == 0 {
-		return invalid("a fulfillment push needs an id, a location, an order and items")
+// PushCreate records a new push, unless it repeats one (see
+// store.Store.PushCreate). The order's row is locked (PostgreSQL; SQLite has
+// one writer) while its items, fulfillments and pushes are read and the push
+// is added, so that two requests cannot both take the same items.
+func (s *Store) PushCreate(ctx context.Context, p rankr.FulfillmentPush) (rankr.FulfillmentPush, bool, error) {
+	if p.ID == "" || p.LocationID == "" || p.OrderID == "" {
+		return p, false, invalid("a fulfillment push needs an id, a location and an order")
 	}
 	if p.NotifyCustomer && p.NotifyVia == rankr.NotifyNobody {
 		p.NotifyVia = rankr.NotifyGHL // what notifyCustomer meant before Rankr sent notices itself
 	}
 	if err := checkNotifyVia(p); err != nil {
-		return err
+		return p, false, err
 	}
-	trackings, _ := json.Marshal(p.Trackings)
-	items, _ := json.Marshal(p.Items)
-	now := cmp.Or(p.CreatedAt, time.Now())
-	return s.inTx(ctx, func(t *tx) error {
+	now := cmp.Or(p.CreatedAt, time.Now()).UTC().Truncate(time.Millisecond)
+	var out rankr.FulfillmentPush
+	var created bool
+	err := s.inTx(ctx, func(t *tx) error {
+		o, err := t.pushOrder(ctx, p.LocationID, p.OrderID)
+		if err != nil {
+			return err
+		}
+		fs, err := t.orderFulfillments(ctx, p.LocationID, p.OrderID)
+		if err != nil {
+			return err
+		}
+		rows, err := t.query(ctx, `SELECT `+pushColumns+` FROM fulfillment_pushes WHERE location_id = ? AND order_id = ?`, p.LocationID, p.OrderID)
+		if err != nil {
+			return err
+		}
+		pushes, err := rowsOf(rows, scanPush)
+		if err != nil {
+			return err
+		}
+		plan, existing, err := rankr.PlanPush(o, fs, pushes, p)
+		if err != nil || existing {
+			out, created = plan, false
+			return err
+		}
+		// Due at once by the database's clock, whatever the requester's.
+		due, err := t.now(ctx)
+		if err != nil {
+			return err
+		}
+		trackings, _ := json.Marshal(plan.Trackings)
+		items, _ := json.Marshal(plan.Items)
 		if _, err := t.exec(ctx, `INSERT INTO fulfillment_pushes (id, location_id, order_id, trackings, items, notify_customer,
 			notify_via, state, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.LocationID, p.OrderID, string(trackings), string(items), p.NotifyCustomer, string(p.NotifyVia), string(rankr.PushPending),
-			now.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
-			return fmt.Errorf("recording push %s: %w", p.ID, err)
+			plan.ID, plan.LocationID, plan.OrderID, string(trackings), string(items), plan.NotifyCustomer, string(plan.NotifyVia),
+			string(rankr.PushPending), due.UnixMilli(), now.UnixMilli(), now.UnixMilli()); err != nil {
+			return fmt.Errorf("recording push %s: %w", plan.ID, err)
 		}
-		return t.appendEvent(ctx, p.LocationID, rankr.FulfillmentPushRequested, rankr.RecordFulfillmentPush, p.ID, now,
-			map[string]any{"orderId": p.OrderID, "items": p.Items, "trackings": p.Trackings, "notifyCustomer": p.NotifyCustomer, "notifyVia": p.NotifyVia})
+		plan.State, plan.Attempts, plan.LastError, plan.FulfillmentID, plan.Claim = rankr.PushPending, 0, "", "", ""
+		plan.NextAttemptAt, plan.CreatedAt, plan.UpdatedAt = due, now, now
+		out, created = plan, true
+		return t.appendEvent(ctx, plan.LocationID, rankr.FulfillmentPushRequested, rankr.RecordFulfillmentPush, plan.ID, now,
+			map[string]any{"orderId": plan.OrderID, "items": plan.Items, "trackings": plan.Trackings, "notifyCustomer": plan.NotifyCustomer,
+				"notifyVia": plan.NotifyVia})
 	})
+	if err != nil && !errors.Is(err, rankr.ErrInvalid) && !errors.Is(err, rankr.ErrConflict) && !errors.Is(err, rankr.ErrNotFound) {
+		return out, false, fmt.Errorf("requesting a push of order %s: %w", p.OrderID, unavailable(err))
+	}
+	return out, created, err
+}
+
+// pushOrder locks an order and reads what a push needs of it: its items
+// (nil when its detail was never synced).
+func (t *tx) pushOrder(ctx context.Context, loc, id string) (rankr.Order, error) {
+	o := rankr.Order{ID: id, LocationID: loc}
+	var detail sql.NullInt64
+	err := t.queryRow(ctx, `SELECT detail_updated_at FROM orders WHERE location_id = ? AND id = ?`+t.s.d.LockRows, loc, id).Scan(&detail)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, notFound("order " + id)
+	}
+	if err != nil || !detail.Valid {
+		return o, err
+	}
+	rows, err := t.query(ctx, `SELECT id, price_id, qty, product_type FROM order_items WHERE location_id = ? AND order_id = ?
+		ORDER BY position`, loc, id)
+	if err != nil {
+		return o, err
+	}
+	o.Items, err = rowsOf(rows, func(r scanner) (rankr.OrderItem, error) {
+		var it rankr.OrderItem
+		return it, r.Scan(&it.ID, &it.PriceID, &it.Qty, &it.ProductType)
+	})
+	if o.Items == nil {
+		o.Items = []rankr.OrderItem{}
+	}
+	return o, err
+}
+
+// orderFulfillments reads the items an order's fulfillments shipped.
+func (t *tx) orderFulfillments(ctx context.Context, loc, orderID string) ([]rankr.Fulfillment, error) {
+	rows, err := t.query(ctx, `SELECT f.id, COALESCE(i.price_id, ''), COALESCE(i.qty, 0) FROM fulfillments f
+		LEFT JOIN fulfillment_items i ON i.location_id = f.location_id AND i.fulfillment_id = f.id
+		WHERE f.location_id = ? AND f.order_id = ? ORDER BY f.id, i.position`, loc, orderID)
+	if err != nil {
+		return nil, err
+	}
+	type line struct {
+		id string
+		it rankr.FulfillmentItem
+	}
+	lines, err := rowsOf(rows, func(r scanner) (line, error) {
+		var l line
+		return l, r.Scan(&l.id, &l.it.PriceID, &l.it.Qty)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []rankr.Fulfillment
+	for _, l := range lines {
+		if len(out) == 0 || out[len(out)-1].ID != l.id {
+			out = append(out, rankr.Fulfillment{ID: l.id, LocationID: loc, OrderID: orderID})
+		}
+		if l.it.PriceID != "" {
+			out[len(out)-1].Items = append(out[len(out)-1].Items, l.it)
+		}
+	}
+	return out, nil
 }
 
 const pushColumns = `id, location_id, order_id, trackings, items, notify_customer, state, fulfillment_id, attempts,
-	last_error, next_attempt_at, created_at, updated_at, notify_via`
+	last_error, next_attempt_at, created_at, updated_at, notify_via, claim`
 
 func scanPush(r scanner) (rankr.FulfillmentPush, error) {
 	var p rankr.FulfillmentPush
 	var trackings, items, state, via string
 	var next, created, updated int64
 	err := r.Scan(&p.ID, &p.LocationID, &p.OrderID, &trackings, &items, &p.NotifyCustomer, &state, &p.FulfillmentID,
-		&p.Attempts, &p.LastError, &next, &created, &updated, &via)
+		&p.Attempts, &p.LastError, &next, &created, &updated, &via, &p.Claim)
 	if err != nil {
 		return p, err
 	}
@@ -71,14 +168,21 @@ func (s *Store) PushGet(ctx context.Context, id string) (rankr.FulfillmentPush, 
 	return p, nil
 }
 
-// PushClaim takes a due push for one attempt.
+// PushClaim takes a due push for one attempt, under a fresh claim token.
+// Due times and leases are the database's time: processes whose clocks
+// disagree neither take a push another holds nor leave a free one alone.
 func (s *Store) PushClaim(ctx context.Context, p store.PushClaimParams) (rankr.FulfillmentPush, error) {
-	now := cmp.Or(p.Now, time.Now())
+	stamp := cmp.Or(p.Now, time.Now())
+	claim := newLease()
 	var out rankr.FulfillmentPush
 	err := s.inTx(ctx, func(t *tx) error {
-		res, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, attempts = attempts + 1, claimed_until = ?, updated_at = ?
+		now, err := t.now(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, attempts = attempts + 1, claim = ?, claimed_until = ?, updated_at = ?
 			WHERE id = ? AND next_attempt_at <= ? AND (state IN (?, ?) OR (state = ? AND claimed_until < ?))`,
-			string(rankr.PushPushing), now.Add(cmp.Or(p.Lease, 2*time.Minute)).UnixMilli(), now.UnixMilli(),
+			string(rankr.PushPushing), claim, now.Add(cmp.Or(p.Lease, 2*time.Minute)).UnixMilli(), stamp.UnixMilli(),
 			p.ID, now.UnixMilli(), string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), now.UnixMilli())
 		if err != nil {
 			return err
@@ -89,19 +193,37 @@ func (s *Store) PushClaim(ctx context.Context, p store.PushClaimParams) (rankr.F
 		out, err = scanPush(t.queryRow(ctx, `SELECT `+pushColumns+` FROM fulfillment_pushes WHERE id = ?`, p.ID))
 		return err
 	})
+	if err != nil && !errors.Is(err, rankr.ErrConflict) {
+		return out, fmt.Errorf("claiming push %s: %w", p.ID, unavailable(err))
+	}
 	return out, err
 }
 
-// PushFinish ends an attempt.
+// PushFinish ends an attempt, if it still holds the push.
 func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error {
-	now := cmp.Or(p.Now, time.Now())
-	return s.inTx(ctx, func(t *tx) error {
-		var loc, order, via string
-		err := t.queryRow(ctx, `SELECT location_id, order_id, notify_via FROM fulfillment_pushes WHERE id = ?`+t.s.d.LockRows, p.ID).
-			Scan(&loc, &order, &via)
+	stamp := cmp.Or(p.Now, time.Now())
+	switch p.State {
+	case rankr.PushDone, rankr.PushFailed, rankr.PushUnknown, rankr.PushPending:
+	default:
+		return invalid("a push attempt cannot end %q", p.State)
+	}
+	err := s.inTx(ctx, func(t *tx) error {
+		var loc, order, via, state, claim string
+		err := t.queryRow(ctx, `SELECT location_id, order_id, notify_via, state, claim FROM fulfillment_pushes WHERE id = ?`+t.s.d.LockRows, p.ID).
+			Scan(&loc, &order, &via, &state, &claim)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("fulfillment push " + p.ID)
 		}
+		if err != nil {
+			return err
+		}
+		// Only the attempt that holds the push records its end: one
+		// whose lease ran out, and whose push another attempt took (or
+		// finished), would overwrite a newer result.
+		if p.Claim == "" || claim != p.Claim || rankr.PushState(state) != rankr.PushPushing {
+			return fmt.Errorf("push %s is no longer held by this attempt (its lease ran out; the push is %s now): %w", p.ID, state, rankr.ErrConflict)
+		}
+		now, err := t.now(ctx)
 		if err != nil {
 			return err
 		}
@@ -118,14 +240,14 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 				n := *p.Notice
 				n.LocationID, n.Kind, n.DedupeKey = loc, rankr.NoticeFulfillment, p.FulfillmentID
 				n.ID = rankr.NoticeID(n.Kind, n.DedupeKey)
-				if _, err := t.noticeInsert(ctx, n, now); err != nil {
+				if _, err := t.noticeInsert(ctx, n, stamp); err != nil {
 					return err
 				}
 			}
 		}
 		if _, err := t.exec(ctx, `UPDATE fulfillment_pushes SET state = ?, fulfillment_id = ?, last_error = ?, next_attempt_at = ?,
-			claimed_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.FulfillmentID, p.Error,
-			cmp.Or(p.NextAttemptAt, now).UnixMilli(), now.UnixMilli(), p.ID); err != nil {
+			claim = '', claimed_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.FulfillmentID, p.Error,
+			now.Add(max(p.RetryIn, 0)).UnixMilli(), stamp.UnixMilli(), p.ID); err != nil {
 			return err
 		}
 		switch p.State {
@@ -134,20 +256,24 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 			if p.Notice == nil && p.NoNotice != "" {
 				data["notNotified"] = p.NoNotice
 			}
-			return t.appendEvent(ctx, loc, rankr.FulfillmentPushed, rankr.RecordFulfillmentPush, p.ID, now, data)
+			return t.appendEvent(ctx, loc, rankr.FulfillmentPushed, rankr.RecordFulfillmentPush, p.ID, stamp, data)
 		case rankr.PushFailed:
-			return t.appendEvent(ctx, loc, rankr.FulfillmentPushFailed, rankr.RecordFulfillmentPush, p.ID, now,
+			return t.appendEvent(ctx, loc, rankr.FulfillmentPushFailed, rankr.RecordFulfillmentPush, p.ID, stamp,
 				map[string]any{"orderId": order, "error": p.Error})
 		}
 		return nil
 	})
+	if err != nil && !errors.Is(err, rankr.ErrConflict) && !errors.Is(err, rankr.ErrNotFound) && !errors.Is(err, rankr.ErrInvalid) {
+		return fmt.Errorf("finishing push %s: %w", p.ID, unavailable(err))
+	}
+	return err
 }
 
-// PushesDue lists pushes due for an attempt.
-func (s *Store) PushesDue(ctx context.Context, now time.Time, n int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE next_attempt_at <= ?
-		AND (state IN (?, ?) OR (state = ? AND claimed_until < ?)) ORDER BY next_attempt_at LIMIT ?`),
-		now.UnixMilli(), string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), now.UnixMilli(), limit(n, 100, 1000))
+// PushesDue lists pushes due for an attempt, by the database's clock.
+func (s *Store) PushesDue(ctx context.Context, n int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE next_attempt_at <= `+s.d.Clock+`
+		AND (state IN (?, ?) OR (state = ? AND claimed_until < `+s.d.Clock+`)) ORDER BY next_attempt_at LIMIT ?`),
+		string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), limit(n, 100, 1000))
 	if err != nil {
 		return nil, fmt.Errorf("listing due pushes: %w", unavailable(err))
 	}

@@ -181,39 +181,54 @@ func testNoticeLeases(t *testing.T, s store.Store) {
 // concurrently it is marked done.
 func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, o := range []string{"o1", "o2", "o3", "o4"} {
+		shippable(t, s, "L", o)
+	}
 	p := rankr.FulfillmentPush{ID: "fp1", LocationID: "L", OrderID: "o1", NotifyVia: rankr.NotifyRankr, CreatedAt: now,
 		Trackings: []rankr.Tracking{{Number: "1Z1", Carrier: "UPS"}}, Items: []rankr.PushItem{{PriceID: "p1", Qty: 2}}}
 	bad := p
 	bad.ID, bad.NotifyCustomer = "fp0", true
-	if err := s.PushCreate(ctx, bad); !errors.Is(err, rankr.ErrInvalid) {
+	if _, _, err := s.PushCreate(ctx, bad); !errors.Is(err, rankr.ErrInvalid) {
 		t.Fatalf("a push notified by both GHL and Rankr: %v", err)
 	}
-	if err := s.PushCreate(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	newPush(t, s, p)
 	if got, _ := s.PushGet(ctx, "fp1"); got.NotifyVia != rankr.NotifyRankr || got.NotifyCustomer {
 		t.Fatalf("push %+v", got)
 	}
-	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Now: now}); !errors.Is(err, rankr.ErrInvalid) {
+	claimed, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Lease: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", Claim: claimed.Claim, State: rankr.PushDone, FulfillmentID: "f9", Now: now}); !errors.Is(err, rankr.ErrInvalid) {
 		t.Fatalf("done without its notice: %v", err)
 	}
-	if got, _ := s.PushGet(ctx, "fp1"); got.State != rankr.PushPending {
+	if got, _ := s.PushGet(ctx, "fp1"); got.State != rankr.PushPushing {
 		t.Fatalf("a push went done without its notice: %s", got.State)
 	}
+	// However often, and however concurrently, the attempt is recorded
+	// done, it is done once, with one notice.
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {
 		wg.Go(func() {
 			n := rankr.Notice{Recipient: fmt.Sprintf("r%d@example.com", i), Payload: json.RawMessage(`{"orderId":"o1"}`)}
-			errs <- s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Notice: &n, Now: now})
+			errs <- s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", Claim: claimed.Claim, State: rankr.PushDone, FulfillmentID: "f9",
+				Notice: &n, Now: now})
 		})
 	}
 	wg.Wait()
 	close(errs)
+	done := 0
 	for err := range errs {
-		if err != nil {
+		switch {
+		case err == nil:
+			done++
+		case !errors.Is(err, rankr.ErrConflict):
 			t.Fatal(err)
 		}
+	}
+	if done != 1 {
+		t.Fatalf("the attempt was recorded done %d times", done)
 	}
 	list, err := s.NoticeList(ctx, store.ListParams{LocationID: "L"})
 	if err != nil || len(list) != 1 || list[0].DedupeKey != "f9" || list[0].Kind != rankr.NoticeFulfillment {
@@ -228,16 +243,23 @@ func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
 	if queued != 1 {
 		t.Fatalf("%d notice.queued events", queued)
 	}
+	finish := func(q rankr.FulfillmentPush, fin store.PushFinishParams) {
+		t.Helper()
+		newPush(t, s, q)
+		c, err := s.PushClaim(ctx, store.PushClaimParams{ID: q.ID, Lease: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin.ID, fin.Claim = q.ID, c.Claim
+		if err := s.PushFinish(ctx, fin); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A push notified by GHL, or by nobody, queues no notice.
 	for i, via := range []rankr.NotifyVia{rankr.NotifyGHL, rankr.NotifyNobody} {
 		q := p
-		q.ID, q.NotifyVia, q.NotifyCustomer = fmt.Sprintf("fq%d", i), via, via == rankr.NotifyGHL
-		if err := s.PushCreate(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.PushFinish(ctx, store.PushFinishParams{ID: q.ID, State: rankr.PushDone, FulfillmentID: fmt.Sprintf("g%d", i)}); err != nil {
-			t.Fatal(err)
-		}
+		q.ID, q.OrderID, q.NotifyVia, q.NotifyCustomer = fmt.Sprintf("fq%d", i), fmt.Sprintf("o%d", i+2), via, via == rankr.NotifyGHL
+		finish(q, store.PushFinishParams{State: rankr.PushDone, FulfillmentID: fmt.Sprintf("g%d", i)})
 	}
 	if list, _ := s.NoticeList(ctx, store.ListParams{}); len(list) != 1 {
 		t.Fatalf("%d notices", len(list))
@@ -245,14 +267,8 @@ func testNoticeOncePerFulfillment(t *testing.T, s store.Store) {
 	// A push whose customer cannot be told (no email any more) is done
 	// all the same, saying so, with no notice.
 	q := p
-	q.ID = "fr1"
-	if err := s.PushCreate(ctx, q); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PushFinish(ctx, store.PushFinishParams{ID: q.ID, State: rankr.PushDone, FulfillmentID: "h1",
-		NoNotice: "order o1 has no customer email"}); err != nil {
-		t.Fatal(err)
-	}
+	q.ID, q.OrderID = "fr1", "o4"
+	finish(q, store.PushFinishParams{State: rankr.PushDone, FulfillmentID: "h1", NoNotice: "order o4 has no customer email"})
 	if got, _ := s.PushGet(ctx, q.ID); got.State != rankr.PushDone || !strings.Contains(got.LastError, "no customer email") {
 		t.Fatalf("push %+v", got)
 	}

@@ -55,6 +55,10 @@ func Run(t *testing.T, open Opener) {
 		"InboxPrune":           testInboxPrune,
 		"InboxClaimBefore":     testInboxClaimBefore,
 		"FulfillmentPushes":    testFulfillmentPushes,
+		"PushFencing":          testPushFencing,
+		"PushClockSkew":        testPushClockSkew,
+		"PushCreateAtomic":     testPushCreateAtomic,
+		"PushRepeated":         testPushRepeated,
 		"RankrStatus":          testRankrStatus,
 
 		"Notices":                  testNotices,
@@ -1090,15 +1094,14 @@ func claimedOnce(t *testing.T, what string, want int, claim func() ([]string, er
 
 func testFulfillmentPushes(t *testing.T, s store.Store) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	shippable(t, s, "L", "o1")
 	p := rankr.FulfillmentPush{ID: "fp1", LocationID: "L", OrderID: "o1", NotifyCustomer: true, CreatedAt: now,
 		Trackings: []rankr.Tracking{{Number: "1Z1", Carrier: "UPS"}}, Items: []rankr.PushItem{{PriceID: "p1", Qty: 2}}}
-	if err := s.PushCreate(ctx, p); err != nil {
-		t.Fatal(err)
+	newPush(t, s, p)
+	if _, created, err := s.PushCreate(ctx, p); err != nil || created {
+		t.Fatalf("the same push was recorded twice: created %v, %v", created, err)
 	}
-	if err := s.PushCreate(ctx, p); err == nil {
-		t.Fatal("the same push was recorded twice")
-	}
-	if due, _ := s.PushesDue(ctx, now, 10); !slices.Equal(due, []string{"fp1"}) {
+	if due, _ := s.PushesDue(ctx, 10); !slices.Equal(due, []string{"fp1"}) {
 		t.Fatalf("due %v", due)
 	}
 	got, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: time.Minute})
@@ -1109,18 +1112,16 @@ func testFulfillmentPushes(t *testing.T, s store.Store) {
 		t.Fatalf("a held push was claimed again: %v", err)
 	}
 	// The outcome is unknown: the next attempt may come at once.
-	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushUnknown, Error: "timeout", Now: now}); err != nil {
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", Claim: got.Claim, State: rankr.PushUnknown, Error: "timeout", Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: time.Minute})
+	got, err = s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now, Lease: 50 * time.Millisecond})
 	if err != nil || got.Attempts != 2 || got.LastError != "timeout" {
 		t.Fatalf("second claim %+v, %v", got, err)
 	}
 	// A pusher that dies leaves it pushing; after its lease, it is due again.
-	if _, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now.Add(2 * time.Minute), Lease: time.Minute}); err != nil {
-		t.Fatalf("claim after the lease: %v", err)
-	}
-	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", State: rankr.PushDone, FulfillmentID: "f9", Now: now}); err != nil {
+	got = claimAfterLease(t, s, "fp1", time.Minute)
+	if err := s.PushFinish(ctx, store.PushFinishParams{ID: "fp1", Claim: got.Claim, State: rankr.PushDone, FulfillmentID: "f9", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.PushClaim(ctx, store.PushClaimParams{ID: "fp1", Now: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
@@ -1136,7 +1137,7 @@ func testFulfillmentPushes(t *testing.T, s store.Store) {
 	if err != nil || len(list) != 1 || list[0].FulfillmentID != "f9" || list[0].Attempts != 3 {
 		t.Fatalf("list %+v, %v", list, err)
 	}
-	wantKinds(t, Events(t, s, "L"), rankr.FulfillmentPushRequested, rankr.FulfillmentPushed)
+	wantKinds(t, Events(t, s, "L"), rankr.OrderCreated, rankr.FulfillmentPushRequested, rankr.FulfillmentPushed)
 	if _, err := s.PushGet(ctx, "nope"); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("missing push: %v", err)
 	}
