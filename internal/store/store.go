@@ -320,11 +320,13 @@ type EventListParams struct {
 type InboxAppendParams struct {
 	Events []rankr.InboxEvent
 	// Lease, when set, stores the new webhooks already claimed for this
-	// long, as InboxClaim would: the process that received them processes
-	// them from memory, and another takes them only if that has not
-	// happened when the lease ends.
+	// long from the database's clock, as InboxClaim would: the process that
+	// received them processes them from memory, and another takes them
+	// only if that has not happened when the lease ends.
 	Lease time.Duration
-	Now   time.Time
+	// Now is the record time of the webhooks without a ReceivedAt (default
+	// time.Now()); it measures no lease.
+	Now time.Time
 }
 
 // InboxPruneParams bounds a pruning of the inbox.
@@ -333,13 +335,13 @@ type InboxPruneParams struct {
 	Limit  int // default 1000, at most 10,000
 }
 
-// InboxClaimParams leases webhooks for processing.
+// InboxClaimParams leases webhooks for processing. The lease is measured
+// with the database's clock.
 type InboxClaimParams struct {
 	Limit int
 	Lease time.Duration // how long others must wait before retrying them
 	// BeforeSeq, when set, claims only webhooks stored before that one.
 	BeforeSeq int64
-	Now       time.Time
 }
 
 // InboxOutcome says what processing a webhook did.
