@@ -16,7 +16,8 @@ import (
 //     its notice and never two.
 //   - A sender claims a notice with a lease; every later step names the
 //     lease, and applies only while the claim stands, so a sender that lost
-//     its claim cannot send.
+//     its claim cannot send. Leases and due times are measured with the
+//     database's clock, never a sender's.
 //   - A notice whose mail may have been accepted (committing) is never
 //     claimed again: when its lease runs out it becomes unknown, and only an
 //     operator (NoticeRetry) sends it again.

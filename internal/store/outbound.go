@@ -18,6 +18,8 @@ import (
 //     event). A crash loses nothing; a re-run queues nothing twice.
 //   - A delivery is attempted under a lease: one claimer at a time, also
 //     across processes, and only the claim that holds it may finish it.
+//     Leases and due times are measured with the database's clock, never a
+//     process's: hosts' clocks disagree.
 type Outbound interface {
 	// WebhookEndpointCreate adds an endpoint. It receives the events
 	// appended after it was added (AfterSeq is set here).

@@ -118,10 +118,12 @@ type Store interface {
 	// redelivery already stored.
 	InboxAppend(ctx context.Context, p InboxAppendParams) ([]int64, error)
 	// InboxClaim leases up to Limit unprocessed webhooks, oldest first;
-	// other processors skip them until the lease ends.
+	// other processors skip them until the lease ends (by the database's
+	// clock, as every lease and due time in the store).
 	InboxClaim(ctx context.Context, p InboxClaimParams) ([]rankr.InboxEvent, error)
-	// InboxDone records that claimed webhooks were processed, and how, in
-	// one transaction. A webhook already marked done is left as it was.
+	// InboxDone records that claimed webhooks were processed (at is the
+	// record time), and how, in one transaction. A webhook already marked
+	// done is left as it was.
 	InboxDone(ctx context.Context, done []InboxOutcome, at time.Time) error
 	// InboxPending counts the webhooks not processed yet.
 	InboxPending(ctx context.Context) (int, error)
