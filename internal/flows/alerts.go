@@ -127,7 +127,7 @@ func (a *Alerter) queueAlert(ctx context.Context, c rankr.Connection, e rankr.Ev
 	for _, to := range a.to {
 		key := fmt.Sprintf("%s/%d/%s", c.LocationID, ex.ExceptionID, to)
 		n := rankr.Notice{ID: rankr.NoticeID(rankr.NoticeAlert, key), LocationID: c.LocationID, Kind: rankr.NoticeAlert,
-			DedupeKey: key, Recipient: to, Payload: payload, State: rankr.NoticePending, NextAttemptAt: a.now()}
+			DedupeKey: key, Recipient: to, Payload: payload, State: rankr.NoticePending} // due at once, by the database's clock
 		created, err := a.store.NoticeCreate(ctx, n)
 		if err != nil {
 			return queued, err

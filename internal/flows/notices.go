@@ -40,7 +40,7 @@ type Notifier struct {
 	store  store.Store
 	mailer *mailer.Mailer
 	log    *slog.Logger
-	now    func() time.Time
+	now    func() time.Time // the record time; leases and due times are the database's
 	// Lease is how long an attempt holds its notice (default 2 min); it
 	// must be longer than the mailer's timeout, so that a live sender
 	// always finishes its attempt before its lease runs out.
@@ -114,10 +114,15 @@ func (n *Notifier) SendDue(ctx context.Context) (int, error) {
 func (n *Notifier) attempt(ctx context.Context, notice rankr.Notice) (serverDown bool, err error) {
 	fin := store.NoticeFinishParams{ID: notice.ID, Lease: notice.Lease}
 	msg, err := Render(notice, n.mailer.Domain())
+	// A notice's age is measured with the database's clock, as its lease
+	// is, not with this host's.
+	dbNow, nowErr := n.store.Now(ctx)
 	switch {
+	case nowErr != nil:
+		return false, nowErr // the lease runs out; the notice is due again
 	case err != nil:
 		fin.State, fin.Error = rankr.NoticeFailed, "cannot render the notice: "+err.Error()
-	case n.now().Sub(notice.CreatedAt) > cmp.Or(n.MaxAge, 72*time.Hour):
+	case dbNow.Sub(notice.CreatedAt) > cmp.Or(n.MaxAge, 72*time.Hour):
 		fin.State, fin.Error = rankr.NoticeFailed, fmt.Sprintf("not sent within %s of being queued (last error: %s); given up as stale",
 			cmp.Or(n.MaxAge, 72*time.Hour), cmp.Or(notice.LastError, "none"))
 	default:
@@ -144,7 +149,7 @@ func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Mes
 		// Recorded (durably) before the end of the data: if this process
 		// dies from here on, the notice becomes unknown, never sent twice.
 		commitErr = n.store.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: notice.ID, Lease: notice.Lease,
-			MessageID: msg.MessageID, Until: n.now().Add(n.lease()), Now: n.now()})
+			MessageID: msg.MessageID, For: n.lease(), Now: n.now()})
 		return commitErr
 	})
 	log := n.log.With("notice", notice.ID, "kind", notice.Kind, "messageId", msg.MessageID, "attempt", notice.Attempts)
@@ -169,7 +174,7 @@ func (n *Notifier) send(ctx context.Context, notice rankr.Notice, msg mailer.Mes
 		log.Error("notice refused by the SMTP server; not sent", "error", err)
 	default: // not sent: try again later
 		wait := min(time.Duration(1<<min(notice.Attempts-1, 10))*cmp.Or(n.RetryBase, time.Second), 15*time.Minute)
-		fin.State, fin.Error, fin.NextAttemptAt = rankr.NoticePending, err.Error(), n.now().Add(wait)
+		fin.State, fin.Error, fin.RetryIn = rankr.NoticePending, err.Error(), wait
 		log.Warn("notice not sent; will try again", "in", wait, "error", err)
 		var merr *mailer.Error
 		return fin, errors.As(err, &merr) && merr.BeforeMail()

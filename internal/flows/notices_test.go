@@ -248,7 +248,7 @@ func TestNoticeSMTPFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := st.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: claimed[0].Lease, MessageID: id + "@x.example",
-				Until: time.Now().Add(100 * time.Millisecond)}); err != nil {
+				For: 100 * time.Millisecond}); err != nil {
 				t.Fatal(err)
 			}
 			deadline := time.Now().Add(10 * time.Second)

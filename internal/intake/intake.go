@@ -209,9 +209,14 @@ func (in *Intake) storeBatch(batch []*pending) {
 	}
 	// The request's own context may end; the batch must still commit or
 	// fail as a whole.
-	now := time.Now()
+	//
+	// The store leases the batch from the database's clock, which other
+	// processes measure it with too. This process measures its own hold
+	// from before the append on its monotonic clock: that ends no later
+	// than the lease does, whatever the hosts' wall clocks say.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	seqs, err := in.store.InboxAppend(ctx, store.InboxAppendParams{Events: events, Lease: lease, Now: now})
+	seqs, err := in.store.InboxAppend(ctx, store.InboxAppendParams{Events: events, Lease: lease, Now: in.cfg.Now()})
 	cancel()
 	switch {
 	case err != nil:
@@ -227,7 +232,7 @@ func (in *Intake) storeBatch(batch []*pending) {
 				fresh = append(fresh, ev)
 			}
 		}
-		in.proc.hand(fresh, now.Add(lease))
+		in.proc.hand(fresh, start.Add(lease))
 	}
 	for i, p := range batch {
 		if err == nil {

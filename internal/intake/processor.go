@@ -66,7 +66,9 @@ type Processor struct {
 	MaxHanded int
 }
 
-// handed is a webhook in memory and the end of its lease.
+// handed is a webhook in memory and the end of its lease, on this
+// process's monotonic clock (see Intake.storeBatch), only ever compared with
+// time.Now() here.
 type handed struct {
 	ev    rankr.InboxEvent
 	until time.Time

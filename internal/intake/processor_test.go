@@ -150,7 +150,22 @@ func TestHandedWebhooksLateInTheirLeaseAreClaimedInstead(t *testing.T) {
 		return p
 	})
 	sendAll(t, r, 5)
-	time.Sleep(700 * time.Millisecond) // less than a third of the lease left
+	// Every batch was stored before this: once 700 ms have passed on the
+	// database's clock (this host's), less than a third of their lease is left.
+	from, err := st.Now(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		at, err := st.Now(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at.Sub(from) >= 700*time.Millisecond {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go p.Run(ctx)

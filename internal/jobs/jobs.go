@@ -154,7 +154,13 @@ type pruneWorker struct {
 }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
-	cutoff := time.Now().Add(-w.retention)
+	// The database's clock, as for leases: a host whose clock runs ahead
+	// would prune webhooks GHL may still redeliver.
+	now, err := w.st.Now(ctx)
+	if err != nil {
+		return periodic(w.log, "pruning the webhook inbox", err)
+	}
+	cutoff := now.Add(-w.retention)
 	n, err := pruneInbox(ctx, w.st, cutoff)
 	if n > 0 {
 		w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", cutoff.Format(time.RFC3339))

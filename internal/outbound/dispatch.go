@@ -219,8 +219,8 @@ func (w *Webhooks) attempt(ctx context.Context, j job) rankr.DeliveryState {
 		log.Warn("webhook dead after its last attempt; `rankr webhooks replay` sends it again", "status", out.status, "error", out.err)
 	default:
 		fin.State, fin.Error = rankr.DeliveryPending, out.err.Error()
-		fin.NextAttemptAt = fin.Now.Add(w.backoff(d.Attempts, out.retryAfter))
-		log.Info("webhook attempt failed; will retry", "status", out.status, "error", out.err, "next", fin.NextAttemptAt)
+		fin.RetryIn = w.backoff(d.Attempts, out.retryAfter)
+		log.Info("webhook attempt failed; will retry", "status", out.status, "error", out.err, "in", fin.RetryIn)
 	}
 	if err := w.store.WebhookDeliveryFinish(context.WithoutCancel(ctx), fin); err != nil {
 		// The lease ended before the attempt did (a very slow database):

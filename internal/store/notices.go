@@ -16,13 +16,15 @@ import (
 //     its notice and never two.
 //   - A sender claims a notice with a lease; every later step names the
 //     lease, and applies only while the claim stands, so a sender that lost
-//     its claim cannot send.
+//     its claim cannot send. Leases and due times are measured with the
+//     database's clock, never a sender's.
 //   - A notice whose mail may have been accepted (committing) is never
 //     claimed again: when its lease runs out it becomes unknown, and only an
 //     operator (NoticeRetry) sends it again.
 type Notices interface {
-	// NoticeCreate adds a notice (state pending) unless one of its kind and
-	// dedupe key exists; it reports whether it did.
+	// NoticeCreate adds a notice (state pending, due at once by the
+	// database's clock, whatever n.NextAttemptAt says) unless one of its
+	// kind and dedupe key exists; it reports whether it did.
 	NoticeCreate(ctx context.Context, n rankr.Notice) (bool, error)
 	// NoticeGet returns a notice, or rankr.ErrNotFound.
 	NoticeGet(ctx context.Context, id string) (rankr.Notice, error)
@@ -38,13 +40,14 @@ type Notices interface {
 	// then not send.
 	NoticeCommitting(ctx context.Context, p NoticeCommittingParams) error
 	// NoticeFinish records how an attempt ended (sent, failed, unknown, or
-	// pending to try again at NextAttemptAt), with an event unless pending.
+	// pending to try again after RetryIn), with an event unless pending.
 	// It fails with rankr.ErrConflict when the lease is no longer held
 	// (except that a mail found sent is recorded sent even after its lease
 	// ran out and it was marked unknown).
 	NoticeFinish(ctx context.Context, p NoticeFinishParams) error
-	// NoticeRetry makes an unknown or failed notice pending again, for an
-	// operator who checked that the mail did not arrive.
+	// NoticeRetry makes an unknown or failed notice pending again, due at
+	// once by the database's clock, for an operator who checked that the
+	// mail did not arrive (now is the record time).
 	NoticeRetry(ctx context.Context, id string, now time.Time) error
 	// NoticeList lists notices, newest first (Status filters by state).
 	NoticeList(ctx context.Context, p ListParams) ([]rankr.Notice, error)
@@ -53,12 +56,14 @@ type Notices interface {
 	NoticeCounts(ctx context.Context, locationID string) (map[rankr.NoticeState]int, error)
 }
 
-// NoticeClaimParams leases notices for sending.
+// NoticeClaimParams leases notices for sending. Which notices are due, and
+// the lease, are measured with the database's clock.
 type NoticeClaimParams struct {
 	ID    string // only this notice
 	Limit int    // default 10
 	Lease time.Duration
-	Now   time.Time
+	// Now is the record time (updated_at, events); it decides nothing.
+	Now time.Time
 }
 
 // NoticeCommittingParams records that a mail is about to be committed.
@@ -66,18 +71,23 @@ type NoticeCommittingParams struct {
 	ID        string
 	Lease     string
 	MessageID string
-	// Until extends the lease over the commit: past it, with no finish
-	// recorded, the notice becomes unknown.
-	Until time.Time
-	Now   time.Time
+	// For extends the lease over the commit, from the database's clock:
+	// past it, with no finish recorded, the notice becomes unknown.
+	For time.Duration
+	// Now is the record time (updated_at); it decides nothing.
+	Now time.Time
 }
 
 // NoticeFinishParams ends an attempt.
 type NoticeFinishParams struct {
-	ID            string
-	Lease         string
-	State         rankr.NoticeState // sent, failed, unknown or pending
-	Error         string
-	NextAttemptAt time.Time
-	Now           time.Time
+	ID    string
+	Lease string
+	State rankr.NoticeState // sent, failed, unknown or pending
+	Error string
+	// RetryIn is how long a pending notice waits for its next attempt,
+	// from the database's clock.
+	RetryIn time.Duration
+	// Now is the record time (sent_at, updated_at, events); it decides
+	// nothing.
+	Now time.Time
 }

@@ -18,6 +18,8 @@ import (
 //     event). A crash loses nothing; a re-run queues nothing twice.
 //   - A delivery is attempted under a lease: one claimer at a time, also
 //     across processes, and only the claim that holds it may finish it.
+//     Leases and due times are measured with the database's clock, never a
+//     process's: hosts' clocks disagree.
 type Outbound interface {
 	// WebhookEndpointCreate adds an endpoint. It receives the events
 	// appended after it was added (AfterSeq is set here).
@@ -56,8 +58,8 @@ type Outbound interface {
 	// bodies (WebhookDeliveryGet has them).
 	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error)
 	// WebhookDeliveryReplay makes delivered or dead deliveries pending
-	// again, due at Now, with their message id and body; it returns how
-	// many. Deliveries pending or sending, and those of removed endpoints,
+	// again, due at once by the database's clock, with their message id and
+	// body; it returns how many. Deliveries pending or sending, and those of removed endpoints,
 	// are left as they are.
 	WebhookDeliveryReplay(ctx context.Context, p WebhookDeliveryReplayParams) (int, error)
 }
@@ -90,7 +92,9 @@ type WebhookEndpointUpdateParams struct {
 // WebhookFanOutParams runs one fan-out step.
 type WebhookFanOutParams struct {
 	Limit int // events read, default 500, at most 5000
-	Now   time.Time
+	// Now is the record time (created_at, message ids); the deliveries are
+	// due at once by the database's clock.
+	Now time.Time
 }
 
 // WebhookFanOutResult says what a fan-out step did. More is set when it
@@ -102,11 +106,14 @@ type WebhookFanOutResult struct {
 	More       bool
 }
 
-// WebhookDeliveryClaimParams leases deliveries for attempts.
+// WebhookDeliveryClaimParams leases deliveries for attempts. Which are due,
+// and the lease, are measured with the database's clock.
 type WebhookDeliveryClaimParams struct {
 	Limit int
 	Lease time.Duration
-	Now   time.Time
+	// Now is the record time (last_attempt_at, updated_at); it decides
+	// nothing.
+	Now time.Time
 }
 
 // ClaimedDelivery is a delivery leased for an attempt, with the event it
@@ -117,16 +124,20 @@ type ClaimedDelivery struct {
 }
 
 // WebhookDeliveryFinishParams ends an attempt: State is delivered, pending
-// (to try again at NextAttemptAt) or dead.
+// (to try again after RetryIn) or dead.
 type WebhookDeliveryFinishParams struct {
-	ID            string
-	Claim         string
-	State         rankr.DeliveryState
-	Status        int    // HTTP status, 0 when there was no answer
-	Response      string // the start of the answer's body
-	Error         string
-	NextAttemptAt time.Time
-	Now           time.Time
+	ID       string
+	Claim    string
+	State    rankr.DeliveryState
+	Status   int    // HTTP status, 0 when there was no answer
+	Response string // the start of the answer's body
+	Error    string
+	// RetryIn is how long a pending delivery waits for its next attempt,
+	// from the database's clock.
+	RetryIn time.Duration
+	// Now is the record time (delivered_at, updated_at, events); it
+	// decides nothing.
+	Now time.Time
 }
 
 // WebhookDeliveryListParams selects deliveries. Empty fields do not filter.
@@ -148,5 +159,6 @@ type WebhookDeliveryReplayParams struct {
 	State rankr.DeliveryState
 	// Since limits the replay to deliveries queued at or after it.
 	Since time.Time
-	Now   time.Time
+	// Now is the record time (updated_at); it decides nothing.
+	Now time.Time
 }

@@ -118,10 +118,12 @@ type Store interface {
 	// redelivery already stored.
 	InboxAppend(ctx context.Context, p InboxAppendParams) ([]int64, error)
 	// InboxClaim leases up to Limit unprocessed webhooks, oldest first;
-	// other processors skip them until the lease ends.
+	// other processors skip them until the lease ends (by the database's
+	// clock, as every lease and due time in the store).
 	InboxClaim(ctx context.Context, p InboxClaimParams) ([]rankr.InboxEvent, error)
-	// InboxDone records that claimed webhooks were processed, and how, in
-	// one transaction. A webhook already marked done is left as it was.
+	// InboxDone records that claimed webhooks were processed (at is the
+	// record time), and how, in one transaction. A webhook already marked
+	// done is left as it was.
 	InboxDone(ctx context.Context, done []InboxOutcome, at time.Time) error
 	// InboxPending counts the webhooks not processed yet.
 	InboxPending(ctx context.Context) (int, error)
@@ -331,11 +333,13 @@ type EventListParams struct {
 type InboxAppendParams struct {
 	Events []rankr.InboxEvent
 	// Lease, when set, stores the new webhooks already claimed for this
-	// long, as InboxClaim would: the process that received them processes
-	// them from memory, and another takes them only if that has not
-	// happened when the lease ends.
+	// long from the database's clock, as InboxClaim would: the process that
+	// received them processes them from memory, and another takes them
+	// only if that has not happened when the lease ends.
 	Lease time.Duration
-	Now   time.Time
+	// Now is the record time of the webhooks without a ReceivedAt (default
+	// time.Now()); it measures no lease.
+	Now time.Time
 }
 
 // InboxPruneParams bounds a pruning of the inbox.
@@ -344,13 +348,13 @@ type InboxPruneParams struct {
 	Limit  int // default 1000, at most 10,000
 }
 
-// InboxClaimParams leases webhooks for processing.
+// InboxClaimParams leases webhooks for processing. The lease is measured
+// with the database's clock.
 type InboxClaimParams struct {
 	Limit int
 	Lease time.Duration // how long others must wait before retrying them
 	// BeforeSeq, when set, claims only webhooks stored before that one.
 	BeforeSeq int64
-	Now       time.Time
 }
 
 // InboxOutcome says what processing a webhook did.

@@ -35,17 +35,19 @@ func (s *Store) NoticeCreate(ctx context.Context, n rankr.Notice) (bool, error) 
 }
 
 // noticeInsert adds a notice within a transaction, with its event; a
-// notice of the same kind and dedupe key already there is left alone.
+// notice of the same kind and dedupe key already there is left alone. It is
+// due at once by the database's clock (senders compare with that clock);
+// now is its record time.
 func (t *tx) noticeInsert(ctx context.Context, n rankr.Notice, now time.Time) (bool, error) {
 	if n.LocationID == "" || n.Kind == "" || n.DedupeKey == "" || n.Recipient == "" || len(n.Payload) == 0 {
 		return false, invalid("a notice needs a location, a kind, a dedupe key, a recipient and a payload")
 	}
 	n.ID = cmp.Or(n.ID, rankr.NoticeID(n.Kind, n.DedupeKey))
 	rows, err := t.query(ctx, `INSERT INTO notices (id, location_id, kind, dedupe_key, recipient, payload, state,
-		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, `+t.s.d.Clock+`, ?, ?)
 		ON CONFLICT DO NOTHING RETURNING id`,
 		n.ID, n.LocationID, n.Kind, n.DedupeKey, n.Recipient, string(n.Payload), string(rankr.NoticePending),
-		cmp.Or(n.NextAttemptAt, now).UnixMilli(), now.UnixMilli(), now.UnixMilli())
+		now.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return false, unavailable(err)
 	}
@@ -86,19 +88,24 @@ func (s *Store) NoticeGet(ctx context.Context, id string) (rankr.Notice, error) 
 }
 
 // NoticeClaim leases due notices, after marking unknown those whose commit
-// was never finished.
+// was never finished. What is due, and the leases, are measured with the
+// database's clock, read once for the transaction.
 func (s *Store) NoticeClaim(ctx context.Context, p store.NoticeClaimParams) ([]rankr.Notice, error) {
 	now := cmp.Or(p.Now, time.Now())
 	lease := newLease()
-	until := now.Add(cmp.Or(p.Lease, time.Minute))
 	var out []rankr.Notice
 	err := s.inTx(ctx, func(t *tx) error {
 		out = nil
-		if err := t.noticesExpireCommits(ctx, now); err != nil {
+		dbNow, err := t.now(ctx)
+		if err != nil {
+			return err
+		}
+		until := dbNow.Add(cmp.Or(p.Lease, time.Minute))
+		if err := t.noticesExpireCommits(ctx, dbNow, now); err != nil {
 			return err
 		}
 		due := `((state = ? AND next_attempt_at <= ?) OR (state = ? AND leased_until < ?))`
-		dueArgs := []any{string(rankr.NoticePending), now.UnixMilli(), string(rankr.NoticeSending), now.UnixMilli()}
+		dueArgs := []any{string(rankr.NoticePending), dbNow.UnixMilli(), string(rankr.NoticeSending), dbNow.UnixMilli()}
 		var ids []string
 		if p.ID != "" {
 			ids = []string{p.ID}
@@ -139,11 +146,12 @@ func (s *Store) NoticeClaim(ctx context.Context, p store.NoticeClaimParams) ([]r
 }
 
 // noticesExpireCommits marks unknown the notices left committing past
-// their lease: their sender died or lost the server while the mail may have
-// been accepted, so sending again could mail the customer twice.
-func (t *tx) noticesExpireCommits(ctx context.Context, now time.Time) error {
+// their lease (by dbNow, the database's clock): their sender died or lost
+// the server while the mail may have been accepted, so sending again could
+// mail the customer twice. now is the record time.
+func (t *tx) noticesExpireCommits(ctx context.Context, dbNow, now time.Time) error {
 	rows, err := t.query(ctx, `SELECT id, location_id, kind, dedupe_key, message_id FROM notices WHERE state = ? AND leased_until < ?`+t.s.d.LockSkip,
-		string(rankr.NoticeCommitting), now.UnixMilli())
+		string(rankr.NoticeCommitting), dbNow.UnixMilli())
 	if err != nil {
 		return err
 	}
@@ -172,11 +180,11 @@ func (t *tx) noticesExpireCommits(ctx context.Context, now time.Time) error {
 // NoticeCommitting records that a mail is about to be committed.
 func (s *Store) NoticeCommitting(ctx context.Context, p store.NoticeCommittingParams) error {
 	now := cmp.Or(p.Now, time.Now())
-	if p.MessageID == "" || p.Until.IsZero() {
+	if p.MessageID == "" || p.For <= 0 {
 		return invalid("committing a notice needs its Message-ID and a lease end")
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE notices SET state = ?, message_id = ?, leased_until = ?, updated_at = ?
-		WHERE id = ? AND lease = ? AND state = ?`), string(rankr.NoticeCommitting), p.MessageID, p.Until.UnixMilli(), now.UnixMilli(),
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE notices SET state = ?, message_id = ?, leased_until = `+s.d.Clock+` + ?, updated_at = ?
+		WHERE id = ? AND lease = ? AND state = ?`), string(rankr.NoticeCommitting), p.MessageID, p.For.Milliseconds(), now.UnixMilli(),
 		p.ID, p.Lease, string(rankr.NoticeSending))
 	if err != nil {
 		return fmt.Errorf("recording notice %s as committing: %w", p.ID, unavailable(err))
@@ -218,8 +226,8 @@ func (s *Store) NoticeFinish(ctx context.Context, p store.NoticeFinishParams) er
 		if p.State == rankr.NoticeSent {
 			sentAt = now.UnixMilli()
 		}
-		if _, err := t.exec(ctx, `UPDATE notices SET state = ?, last_error = ?, next_attempt_at = ?, sent_at = ?, lease = '',
-			leased_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.Error, cmp.Or(p.NextAttemptAt, now).UnixMilli(),
+		if _, err := t.exec(ctx, `UPDATE notices SET state = ?, last_error = ?, next_attempt_at = `+t.s.d.Clock+` + ?, sent_at = ?, lease = '',
+			leased_until = NULL, updated_at = ? WHERE id = ?`, string(p.State), p.Error, max(p.RetryIn, 0).Milliseconds(),
 			sentAt, now.UnixMilli(), p.ID); err != nil {
 			return err
 		}
@@ -256,8 +264,8 @@ func (s *Store) NoticeRetry(ctx context.Context, id string, now time.Time) error
 		if s := rankr.NoticeState(state); s != rankr.NoticeUnknown && s != rankr.NoticeFailed {
 			return fmt.Errorf("notice %s is %s; only unknown or failed notices are sent again: %w", id, state, rankr.ErrConflict)
 		}
-		if _, err := t.exec(ctx, `UPDATE notices SET state = ?, next_attempt_at = ?, lease = '', leased_until = NULL, updated_at = ?
-			WHERE id = ?`, string(rankr.NoticePending), now.UnixMilli(), now.UnixMilli(), id); err != nil {
+		if _, err := t.exec(ctx, `UPDATE notices SET state = ?, next_attempt_at = `+t.s.d.Clock+`, lease = '', leased_until = NULL,
+			updated_at = ? WHERE id = ?`, string(rankr.NoticePending), now.UnixMilli(), id); err != nil {
 			return unavailable(err)
 		}
 		return t.appendEvent(ctx, loc, rankr.EventNoticeRetry, rankr.RecordNotice, id, now,

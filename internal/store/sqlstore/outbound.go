@@ -240,9 +240,10 @@ func (s *Store) WebhookFanOut(ctx context.Context, p store.WebhookFanOutParams) 
 }
 
 // queueDeliveries inserts the deliveries of events to the endpoints that
-// want them; a delivery already queued is left alone.
+// want them, due at once by the database's clock (now is their record
+// time); a delivery already queued is left alone.
 func (t *tx) queueDeliveries(ctx context.Context, endpoints []rankr.WebhookEndpoint, events []rankr.Event, now time.Time) (int, error) {
-	const cols = 9
+	const cols = 8
 	var args []any
 	queued := 0
 	flush := func() error {
@@ -256,7 +257,7 @@ func (t *tx) queueDeliveries(ctx context.Context, endpoints []rankr.WebhookEndpo
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(" + placeholders(cols) + ")")
+			q.WriteString("(" + placeholders(6) + ", " + t.s.d.Clock + ", ?, ?)")
 		}
 		q.WriteString(` ON CONFLICT (endpoint_id, event_seq) DO NOTHING`)
 		res, err := t.exec(ctx, q.String(), args...)
@@ -274,7 +275,7 @@ func (t *tx) queueDeliveries(ctx context.Context, endpoints []rankr.WebhookEndpo
 				continue
 			}
 			args = append(args, newMessageID(now), e.ID, ev.Seq, ev.LocationID, ev.Kind, string(rankr.DeliveryPending),
-				now.UnixMilli(), now.UnixMilli(), now.UnixMilli())
+				now.UnixMilli(), now.UnixMilli())
 			// PostgreSQL takes at most 65535 parameters per statement.
 			if len(args) >= 500*cols {
 				if err := flush(); err != nil {
@@ -326,7 +327,8 @@ func scanDelivery(r scanner) (rankr.WebhookDelivery, error) {
 	return d, err
 }
 
-// WebhookDeliveryClaim leases due deliveries.
+// WebhookDeliveryClaim leases due deliveries. What is due, and the leases,
+// are measured with the database's clock, in the statements.
 func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliveryClaimParams) ([]store.ClaimedDelivery, error) {
 	now := cmp.Or(p.Now, time.Now())
 	var token [12]byte
@@ -335,9 +337,10 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 	var out []store.ClaimedDelivery
 	// Look before taking the write lock: usually nothing is due.
 	var due int
+	clock := s.d.Clock
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
-		WHERE (state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?) LIMIT 1) AS due`),
-		string(rankr.DeliveryPending), now.UnixMilli(), string(rankr.DeliverySending), now.UnixMilli()).Scan(&due)
+		WHERE (state = ? AND next_attempt_at <= `+clock+`) OR (state = ? AND claimed_until < `+clock+`) LIMIT 1) AS due`),
+		string(rankr.DeliveryPending), string(rankr.DeliverySending)).Scan(&due)
 	if err != nil || due == 0 {
 		if err != nil {
 			err = fmt.Errorf("claiming webhook deliveries: %w", unavailable(err))
@@ -349,15 +352,15 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 		// The endpoint filter is a subquery, not a join, so that the row
 		// lock (FOR UPDATE SKIP LOCKED on PostgreSQL) takes the deliveries
 		// only: claimers must not skip each other's endpoints.
-		rows, err := t.query(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, claim = ?, claimed_until = ?,
+		rows, err := t.query(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, claim = ?, claimed_until = `+clock+` + ?,
 				last_attempt_at = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM webhook_deliveries
-				WHERE ((state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?))
+				WHERE ((state = ? AND next_attempt_at <= `+clock+`) OR (state = ? AND claimed_until < `+clock+`))
 				AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL)
 				ORDER BY next_attempt_at, id LIMIT ?`+t.s.d.LockSkip+`)
 			RETURNING `+deliveryColumns,
-			string(rankr.DeliverySending), claim, now.Add(cmp.Or(p.Lease, time.Minute)).UnixMilli(), now.UnixMilli(), now.UnixMilli(),
-			string(rankr.DeliveryPending), now.UnixMilli(), string(rankr.DeliverySending), now.UnixMilli(), true, limit(p.Limit, 10, 1000))
+			string(rankr.DeliverySending), claim, cmp.Or(p.Lease, time.Minute).Milliseconds(), now.UnixMilli(), now.UnixMilli(),
+			string(rankr.DeliveryPending), string(rankr.DeliverySending), true, limit(p.Limit, 10, 1000))
 		if err != nil {
 			return err
 		}
@@ -451,10 +454,10 @@ func (s *Store) WebhookDeliveryFinish(ctx context.Context, p store.WebhookDelive
 		var seq int64
 		var attempts int
 		err := t.queryRow(ctx, `UPDATE webhook_deliveries SET state = ?, claim = NULL, claimed_until = NULL, last_status = ?,
-				last_response = ?, last_error = ?, next_attempt_at = ?, delivered_at = COALESCE(?, delivered_at), updated_at = ?
+				last_response = ?, last_error = ?, next_attempt_at = `+t.s.d.Clock+` + ?, delivered_at = COALESCE(?, delivered_at), updated_at = ?
 			WHERE id = ? AND claim = ? AND state = ?
 			RETURNING location_id, endpoint_id, kind, event_seq, attempts`,
-			string(p.State), p.Status, p.Response, p.Error, cmp.Or(p.NextAttemptAt, now).UnixMilli(), delivered, now.UnixMilli(),
+			string(p.State), p.Status, p.Response, p.Error, max(p.RetryIn, 0).Milliseconds(), delivered, now.UnixMilli(),
 			p.ID, p.Claim, string(rankr.DeliverySending)).Scan(&loc, &endpoint, &kind, &seq, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
@@ -530,10 +533,10 @@ func (s *Store) WebhookDeliveryReplay(ctx context.Context, p store.WebhookDelive
 		return 0, invalid("only delivered or dead deliveries can be replayed, not %q", p.State)
 	}
 	now := cmp.Or(p.Now, time.Now())
-	query := `UPDATE webhook_deliveries SET state = ?, attempts = 0, replays = replays + 1, next_attempt_at = ?, claim = NULL,
-		claimed_until = NULL, updated_at = ? WHERE state IN (` + placeholders(len(states)) + `)
+	query := `UPDATE webhook_deliveries SET state = ?, attempts = 0, replays = replays + 1, next_attempt_at = ` + s.d.Clock + `,
+		claim = NULL, claimed_until = NULL, updated_at = ? WHERE state IN (` + placeholders(len(states)) + `)
 		AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE removed_at IS NULL)`
-	args := append([]any{string(rankr.DeliveryPending), now.UnixMilli(), now.UnixMilli()}, states...)
+	args := append([]any{string(rankr.DeliveryPending), now.UnixMilli()}, states...)
 	if len(p.IDs) > 0 {
 		query += ` AND id IN (` + placeholders(len(p.IDs)) + `)`
 		for _, id := range p.IDs {

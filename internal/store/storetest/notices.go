@@ -28,11 +28,7 @@ func claimOne(t *testing.T, s store.Store, p store.NoticeClaimParams) rankr.Noti
 	return got[0]
 }
 
-// later is a time after every notice a test creates now was due.
-func later() time.Time { return time.Now().UTC().Truncate(time.Millisecond).Add(time.Second) }
-
 func testNotices(t *testing.T, s store.Store) {
-	now := later()
 	created, err := s.NoticeCreate(ctx, notice("f1"))
 	if err != nil || !created {
 		t.Fatalf("create: %v, %v", created, err)
@@ -51,30 +47,43 @@ func testNotices(t *testing.T, s store.Store) {
 	}
 	id := list[0].ID
 
-	n := claimOne(t, s, store.NoticeClaimParams{Now: now, Lease: time.Minute})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	n := claimOne(t, s, store.NoticeClaimParams{Lease: time.Minute})
 	if n.ID != id || n.State != rankr.NoticeSending || n.Attempts != 1 || n.Lease == "" || string(n.Payload) != `{"orderId":"o1"}` {
 		t.Fatalf("claimed %+v", n)
 	}
-	if more, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now}); err != nil || len(more) != 0 {
+	if more, err := s.NoticeClaim(ctx, store.NoticeClaimParams{}); err != nil || len(more) != 0 {
 		t.Fatalf("a held notice was claimed again: %+v, %v", more, err)
 	}
-	// A transient failure: due again at the time given, not before.
+	// A transient failure: due again once the wait given is over, by the
+	// database's clock.
+	const wait = 100 * time.Millisecond
+	before := dbNow(t, s)
 	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: id, Lease: n.Lease, State: rankr.NoticePending, Error: "421 busy",
-		NextAttemptAt: now.Add(time.Minute), Now: now}); err != nil {
+		RetryIn: wait, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if more, _ := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now.Add(time.Second)}); len(more) != 0 {
-		t.Fatalf("claimed before it was due: %+v", more)
+	if got, _ := s.NoticeGet(ctx, id); got.NextAttemptAt.Before(before.Add(wait)) || got.NextAttemptAt.After(dbNow(t, s).Add(wait)) {
+		t.Fatalf("due again at %v, want %v after the database's clock at the finish (%v)", got.NextAttemptAt, wait, before)
 	}
-	n = claimOne(t, s, store.NoticeClaimParams{ID: id, Now: now.Add(time.Minute), Lease: time.Minute})
+	eventually(t, "the notice is due again", func() bool {
+		got, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: id, Lease: time.Minute})
+		if err != nil && !errors.Is(err, rankr.ErrConflict) {
+			t.Fatal(err)
+		}
+		if err == nil {
+			n = got[0]
+		}
+		return err == nil
+	})
 	if n.Attempts != 2 || n.LastError != "421 busy" {
 		t.Fatalf("second claim %+v", n)
 	}
-	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: "not-mine", MessageID: "m@x", Until: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: "not-mine", MessageID: "m@x", For: time.Hour}); !errors.Is(err, rankr.ErrConflict) {
 		t.Fatalf("committing without the lease: %v", err)
 	}
 	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: id, Lease: n.Lease, MessageID: "rankr-" + id + "@example.com",
-		Until: now.Add(2 * time.Minute), Now: now.Add(time.Minute)}); err != nil {
+		For: time.Minute, Now: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: id, Lease: n.Lease, State: rankr.NoticeSent, Now: now.Add(time.Minute)}); err != nil {
@@ -88,7 +97,7 @@ func testNotices(t *testing.T, s store.Store) {
 	if err != nil || got.State != rankr.NoticeSent || got.SentAt.IsZero() || got.MessageID != "rankr-"+id+"@example.com" || got.Lease != "" {
 		t.Fatalf("sent %+v, %v", got, err)
 	}
-	if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: id, Now: now.Add(time.Hour)}); !errors.Is(err, rankr.ErrConflict) {
+	if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: id}); !errors.Is(err, rankr.ErrConflict) {
 		t.Fatalf("a sent notice was claimed: %v", err)
 	}
 	if err := s.NoticeRetry(ctx, id, now); !errors.Is(err, rankr.ErrConflict) {
@@ -102,7 +111,7 @@ func testNotices(t *testing.T, s store.Store) {
 	if _, err := s.NoticeCreate(ctx, notice("f2")); err != nil {
 		t.Fatal(err)
 	}
-	n2 := claimOne(t, s, store.NoticeClaimParams{Now: now.Add(2 * time.Minute)})
+	n2 := claimOne(t, s, store.NoticeClaimParams{Now: now.Add(2 * time.Minute)}) // Now: a record time only
 	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: n2.ID, Lease: n2.Lease, State: rankr.NoticeFailed, Error: "550 no such user"}); err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +133,12 @@ func testNotices(t *testing.T, s store.Store) {
 // that is sent later; one that dies (or loses the server) while committing
 // leaves it unknown, and it is never claimed again.
 func testNoticeLeases(t *testing.T, s store.Store) {
-	now := later()
 	for _, k := range []string{"f1", "f2"} {
 		if _, err := s.NoticeCreate(ctx, notice(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	first, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: now, Lease: time.Minute})
+	first, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Lease: 100 * time.Millisecond})
 	if err != nil || len(first) != 2 {
 		t.Fatalf("claim %+v, %v", first, err)
 	}
@@ -143,31 +151,39 @@ func testNoticeLeases(t *testing.T, s store.Store) {
 	// f2: the sender commits, then dies.
 	f1, f2 := byKey["f1"], byKey["f2"]
 	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: f2.ID, Lease: f2.Lease, MessageID: "m2@x",
-		Until: now.Add(time.Minute), Now: now}); err != nil {
+		For: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	after := now.Add(2 * time.Minute)
-	second, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: after, Lease: time.Minute})
-	if err != nil || len(second) != 1 || second[0].ID != f1.ID || second[0].Attempts != 2 || second[0].Lease == f1.Lease {
-		t.Fatalf("after the leases: %+v, %v", second, err)
+	var second []rankr.Notice
+	eventually(t, "both leases ran out", func() bool {
+		got, err := s.NoticeClaim(ctx, store.NoticeClaimParams{Lease: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second = append(second, got...)
+		n, _ := s.NoticeGet(ctx, f2.ID)
+		return len(second) > 0 && n.State == rankr.NoticeUnknown
+	})
+	if len(second) != 1 || second[0].ID != f1.ID || second[0].Attempts != 2 || second[0].Lease == f1.Lease {
+		t.Fatalf("after the leases: %+v", second)
 	}
-	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: f1.ID, Lease: f1.Lease, MessageID: "m1@x", Until: after.Add(time.Minute)}); !errors.Is(err, rankr.ErrConflict) {
+	if err := s.NoticeCommitting(ctx, store.NoticeCommittingParams{ID: f1.ID, Lease: f1.Lease, MessageID: "m1@x", For: time.Minute}); !errors.Is(err, rankr.ErrConflict) {
 		t.Fatalf("a sender that lost its lease committed: %v", err)
 	}
 	got, _ := s.NoticeGet(ctx, f2.ID)
 	if got.State != rankr.NoticeUnknown || got.LastError == "" || got.MessageID != "m2@x" {
 		t.Fatalf("a notice left committing: %+v", got)
 	}
-	for _, at := range []time.Time{after, after.Add(time.Hour), after.Add(48 * time.Hour)} {
-		if more, _ := s.NoticeClaim(ctx, store.NoticeClaimParams{Now: at}); slices.ContainsFunc(more, func(n rankr.Notice) bool { return n.ID == f2.ID }) {
+	for range 3 {
+		if more, _ := s.NoticeClaim(ctx, store.NoticeClaimParams{}); slices.ContainsFunc(more, func(n rankr.Notice) bool { return n.ID == f2.ID }) {
 			t.Fatal("an unknown notice was claimed")
 		}
-		if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: f2.ID, Now: at}); !errors.Is(err, rankr.ErrConflict) {
+		if _, err := s.NoticeClaim(ctx, store.NoticeClaimParams{ID: f2.ID}); !errors.Is(err, rankr.ErrConflict) {
 			t.Fatalf("an unknown notice was claimed by id: %v", err)
 		}
 	}
 	// The server's answer came after all: the holder records it sent.
-	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: f2.ID, Lease: f2.Lease, State: rankr.NoticeSent, Now: after}); err != nil {
+	if err := s.NoticeFinish(ctx, store.NoticeFinishParams{ID: f2.ID, Lease: f2.Lease, State: rankr.NoticeSent}); err != nil {
 		t.Fatalf("a late answer: %v", err)
 	}
 	if got, _ := s.NoticeGet(ctx, f2.ID); got.State != rankr.NoticeSent {

@@ -209,15 +209,16 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	}
 	fanOutAll(t, s, 100)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	claim := func(at time.Time, n int) []store.ClaimedDelivery {
+	// Now is the record time of the attempts (LastAttemptAt).
+	claim := func(lease time.Duration, n int) []store.ClaimedDelivery {
 		t.Helper()
-		got, err := s.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: n, Lease: time.Minute, Now: at})
+		got, err := s.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: n, Lease: lease, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return got
 	}
-	first := claim(now, 2)
+	first := claim(time.Minute, 2)
 	if len(first) != 2 {
 		t.Fatalf("claimed %d, want 2", len(first))
 	}
@@ -228,14 +229,20 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 			t.Fatalf("claimed %+v", c)
 		}
 	}
-	third := claim(now, 10)
+	third := claim(100*time.Millisecond, 10) // a lease short enough to run out
 	if len(third) != 1 || slices.ContainsFunc(first, func(c store.ClaimedDelivery) bool { return c.Delivery.ID == third[0].Delivery.ID }) {
 		t.Fatalf("second claim %+v", third)
 	}
-	if again := claim(now, 10); len(again) != 0 {
-		t.Fatalf("leased deliveries claimed again: %+v", again)
-	}
 	d1, d2, d3 := first[0].Delivery, first[1].Delivery, third[0].Delivery
+	claimWhen := func(what string) []store.ClaimedDelivery {
+		t.Helper()
+		var got []store.ClaimedDelivery
+		eventually(t, what, func() bool {
+			got = claim(time.Minute, 10)
+			return len(got) > 0
+		})
+		return got
+	}
 
 	// The body is fixed once, by the claim that holds the delivery.
 	set := func(claim string, payloads map[string]string) map[string]string {
@@ -282,25 +289,10 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 		t.Fatalf("delivered %+v", got)
 	}
 
-	// A failed attempt is retried when its time comes, not before.
-	retryAt := now.Add(30 * time.Second)
-	if err := finish(d2, d2.Claim, store.WebhookDeliveryFinishParams{State: rankr.DeliveryPending, Status: 503, Response: "busy",
-		Error: "answered 503", NextAttemptAt: retryAt, Now: now}); err != nil {
-		t.Fatal(err)
-	}
-	if early := claim(retryAt.Add(-time.Millisecond), 10); len(early) != 0 {
-		t.Fatalf("claimed before its retry time: %+v", early)
-	}
-	retry := claim(retryAt, 10)
-	if len(retry) != 1 || retry[0].Delivery.ID != d2.ID || retry[0].Delivery.Attempts != 2 || retry[0].Delivery.LastStatus != 503 ||
-		retry[0].Delivery.LastResponse != "busy" || retry[0].Delivery.Claim == d2.Claim {
-		t.Fatalf("retry %+v", retry)
-	}
-	d2 = retry[0].Delivery
-
 	// A dispatcher that dies leaves its delivery sending; after the lease it
-	// is due again, and the old claim can no longer finish it.
-	stolen := claim(now.Add(61*time.Second), 10) // d3's lease is over, not d2's
+	// is due again (while the others' leases still run), and the old claim
+	// can no longer finish it.
+	stolen := claimWhen("d3's lease ran out")
 	if len(stolen) != 1 || stolen[0].Delivery.ID != d3.ID || stolen[0].Delivery.Attempts != 2 {
 		t.Fatalf("after the lease: %+v", stolen)
 	}
@@ -310,6 +302,24 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	if err := finish(d3, stolen[0].Delivery.Claim, store.WebhookDeliveryFinishParams{State: rankr.DeliveryDelivered, Status: 200, Now: now}); err != nil {
 		t.Fatal(err)
 	}
+
+	// A failed attempt is retried once its wait is over, by the database's
+	// clock.
+	const wait = 100 * time.Millisecond
+	before := dbNow(t, s)
+	if err := finish(d2, d2.Claim, store.WebhookDeliveryFinishParams{State: rankr.DeliveryPending, Status: 503, Response: "busy",
+		Error: "answered 503", RetryIn: wait, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.WebhookDeliveryGet(ctx, d2.ID); got.NextAttemptAt.Before(before.Add(wait)) || got.NextAttemptAt.After(dbNow(t, s).Add(wait)) {
+		t.Fatalf("due again at %v, want %v after the database's clock at the finish (%v)", got.NextAttemptAt, wait, before)
+	}
+	retry := claimWhen("d2's wait is over")
+	if len(retry) != 1 || retry[0].Delivery.ID != d2.ID || retry[0].Delivery.Attempts != 2 || retry[0].Delivery.LastStatus != 503 ||
+		retry[0].Delivery.LastResponse != "busy" || retry[0].Delivery.Claim == d2.Claim {
+		t.Fatalf("retry %+v", retry)
+	}
+	d2 = retry[0].Delivery
 
 	// Dead letters go to the feed, and never to endpoints.
 	if err := finish(d2, d2.Claim, store.WebhookDeliveryFinishParams{State: rankr.DeliveryDead, Status: 500, Error: "answered 500", Now: now}); err != nil {
@@ -338,7 +348,7 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	if n, _ := s.WebhookDeliveryReplay(ctx, store.WebhookDeliveryReplayParams{State: rankr.DeliveryDead, Now: now}); n != 0 {
 		t.Fatalf("a pending delivery was replayed: %d", n)
 	}
-	replayed := claim(now, 10)
+	replayed := claim(time.Minute, 10)
 	if len(replayed) != 1 || replayed[0].Delivery.ID != d2.ID || replayed[0].Delivery.Attempts != 1 || replayed[0].Delivery.Replays != 1 {
 		t.Fatalf("replayed %+v", replayed)
 	}
@@ -360,7 +370,7 @@ func testWebhookDeliveries(t *testing.T, s store.Store) {
 	if _, err := s.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: "e1", Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
-	if got := claim(now.Add(time.Hour), 10); len(got) != 0 {
+	if got := claim(time.Minute, 10); len(got) != 0 {
 		t.Fatalf("claimed for a disabled endpoint: %+v", got)
 	}
 	if list := deliveries(t, s, store.WebhookDeliveryListParams{EndpointID: "e1", State: rankr.DeliveryPending}); len(list) != 1 || list[0].ID != d1.ID {

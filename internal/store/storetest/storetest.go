@@ -54,6 +54,9 @@ func Run(t *testing.T, open Opener) {
 		"InboxDoneOutcomes":    testInboxDoneOutcomes,
 		"InboxPrune":           testInboxPrune,
 		"InboxClaimBefore":     testInboxClaimBefore,
+		"InboxSkewedClocks":    testInboxSkewedClocks,
+		"WebhookSkewedClocks":  testWebhookSkewedClocks,
+		"NoticeSkewedClocks":   testNoticeSkewedClocks,
 		"FulfillmentPushes":    testFulfillmentPushes,
 		"PushFencing":          testPushFencing,
 		"PushClockSkew":        testPushClockSkew,
@@ -886,14 +889,16 @@ func testInbox(t *testing.T, s store.Store) {
 	if n, _ := s.InboxPending(ctx); n != 2 {
 		t.Fatalf("pending %d", n)
 	}
-	now := time.Now()
-	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now})
-	if err != nil || len(got) != 2 || got[0].WebhookID != "w1" || got[0].Attempts != 1 || string(got[0].Body) != string(inboxEvent("w1").Body) {
+	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 1, Lease: time.Minute})
+	if err != nil || len(got) != 1 || got[0].WebhookID != "w1" || got[0].Attempts != 1 || string(got[0].Body) != string(inboxEvent("w1").Body) {
 		t.Fatalf("claim %+v, %v", got, err)
 	}
-	if again, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now}); len(again) != 0 {
-		t.Fatalf("leased webhooks were claimed again: %v", again)
+	// w1 is held; w2 is taken for a lease short enough to run out.
+	short, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: 100 * time.Millisecond})
+	if err != nil || len(short) != 1 || short[0].WebhookID != "w2" {
+		t.Fatalf("a leased webhook was claimed again: %+v, %v", short, err)
 	}
+	now := time.Now()
 	done := []store.InboxOutcome{{Seq: got[0].Seq, Outcome: "order stored"}}
 	if err := s.InboxDone(ctx, done, now); err != nil {
 		t.Fatal(err)
@@ -903,9 +908,9 @@ func testInbox(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	// An expired lease (a processor died) makes the webhook claimable again.
-	later, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(2 * time.Minute)})
-	if err != nil || len(later) != 1 || later[0].WebhookID != "w2" || later[0].Attempts != 2 {
-		t.Fatalf("after the lease: %+v, %v", later, err)
+	later := claimInboxWhen(t, s, "w2's lease has run out", store.InboxClaimParams{Limit: 10, Lease: time.Minute})
+	if len(later) != 1 || later[0].WebhookID != "w2" || later[0].Attempts != 2 {
+		t.Fatalf("after the lease: %+v", later)
 	}
 	if n, _ := s.InboxPending(ctx); n != 1 {
 		t.Fatalf("pending %d", n)
@@ -916,25 +921,26 @@ func testInbox(t *testing.T, s store.Store) {
 // not claimable until the lease ends, and then count a second attempt; a
 // redelivery does not renew the lease.
 func testInboxLeasedOnAppend(t *testing.T, s store.Store) {
-	now := time.Now()
-	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l1"), inboxEvent("l2")},
-		Lease: time.Minute, Now: now})
-	if err != nil || seqs[0] == 0 || seqs[1] == 0 {
+	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l1")}, Lease: time.Minute})
+	if err != nil || seqs[0] == 0 {
 		t.Fatalf("append: %v, %v", seqs, err)
 	}
-	if got, _ := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(30 * time.Second)}); len(got) != 0 {
-		t.Fatalf("webhooks leased on append were claimed within the lease: %+v", got)
+	short, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l2")}, Lease: 100 * time.Millisecond})
+	if err != nil || short[0] == 0 {
+		t.Fatalf("append: %v, %v", short, err)
 	}
-	if again, _ := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l2")},
-		Lease: time.Hour, Now: now.Add(30 * time.Second)}); again[0] != 0 {
+	if again, _ := s.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{inboxEvent("l2")}, Lease: time.Hour}); again[0] != 0 {
 		t.Fatal("a redelivery was stored again")
 	}
-	if err := s.InboxDone(ctx, []store.InboxOutcome{{Seq: seqs[0], Outcome: "order stored"}}, now); err != nil {
+	got := claimInboxWhen(t, s, "l2's lease has run out", store.InboxClaimParams{Limit: 10, Lease: time.Minute})
+	if len(got) != 1 || got[0].Seq != short[0] || got[0].Attempts != 2 {
+		t.Fatalf("after the lease (l1's still runs; l2's redelivery must not renew it): %+v", got)
+	}
+	if err := s.InboxDone(ctx, []store.InboxOutcome{{Seq: seqs[0], Outcome: "order stored"}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.InboxClaim(ctx, store.InboxClaimParams{Limit: 10, Lease: time.Minute, Now: now.Add(2 * time.Minute)})
-	if err != nil || len(got) != 1 || got[0].Seq != seqs[1] || got[0].Attempts != 2 {
-		t.Fatalf("after the lease (its redelivery must not renew it): %+v, %v", got, err)
+	if n, _ := s.InboxPending(ctx); n != 1 {
+		t.Fatalf("pending %d, want l2's", n)
 	}
 }
 
