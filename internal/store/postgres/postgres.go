@@ -37,7 +37,10 @@ var Dialect = sqlstore.Dialect{
 	// now() is the transaction's start, so one transaction sees one time.
 	Clock:          `CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)`,
 	LockFeed:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", feedLockKey),
-	LockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+	// Per schema: tests (and deployments sharing a database) keep
+	// databases apart by schema; migrations of different schemas need not
+	// wait on each other. Advisory locks are per database already.
+	LockMigrations: fmt.Sprintf("SELECT pg_advisory_lock(%d, hashtext(coalesce(current_schema(), '')))", migrationLockKey),
 	Retryable: func(err error) bool {
 		var pe *pgconn.PgError
 		// serialization_failure, deadlock_detected
@@ -45,8 +48,9 @@ var Dialect = sqlstore.Dialect{
 	},
 }
 
-// Open connects to the database at url (postgres://…) and migrates it.
-func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
+// Open connects to the database at url (postgres://…) and migrates it, then
+// runs then (the job queue's migrations) under the same lock.
+func Open(ctx context.Context, url string, then ...sqlstore.Then) (*sqlstore.Store, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("opening PostgreSQL: %w", err)
@@ -59,7 +63,7 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
-	if err := sqlstore.Migrate(ctx, db, Dialect, sub); err != nil {
+	if err := sqlstore.Migrate(ctx, db, Dialect, sub, then...); err != nil {
 		db.Close()
 		return nil, err
 	}
