@@ -22,7 +22,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Advisory lock keys ("rankr" in hex, plus one).
+// Advisory lock keys ("rankr" in hex, plus one). The migrations' lock is
+// taken with a second key, the schema's: tests (and deployments sharing a
+// database) keep databases apart by schema, and those need not wait on
+// each other; advisory locks are per database already.
 const (
 	feedLockKey      = 0x72616e6b
 	migrationLockKey = 0x72616e6c
@@ -37,9 +40,6 @@ var Dialect = sqlstore.Dialect{
 	// now() is the transaction's start, so one transaction sees one time.
 	Clock:          `CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT)`,
 	LockFeed:       fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", feedLockKey),
-	// Per schema: tests (and deployments sharing a database) keep
-	// databases apart by schema; migrations of different schemas need not
-	// wait on each other. Advisory locks are per database already.
 	LockMigrations: fmt.Sprintf("SELECT pg_advisory_lock(%d, hashtext(coalesce(current_schema(), '')))", migrationLockKey),
 	Retryable: func(err error) bool {
 		var pe *pgconn.PgError
