@@ -46,6 +46,7 @@ var Dialect = sqlstore.Dialect{
 		// serialization_failure, deadlock_detected
 		return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 	},
+	UnlockMigrations: fmt.Sprintf("SELECT pg_advisory_unlock(%d, hashtext(coalesce(current_schema(), '')))", migrationLockKey),
 }
 
 // Open connects to the database at url (postgres://…) and migrates it, then

@@ -42,10 +42,11 @@ type Dialect struct {
 	// otherwise take each other's work, or never take it.
 	Clock string
 	// LockMigrations takes a session-level lock that processes starting
-	// together wait on while one of them migrates (see Migrate); empty
+	// together wait on while one of them migrates (see Migrate), and
+	// UnlockMigrations, a query of one boolean, releases it. Both are empty
 	// where the database has a single writer anyway, whose write
 	// transaction is then the lock.
-	LockMigrations string
+	LockMigrations, UnlockMigrations string
 	// Retryable reports errors worth retrying the whole transaction for
 	// (deadlock, serialization failure, busy).
 	Retryable func(error) bool

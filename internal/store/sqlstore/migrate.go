@@ -173,16 +173,11 @@ func (m migrator) underSessionLock(ctx context.Context) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	// The connection is discarded rather than returned to the pool: the
-	// lock ends with its session whatever happened, where a failed unlock
-	// would leave it held on a pooled connection.
-	defer func() {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		_ = conn.Close()
-	}()
 	if _, err := conn.ExecContext(ctx, m.s.d.LockMigrations); err != nil {
+		conn.Close()
 		return fmt.Errorf("taking the migration lock: %w", unavailable(err))
 	}
+	defer m.unlock(ctx, conn)
 	var pending []migration
 	err = inConnTx(ctx, conn, func(tx *sql.Tx) error {
 		var err error
@@ -203,6 +198,19 @@ func (m migrator) underSessionLock(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// unlock releases the migration lock, even when ctx is done. A connection
+// that could not release it is discarded rather than returned to the pool,
+// where it would keep the lock: its session's end releases it.
+func (m migrator) unlock(ctx context.Context, conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var released bool
+	if err := conn.QueryRowContext(ctx, m.s.d.UnlockMigrations).Scan(&released); err != nil || !released {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
 }
 
 func inConnTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
@@ -289,20 +297,23 @@ func (m migrator) bookkeeping(ctx context.Context, tx *sql.Tx) error {
 		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL, checksum TEXT)`); err != nil {
 		return fmt.Errorf("creating schema_migrations: %w", unavailable(err))
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT * FROM schema_migrations WHERE 1 = 0`)
-	if err != nil {
+	// Probing for the column in a savepoint keeps the transaction usable
+	// where a failed statement would abort it (PostgreSQL). A query of
+	// fixed columns, not SELECT *: PostgreSQL refuses a cached statement
+	// whose columns changed.
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT checksum_probe`); err != nil {
 		return fmt.Errorf("reading schema_migrations: %w", unavailable(err))
 	}
-	cols, err := rows.Columns()
-	rows.Close()
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT checksum FROM schema_migrations WHERE 1 = 0`); err != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT checksum_probe`); err != nil {
+			return fmt.Errorf("reading schema_migrations: %w", unavailable(err))
+		}
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT`); err != nil {
+			return fmt.Errorf("adding checksums to schema_migrations: %w", unavailable(err))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT checksum_probe`); err != nil {
 		return fmt.Errorf("reading schema_migrations: %w", unavailable(err))
-	}
-	if slices.Contains(cols, "checksum") {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT`); err != nil {
-		return fmt.Errorf("adding checksums to schema_migrations: %w", unavailable(err))
 	}
 	return nil
 }
