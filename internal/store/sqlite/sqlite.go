@@ -41,12 +41,10 @@ var Dialect = sqlstore.Dialect{
 // DSN returns the connection string for the database file at path. Commits
 // are synchronous (synchronous=FULL): rankr answers GHL's webhooks only
 // once they are stored, and "stored" must survive a power cut, not only a
-// crashed process. The busy timeout comes first: switching a new file to
-// WAL takes a lock, which processes opening the file together must wait
-// for rather than fail on.
+// crashed process.
 func DSN(path string) string {
 	v := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
