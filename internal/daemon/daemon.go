@@ -125,21 +125,23 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("--alert-email %q is not a mail address: %w", a, err)
 		}
 	}
+	// River's migrations run under the store's migration lock, so that
+	// processes starting together migrate once, and not at all on a
+	// database newer than this binary.
+	migrateJobs := func(ctx context.Context, db *sql.DB, tx *sql.Tx) error {
+		return jobs.Migrate(ctx, riverDriver(kind, db), tx)
+	}
 	var st *sqlstore.Store
 	switch kind {
 	case "sqlite":
 		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 			return nil, err
 		}
-		st, err = sqlite.Open(ctx, target)
+		st, err = sqlite.Open(ctx, target, migrateJobs)
 	default:
-		st, err = postgres.Open(ctx, target)
+		st, err = postgres.Open(ctx, target, migrateJobs)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := jobs.Migrate(ctx, riverDriver(kind, st.DB())); err != nil {
-		st.Close()
 		return nil, err
 	}
 	cfg.Sync.Logger = cmp.Or(cfg.Sync.Logger, cfg.Logger)

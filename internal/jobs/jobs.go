@@ -232,14 +232,55 @@ type Config struct {
 	PruneInterval  time.Duration
 }
 
-// Migrate brings River's tables up to date on the database.
-func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx]) error {
+// Migrate brings River's tables up to date on the database: in tx when it
+// is not nil (SQLite, where that transaction is the migration lock), else
+// in transactions of River's own, one per migration (PostgreSQL, where some
+// of River's migrations must commit before the next runs; the caller holds
+// the lock). It refuses a database whose River schema is newer than this
+// binary's River.
+func Migrate(ctx context.Context, driver riverdriver.Driver[*sql.Tx], tx *sql.Tx) error {
 	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return err
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	exec := driver.GetExecutor()
+	if tx != nil {
+		exec = driver.UnwrapExecutor(tx)
+	}
+	if err := riverNotNewer(ctx, exec, m.AllVersions()); err != nil {
+		return err
+	}
+	if tx != nil {
+		// River deprecates migrating in one transaction because some of
+		// its PostgreSQL migrations cannot share one; its SQLite ones can.
+		_, err = m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+	} else {
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("migrating the job queue: %w", err)
+	}
+	return nil
+}
+
+// riverNotNewer fails when the database has River migrations this River
+// does not know: a newer rankr, with a newer River, migrated it.
+func riverNotNewer(ctx context.Context, exec riverdriver.Executor, known []rivermigrate.Migration) error {
+	exists, err := exec.TableExists(ctx, &riverdriver.TableExistsParams{Table: "river_migration"})
+	if err != nil {
+		return fmt.Errorf("reading the job queue's schema version: %w", err)
+	}
+	if !exists || len(known) == 0 {
+		return nil
+	}
+	// rankr uses River's main migration line only.
+	var applied int
+	if err := exec.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM river_migration`).Scan(&applied); err != nil {
+		return fmt.Errorf("reading the job queue's schema version: %w", err)
+	}
+	if last := known[len(known)-1]; applied > last.Version {
+		return fmt.Errorf("the job queue's schema is at River version %d, this rankr's River knows up to %d (%s): upgrade rankr",
+			applied, last.Version, last.Name)
 	}
 	return nil
 }

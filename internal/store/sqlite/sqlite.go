@@ -58,9 +58,10 @@ func DSN(path string) string {
 func InboxPath(path string) string { return path + "-inbox" }
 
 // Open opens (creating if needed) and migrates the database file at path
-// and its inbox file. The *sql.DB of the records is shared with the job
-// queue.
-func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+// and its inbox file, and runs then (the job queue's migrations) in the
+// records' migration transaction. The *sql.DB of the records is shared with
+// the job queue.
+func Open(ctx context.Context, path string, then ...sqlstore.Then) (*sqlstore.Store, error) {
 	if strings.TrimSpace(path) == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -73,7 +74,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		err = moveInbox(ctx, db, InboxPath(path))
 	}
 	if err == nil {
-		err = migrate(ctx, db, path, "migrations")
+		err = migrate(ctx, db, path, "migrations", then...)
 	}
 	if err != nil {
 		if db != nil {
@@ -110,9 +111,9 @@ func openFile(ctx context.Context, path, dir string) (*sql.DB, error) {
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB, path, dir string) error {
+func migrate(ctx context.Context, db *sql.DB, path, dir string, then ...sqlstore.Then) error {
 	sub, _ := fs.Sub(migrations, dir)
-	if err := sqlstore.Migrate(ctx, db, Dialect, sub); err != nil {
+	if err := sqlstore.Migrate(ctx, db, Dialect, sub, then...); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
@@ -121,14 +122,11 @@ func migrate(ctx context.Context, db *sql.DB, path, dir string) error {
 // moveInbox copies the webhooks that a database from before the inbox had a
 // file of its own holds into that file; the migration that follows drops
 // them from the records' file. Copying again after a crash changes
-// nothing.
+// nothing, and a copy that finds the table gone found it moved by another
+// process opening the file at the same time.
 func moveInbox(ctx context.Context, db *sql.DB, inboxPath string) error {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&n); err != nil {
-		return fmt.Errorf("looking for an inbox to move: %w", err)
-	}
-	if n == 0 {
-		return nil
+	if old, err := hasOldInbox(ctx, db); err != nil || !old {
+		return err
 	}
 	const cols = `seq, webhook_id, type, location_id, received_at, event_at, body, claimed_until, processed_at, attempts, outcome`
 	if _, err := db.ExecContext(ctx, `ATTACH DATABASE ? AS inbox`, inboxPath); err != nil {
@@ -140,7 +138,19 @@ func moveInbox(ctx context.Context, db *sql.DB, inboxPath string) error {
 		err = derr
 	}
 	if err != nil {
+		if old, oerr := hasOldInbox(ctx, db); oerr == nil && !old {
+			return nil
+		}
 		return fmt.Errorf("moving the webhook inbox to %s: %w", inboxPath, err)
 	}
 	return nil
+}
+
+// hasOldInbox reports whether the records' file still holds the inbox.
+func hasOldInbox(ctx context.Context, db *sql.DB) (bool, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'webhook_inbox'`).Scan(&n); err != nil {
+		return false, fmt.Errorf("looking for an inbox to move: %w", err)
+	}
+	return n > 0, nil
 }

@@ -13,8 +13,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,9 +41,12 @@ type Dialect struct {
 	// process's own clock: processes on hosts whose clocks disagree would
 	// otherwise take each other's work, or never take it.
 	Clock string
-	// LockMigrations runs at the start of the migration transaction, so that
-	// processes starting together migrate once.
-	LockMigrations string
+	// LockMigrations takes a session-level lock that processes starting
+	// together wait on while one of them migrates (see Migrate), and
+	// UnlockMigrations, a query of one boolean, releases it. Both are empty
+	// where the database has a single writer anyway, whose write
+	// transaction is then the lock.
+	LockMigrations, UnlockMigrations string
 	// Retryable reports errors worth retrying the whole transaction for
 	// (deadlock, serialization failure, busy).
 	Retryable func(error) bool
@@ -330,50 +331,6 @@ func unavailable(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", rankr.ErrUnavailable, err)
-}
-
-// Migrate applies the migrations in fsys (files NNNN_name.sql, in order)
-// that the database has not applied yet, each in its own transaction.
-func Migrate(ctx context.Context, db *sql.DB, d Dialect, fsys fs.FS) error {
-	names, err := fs.Glob(fsys, "*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	s := New(db, d)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("creating schema_migrations: %w", unavailable(err))
-	}
-	for _, name := range names {
-		body, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		err = s.inTx(ctx, func(t *tx) error {
-			if d.LockMigrations != "" {
-				if _, err := t.exec(ctx, d.LockMigrations); err != nil {
-					return err
-				}
-			}
-			var n int
-			if err := t.queryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, name).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := t.tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("applying %s: %w", name, err)
-			}
-			_, err := t.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, name, ms(time.Now()))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migrating: %w", err)
-		}
-	}
-	return nil
 }
 
 // scanID reads a row of one text column, an id.
