@@ -314,12 +314,9 @@ func (d *Daemon) applyWebhooks(client *river.Client[*sql.Tx]) intake.ApplyFunc {
 			return nil, err
 		}
 		if len(follow) > 0 {
-			params := make([]river.InsertManyParams, len(follow))
-			for i, f := range follow {
-				params[i] = river.InsertManyParams{Args: jobs.RefreshArgs{LocationID: f.LocationID, RecordKind: f.Kind, ID: f.ID}}
-			}
+			params := jobs.FollowUps(follow, time.Now())
 			if _, err := client.InsertMany(ctx, params); err != nil {
-				d.log.Error("queueing refreshes after webhooks; the next poll will catch up", "refreshes", len(follow), "error", err)
+				d.log.Error("queueing refreshes after webhooks; the next poll will catch up", "refreshes", len(params), "error", err)
 			}
 		}
 		out := make([]intake.Result, len(applied))

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -89,6 +90,109 @@ func (RefreshArgs) Kind() string { return "sync.refresh" }
 // InsertOpts runs refreshes first; the same refresh queued twice runs once.
 func (RefreshArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
+}
+
+// The follow-ups of webhooks (syncer.FollowUp) are coalesced by when GHL
+// announced what they follow: the webhooks GHL sent within one
+// FollowUpWindow share one job per location (and per order, for per-order
+// follow-ups), which runs once that window has closed, and ClockAllowance
+// more, since what a webhook announces is in GHL by the time it is sent.
+// So the job is unique while pending, running and after it has completed:
+// a webhook of its window delivered late, even after the job ran, was
+// seen by it. A burst costs one pass or two however slowly it is
+// delivered, and its payments are applied within about FollowUpWindow +
+// ClockAllowance (plus River's few seconds to start a scheduled job), well
+// inside a poll interval.
+const (
+	FollowUpWindow = 5 * time.Second
+	// ClockAllowance is how far behind ours GHL's clock (which stamps
+	// webhooks) may be for the coalescing to hold. Polling heals the rest.
+	ClockAllowance = 5 * time.Second
+)
+
+// followUpUnique keeps one job per arguments, until River's cleaner
+// removes the completed ones (after a day), and then the next webhook
+// makes a new one.
+var followUpUnique = river.UniqueOpts{ByArgs: true, ByState: append(slices.Clone(unique.ByState), rivertype.JobStateCompleted)}
+
+// PaymentsArgs reads a location's payments created since Since, in one
+// pass over GHL's transactions list, for the webhooks GHL sent in the
+// FollowUpWindow that begins at Announced.
+type PaymentsArgs struct {
+	LocationID string    `json:"location_id"`
+	Since      time.Time `json:"since"`
+	Announced  time.Time `json:"announced"`
+}
+
+// Kind names the job.
+func (PaymentsArgs) Kind() string { return "sync.payments" }
+
+// InsertOpts runs payments passes with the other targeted refreshes, before
+// polls: a pass is a few pages that stand for many orders.
+func (PaymentsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: followUpUnique}
+}
+
+// OrderFollowUpArgs refreshes what webhooks sent in the FollowUpWindow that
+// begins at Announced said changed in one order: its fulfillments, or its
+// payments when it is older than polling reaches.
+type OrderFollowUpArgs struct {
+	LocationID string    `json:"location_id"`
+	RecordKind string    `json:"kind"` // syncer.RefreshOrderFulfillments or syncer.RefreshOrderTransactions
+	ID         string    `json:"id"`
+	Announced  time.Time `json:"announced"`
+}
+
+// Kind names the job.
+func (OrderFollowUpArgs) Kind() string { return "sync.order_follow_up" }
+
+// InsertOpts runs per-order follow-ups after polls and before backfills: a
+// bulk change in GHL can make thousands of them, which must not keep the
+// workers from polling.
+func (OrderFollowUpArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSync, Priority: 3, UniqueOpts: followUpUnique}
+}
+
+// FollowUps are the jobs that run the follow-ups of webhooks applied at
+// now, each named once.
+func FollowUps(follow []syncer.FollowUp, now time.Time) []river.InsertManyParams {
+	seen := map[river.JobArgs]bool{}
+	var out []river.InsertManyParams
+	for _, f := range follow {
+		window := f.Announced.UTC().Truncate(FollowUpWindow)
+		var args river.JobArgs = OrderFollowUpArgs{LocationID: f.LocationID, RecordKind: f.Kind, ID: f.ID, Announced: window}
+		if f.Kind == syncer.RefreshPayments {
+			args = PaymentsArgs{LocationID: f.LocationID, Since: f.Since.UTC().Truncate(FollowUpWindow), Announced: window}
+		}
+		if seen[args] {
+			continue
+		}
+		seen[args] = true
+		due := window.Add(FollowUpWindow + ClockAllowance)
+		if due.Before(now) {
+			due = now
+		}
+		out = append(out, river.InsertManyParams{Args: args, InsertOpts: &river.InsertOpts{ScheduledAt: due}})
+	}
+	return out
+}
+
+type paymentsWorker struct {
+	river.WorkerDefaults[PaymentsArgs]
+	s *syncer.Syncer
+}
+
+func (w *paymentsWorker) Work(ctx context.Context, job *river.Job[PaymentsArgs]) error {
+	return settle(w.s.FollowUp(ctx, syncer.FollowUp{LocationID: job.Args.LocationID, Kind: syncer.RefreshPayments, Since: job.Args.Since}))
+}
+
+type orderFollowUpWorker struct {
+	river.WorkerDefaults[OrderFollowUpArgs]
+	s *syncer.Syncer
+}
+
+func (w *orderFollowUpWorker) Work(ctx context.Context, job *river.Job[OrderFollowUpArgs]) error {
+	return settle(w.s.FollowUp(ctx, syncer.FollowUp{LocationID: job.Args.LocationID, Kind: job.Args.RecordKind, ID: job.Args.ID}))
 }
 
 // ScheduleArgs is the periodic job that queues the others.
@@ -302,6 +406,8 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &pollWorker{s: s})
 	river.AddWorker(workers, &walkWorker{s: s})
 	river.AddWorker(workers, &refreshWorker{s: s})
+	river.AddWorker(workers, &paymentsWorker{s: s})
+	river.AddWorker(workers, &orderFollowUpWorker{s: s})
 	sched := &scheduleWorker{st: st, s: s, cfg: cfg}
 	river.AddWorker(workers, sched)
 	river.AddWorker(workers, &pushWorker{p: pusher, log: cfg.Logger})

@@ -55,8 +55,7 @@ func (s *Syncer) poll(ctx context.Context, loc string) error {
 	}
 
 	p.Phase.Store("poll: transactions")
-	if err := pages(client.Transactions(ctx, ghl.ListTransactionsParams{LocationID: loc, StartAt: since, Limit: size}), size,
-		func(batch []ghl.Transaction) error { return s.storeTransactions(ctx, loc, batch, time.Time{}, nil) }); err != nil {
+	if err := s.transactionsSince(ctx, client, loc, since); err != nil {
 		return fmt.Errorf("polling transactions: %w", err)
 	}
 	p.Phase.Store("poll: subscriptions")
@@ -78,12 +77,34 @@ func (s *Syncer) poll(ctx context.Context, loc string) error {
 	return s.store.CursorPut(ctx, *cursorOf(loc, cursorPoll, pollCursor{LastStartedAt: start}))
 }
 
+// transactionsSince re-reads every transaction created since a time and
+// stores what changed. GHL's date filter has only the day, but its list is
+// newest first: the pass stops at the first transaction older than since,
+// so that a window of minutes costs the pages of those minutes, not of the
+// whole day. Polling and the payments pass after webhooks both read
+// transactions this way.
+func (s *Syncer) transactionsSince(ctx context.Context, client *ghl.Client, loc string, since time.Time) error {
+	size := s.opts.PageSize
+	return pagesWhile(client.Transactions(ctx, ghl.ListTransactionsParams{LocationID: loc, StartAt: since, Limit: size}), size,
+		func(t ghl.Transaction) bool { return t.CreatedAt.IsZero() || !t.CreatedAt.Before(since) },
+		func(batch []ghl.Transaction) error { return s.storeTransactions(ctx, loc, batch, time.Time{}, nil) })
+}
+
 // pages groups an iterator's records into batches of size for store.
 func pages[T any](seq func(func(T, error) bool), size int, store func([]T) error) error {
+	return pagesWhile(seq, size, nil, store)
+}
+
+// pagesWhile is pages that stops at the first record keep refuses (nil
+// keeps every record): no further page is asked for.
+func pagesWhile[T any](seq func(func(T, error) bool), size int, keep func(T) bool, store func([]T) error) error {
 	batch := make([]T, 0, size)
 	for v, err := range seq {
 		if err != nil {
 			return err
+		}
+		if keep != nil && !keep(v) {
+			break
 		}
 		if batch = append(batch, v); len(batch) == size {
 			if err := store(batch); err != nil {

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,17 +20,132 @@ const (
 	RefreshTransaction       = "transaction"
 	RefreshSubscription      = "subscription"
 	RefreshInvoice           = "invoice"
+	// RefreshPayments reads a location's payments again from a time, in
+	// one pass over GHL's transactions list, whatever orders they are for.
+	RefreshPayments = "payments"
 )
 
-// Refresh fetches one record now, ahead of polling: a webhook said it
-// changed, or someone is looking at it. A record GHL no longer has is marked
-// deleted.
-func (s *Syncer) Refresh(ctx context.Context, loc, kind, id string) error {
+// How webhooks' orders have their payments followed up. GHL sends no
+// webhooks for payments, and an order names none of its transactions, so
+// each order's payments would cost a call (GET /payments/transactions?
+// entityId=…), and a burst of orders would spend the location's whole
+// budget. Instead, the orders created within paymentsReach are covered by one
+// pass over the transactions list, newest first, from the oldest of them
+// less paymentsMargin: a burst costs the pages its payments fill. Older
+// orders are within the poll window, whose next pass reads their payments
+// anyway; only those so old that polling may not reach them (older than
+// half the window) get a call each, as before.
+const (
+	// paymentsReach bounds how far back a payments pass reaches, so that a
+	// late webhook for an older order cannot make it page through hours.
+	paymentsReach = 15 * time.Minute
+	// paymentsMargin is how much earlier than its order a payment may be
+	// stamped: GHL stamps both, on servers whose clocks may differ a little.
+	// Polling heals what a larger difference hides.
+	paymentsMargin = 10 * time.Second
+)
+
+// orderFollowUps says what must follow webhooks that stored orders (orders
+// came from the webhooks evs[at[k]]): one payments pass for the location's
+// recent orders (see paymentsReach), a payments refresh for each order
+// beyond polling's reach, and a fulfillments refresh for each order whose
+// fulfillment status says there are new ones (GHL has no fulfillments list
+// across orders). Each follow-up is named once, however many of the
+// webhooks were for the same order.
+func (s *Syncer) orderFollowUps(loc string, orders []store.OrderVersion, at []int, evs []rankr.InboxEvent, work []store.OrderWork) []FollowUp {
+	now := s.opts.Now()
+	announced := map[string]time.Time{} // per order
+	var since, latest time.Time         // of the recent orders
+	var old []string
+	isOld := map[string]bool{}
+	for k, v := range orders {
+		id, created := v.Order.ID, v.Order.CreatedAt
+		// GHL's timestamp says when the webhook was sent; a clock ahead of
+		// ours, or no timestamp, is bounded by its receipt.
+		ev := evs[at[k]]
+		sent := cmp.Or(ev.ReceivedAt, now)
+		if !ev.EventAt.IsZero() && ev.EventAt.Before(sent) {
+			sent = ev.EventAt
+		}
+		if sent.After(announced[id]) {
+			announced[id] = sent
+		}
+		switch {
+		case !created.IsZero() && !created.Before(now.Add(-paymentsReach)):
+			if since.IsZero() || created.Before(since) {
+				since = created
+			}
+			if sent.After(latest) {
+				latest = sent
+			}
+		case !created.IsZero() && !created.Before(now.Add(-s.opts.PollWindow/2)):
+			// The next poll reads the payments of this order: it re-reads
+			// the whole window every interval.
+		case !isOld[id]:
+			isOld[id] = true
+			old = append(old, id)
+		}
+	}
+	var out []FollowUp
+	if !since.IsZero() {
+		out = append(out, FollowUp{LocationID: loc, Kind: RefreshPayments, Since: since.Add(-paymentsMargin), Announced: latest})
+	}
+	for _, id := range old {
+		out = append(out, FollowUp{LocationID: loc, Kind: RefreshOrderTransactions, ID: id, Announced: announced[id]})
+	}
+	seen := map[string]bool{}
+	for _, w := range work {
+		if w.NeedsFulfillments && !seen[w.ID] {
+			seen[w.ID] = true
+			out = append(out, FollowUp{LocationID: loc, Kind: RefreshOrderFulfillments, ID: w.ID, Announced: announced[w.ID]})
+		}
+	}
+	return out
+}
+
+// FollowUp runs a refresh that webhooks called for, in the lane it
+// deserves in the location's budget. A payments pass is a few pages that
+// stand for a whole burst of orders: it goes before polling. Per-order
+// refreshes (fulfillments, and the payments of old orders) can come by the
+// thousand after a bulk change in GHL: they share polling's lane, first
+// come first served, so that they never starve it.
+func (s *Syncer) FollowUp(ctx context.Context, f FollowUp) error {
+	if f.Kind == RefreshPayments {
+		return s.RefreshPayments(ctx, f.LocationID, f.Since)
+	}
+	return s.refresh(ctx, f.LocationID, f.Kind, f.ID, ghl.PriorityNormal)
+}
+
+// RefreshPayments reads, in one pass over the transactions list, every
+// payment of a location created since a time, and stores what changed (and
+// through it the payment status of the orders they pay).
+func (s *Syncer) RefreshPayments(ctx context.Context, loc string, since time.Time) error {
 	_, client, err := s.connection(ctx, loc)
 	if err != nil {
 		return err
 	}
+	if since.IsZero() {
+		return fmt.Errorf("%w: a payments refresh needs the time to read from", rankr.ErrInvalid)
+	}
 	ctx = ghl.WithPriority(ctx, ghl.PriorityHigh)
+	if err := s.transactionsSince(ctx, client, loc, since); err != nil {
+		return s.finish(ctx, loc, fmt.Errorf("refreshing the payments since %s: %w", since.UTC().Format(time.RFC3339), err))
+	}
+	return nil
+}
+
+// Refresh fetches one record now, ahead of polling: someone is looking at
+// it, or waiting for it. A record GHL no longer has is marked deleted.
+func (s *Syncer) Refresh(ctx context.Context, loc, kind, id string) error {
+	return s.refresh(ctx, loc, kind, id, ghl.PriorityHigh)
+}
+
+func (s *Syncer) refresh(ctx context.Context, loc, kind, id string, prio ghl.Priority) error {
+	_, client, err := s.connection(ctx, loc)
+	if err != nil {
+		return err
+	}
+	ctx = ghl.WithPriority(ctx, prio)
 	if kind == RefreshOrderTransactions {
 		err := pages(client.Transactions(ctx, ghl.ListTransactionsParams{LocationID: loc, EntityID: id, Limit: s.opts.PageSize}),
 			s.opts.PageSize, func(batch []ghl.Transaction) error { return s.storeTransactions(ctx, loc, batch, time.Time{}, nil) })

@@ -12,9 +12,15 @@ import (
 	"github.com/rankr/rankr/internal/store"
 )
 
-// FollowUp is a targeted refresh a webhook calls for.
+// FollowUp is a refresh webhooks call for: Kind is a Refresh* kind and ID
+// its record; a RefreshPayments follow-up has no ID but Since, the time
+// from which the location's payments are to be read again. Announced is
+// when GHL sent the latest of those webhooks (by its timestamp, never later
+// than their receipt): what they announce was in GHL by then. See FollowUp
+// (the method) for how each is run.
 type FollowUp struct {
 	LocationID, Kind, ID string
+	Since, Announced     time.Time
 }
 
 // Applied is what applying one webhook did: its outcome, or Err when it can
@@ -156,12 +162,7 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			if err != nil {
 				return nil, nil, err
 			}
-			for _, w := range work {
-				follow = append(follow, FollowUp{loc, RefreshOrderTransactions, w.ID})
-				if w.NeedsFulfillments {
-					follow = append(follow, FollowUp{loc, RefreshOrderFulfillments, w.ID})
-				}
-			}
+			follow = append(follow, s.orderFollowUps(loc, g.orders, g.orderAt, evs, work)...)
 		}
 		if len(g.invoices) > 0 {
 			res, err := s.store.InvoiceUpsert(ctx, store.InvoiceUpsertParams{LocationID: loc, Invoices: g.invoices, Now: s.opts.Now()})
