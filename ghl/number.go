@@ -74,8 +74,13 @@ func (n Number) Scaled(exp int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if exp > 0 {
-		r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)))
+	if exp != 0 {
+		pow := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(max(exp, -exp))), nil))
+		if exp > 0 {
+			r.Mul(r, pow)
+		} else {
+			r.Quo(r, pow)
+		}
 	}
 	if !r.IsInt() {
 		return 0, fmt.Errorf("ghl: %s has more than %d decimal places", string(n), exp)
