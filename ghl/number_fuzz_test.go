@@ -96,10 +96,10 @@ func scaledRef(s string, exp int) (int64, bool) {
 	return r.Num().Int64(), true
 }
 
-// isJSONNumber reports whether s is one JSON number, by encoding/json's
-// own reckoning.
+// isJSONNumber reports whether s is one JSON number and nothing else (no
+// white space around it), by encoding/json's own reckoning.
 func isJSONNumber(s string) bool {
-	return json.Valid([]byte(s)) && s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
+	return json.Valid([]byte(s)) && s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9') && strings.Trim(s, " \t\r\n") == s
 }
 
 func abs(v int) int {
