@@ -366,7 +366,10 @@ func (l *lane) done(status int, h http.Header) {
 	defer l.wake(now)
 	max, okMax := headerInt(h, "X-RateLimit-Max")
 	intervalMS, okInterval := headerInt(h, "X-RateLimit-Interval-Milliseconds")
-	if okMax && okInterval && max > 0 && intervalMS > 0 {
+	// An interval beyond a day is no rate limit GHL grants; trusting one
+	// would overflow the window's arithmetic (a header of 9223372036855 ms
+	// asked for a 146 TB bucket array).
+	if okMax && okInterval && max > 0 && intervalMS > 0 && intervalMS <= int(24*time.Hour/time.Millisecond) {
 		interval := time.Duration(intervalMS) * time.Millisecond
 		if max != l.win.max || interval != l.win.interval {
 			l.win.reshape(max, interval, marginFor(l.margin, interval), now)

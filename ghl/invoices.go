@@ -92,7 +92,8 @@ type InvoiceNumber string
 // MarshalJSON writes a numeric invoice number as a number, as the invoices
 // API does, and anything else as a string.
 func (n InvoiceNumber) MarshalJSON() ([]byte, error) {
-	if _, err := strconv.ParseUint(string(n), 10, 64); err == nil {
+	// Only the canonical spelling goes bare: "007" is not a JSON number.
+	if v, err := strconv.ParseUint(string(n), 10, 64); err == nil && strconv.FormatUint(v, 10) == string(n) {
 		return []byte(n), nil
 	}
 	return json.Marshal(string(n))

@@ -58,6 +58,12 @@ func ParseTime(s string) (Time, error) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", DateLayout} {
 		if v, err := time.Parse(layout, s); err == nil {
+			// An offset can carry 0000-01-01 or 9999-12-31 out of the
+			// years RFC 3339 can write in UTC, and then the instant could
+			// not be written back.
+			if y := v.UTC().Year(); y < 0 || y > 9999 {
+				return Time{}, fmt.Errorf("ghl: %q is out of range", s)
+			}
 			return Time{v.UTC()}, nil
 		}
 	}

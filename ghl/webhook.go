@@ -45,18 +45,24 @@ func ParseWebhookKey(s string) (ed25519.PublicKey, error) {
 	if block, _ := pem.Decode([]byte(s)); block != nil {
 		return keyFromDER(block.Bytes)
 	}
-	var der []byte
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-		der = b
-	} else if b, err := hex.DecodeString(s); err == nil {
-		der = b
-	} else {
-		return nil, fmt.Errorf("ghl: webhook key is neither PEM, base64 nor hex")
+	// Hex text whose length is a multiple of 4 is valid base64 too, so
+	// each decoding is tried in turn, and the first that gives a key wins.
+	var err error = errors.New("ghl: webhook key is neither PEM, base64 nor hex")
+	for _, decode := range []func(string) ([]byte, error){base64.StdEncoding.DecodeString, hex.DecodeString} {
+		der, derr := decode(s)
+		if derr != nil {
+			continue
+		}
+		if len(der) == ed25519.PublicKeySize {
+			return ed25519.PublicKey(der), nil
+		}
+		key, kerr := keyFromDER(der)
+		if kerr == nil {
+			return key, nil
+		}
+		err = kerr
 	}
-	if len(der) == ed25519.PublicKeySize {
-		return ed25519.PublicKey(der), nil
-	}
-	return keyFromDER(der)
+	return nil, err
 }
 
 func keyFromDER(der []byte) (ed25519.PublicKey, error) {

@@ -4,6 +4,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,8 @@ func parseSpan(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if n, ok := strings.CutSuffix(v, "d"); ok {
 		days, err := strconv.Atoi(n)
-		if err != nil || days < 0 {
+		// Beyond about 292 years, days*24h wraps around to a negative span.
+		if err != nil || days < 0 || days > math.MaxInt64/int(24*time.Hour) {
 			return 0, fmt.Errorf("%q: want a number of days (3d) or a duration (36h)", v)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil

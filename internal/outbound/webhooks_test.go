@@ -377,6 +377,7 @@ func TestSecretNeverInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	r := newRigOn(t, st, 5)
 	var logs logBuffer
 	w := r.webhooks(t, outbound.Config{MaxAttempts: 2, Logger: logs.logger()})

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/rankr"
@@ -146,7 +147,10 @@ func dropKeys(raw json.RawMessage, keys ...string) json.RawMessage {
 		if keyEnd < 0 {
 			return raw
 		}
-		key := raw[i+1 : keyEnd-1]
+		drop, ok := dropsKey(raw[i:keyEnd], keys)
+		if !ok {
+			return raw
+		}
 		i = skipSpace(raw, keyEnd)
 		if i >= len(raw) || raw[i] != ':' {
 			return raw
@@ -164,13 +168,15 @@ func dropKeys(raw json.RawMessage, keys ...string) json.RawMessage {
 		if last {
 			end = valueEnd
 		}
-		if slices.Contains(keys, string(key)) {
+		if drop {
 			dropped = true
 		} else {
 			kept = append(kept, span{memberStart, end})
 		}
 		if last {
-			if !dropped {
+			// The scan only finds where values end; before anything is
+			// cut, the whole must be JSON, or it is left as it came.
+			if !dropped || !json.Valid(raw) {
 				return raw
 			}
 			out := append(make([]byte, 0, len(raw)), raw[:open]...)
@@ -185,6 +191,21 @@ func dropKeys(raw json.RawMessage, keys ...string) json.RawMessage {
 		i++
 		memberStart = i
 	}
+}
+
+// dropsKey reports whether the member with the quoted key is one of keys,
+// comparing the key as a decoder reads it ("traceI\u0064" is traceId), and
+// false for ok when the key is not a JSON string.
+func dropsKey(quoted []byte, keys []string) (drop, ok bool) {
+	plain := quoted[1 : len(quoted)-1]
+	if !slices.ContainsFunc(plain, func(c byte) bool { return c == '\\' || c >= utf8.RuneSelf }) {
+		return slices.Contains(keys, string(plain)), true
+	}
+	var key string
+	if json.Unmarshal(quoted, &key) != nil {
+		return false, false
+	}
+	return slices.Contains(keys, key), true
 }
 
 func skipSpace(b []byte, i int) int {

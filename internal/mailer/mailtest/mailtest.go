@@ -112,7 +112,14 @@ func (m Mailpit) WaitFor(t testing.TB, query string, n int, timeout time.Duratio
 
 func (m Mailpit) get(t testing.TB, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(m.API + path)
+	req, err := http.NewRequest(http.MethodGet, m.API+path, nil)
+	if err != nil {
+		t.Fatalf("mailpit: %v", err)
+	}
+	// No keep-alive: an idle connection to mailpit would outlive the
+	// tests, and goleak would count its goroutines as leaked.
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("mailpit: %v", err)
 	}

@@ -26,6 +26,8 @@ func OpenSQLite(t *testing.T) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closing twice is harmless; not closing leaks the pool's goroutines.
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -71,6 +73,7 @@ func OpenPostgres(t *testing.T) store.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
