@@ -55,7 +55,9 @@ func TestHandlerLogsThroughItsLogger(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(&logged, nil))
 	h := Handler(
 		func(context.Context) ([]LocationStatus, error) { return nil, errors.New("status down") },
-		func(context.Context, store.EventListParams) ([]rankr.Event, error) { return nil, errors.New("feed down") },
+		func(context.Context, store.EventListParams) ([]rankr.Event, error) {
+			return nil, errors.New("feed down")
+		},
 		log)
 	for _, path := range []string{"/api/status", "/api/events"} {
 		rec := httptest.NewRecorder()
