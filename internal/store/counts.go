@@ -10,4 +10,8 @@ type AllCounts struct {
 	// Locations maps location ids to their counts; a location missing
 	// from it holds nothing.
 	Locations map[string]rankr.Counts
+	// Recounted says the records were counted, rather than the counts
+	// moved by the events since: from the zero value, from far behind, or
+	// past an event that was not as expected.
+	Recounted bool
 }

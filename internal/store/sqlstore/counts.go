@@ -70,7 +70,7 @@ func (s *Store) inSnapshot(ctx context.Context, fn func(*tx) error) error {
 
 // countAll counts every location's records, as Counts does for one.
 func (t *tx) countAll(ctx context.Context, last int64) (store.AllCounts, error) {
-	out := store.AllCounts{Seq: last, Locations: map[string]rankr.Counts{}}
+	out := store.AllCounts{Seq: last, Locations: map[string]rankr.Counts{}, Recounted: true}
 	queries := []struct {
 		query string
 		field func(*rankr.Counts) *int
