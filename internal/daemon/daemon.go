@@ -76,6 +76,45 @@ type Config struct {
 
 	// Outbound configures the webhooks Rankr sends to subscribers.
 	Outbound outbound.Config
+
+	// HTTP bounds the HTTP server's connections (zero fields: the
+	// defaults, see HTTPTimeouts).
+	HTTP HTTPTimeouts
+	// ShutdownGrace bounds each waiting step of a stop: the HTTP server's
+	// requests, then the job queue's running jobs, which are cancelled when
+	// it runs out (default 15 s).
+	ShutdownGrace time.Duration
+	// StatusInterval is how long the status page's JSON is shared by every
+	// open page before it is computed again (default 1 s, the page's own
+	// refresh).
+	StatusInterval time.Duration
+}
+
+// HTTPTimeouts bound the HTTP server's connections. The listener may face
+// the internet (GHL's webhooks come to it), so a client that sends slowly,
+// reads slowly or holds a connection idle must not hold it for ever.
+type HTTPTimeouts struct {
+	// ReadHeader bounds reading a request's headers (default 10 s).
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included (default 30 s; a
+	// webhook's body is at most 1 MiB).
+	Read time.Duration
+	// Write bounds writing the response, from the end of the request's
+	// headers (default 30 s). A streaming response must extend its own
+	// deadline (http.ResponseController) as it writes.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next
+	// request (default 2 min).
+	Idle time.Duration
+}
+
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	return HTTPTimeouts{
+		ReadHeader: cmp.Or(t.ReadHeader, 10*time.Second),
+		Read:       cmp.Or(t.Read, 30*time.Second),
+		Write:      cmp.Or(t.Write, 30*time.Second),
+		Idle:       cmp.Or(t.Idle, 2*time.Minute),
+	}
 }
 
 // Daemon is an open rankr: its store, vault and syncer.
@@ -98,6 +137,9 @@ type Daemon struct {
 
 	// Webhooks manages and sends outbound webhooks.
 	Webhooks *outbound.Webhooks
+
+	counts counter      // the records' counts, for Status
+	shown  sharedStatus // the status page's JSON, for every open page
 }
 
 // Open opens the database (migrating it) and the vault.
@@ -220,12 +262,27 @@ func (d *Daemon) Connect(ctx context.Context, locationID, name, baseURL, token s
 // WebhookPath is where serve takes GHL's webhooks.
 const WebhookPath = "/webhooks/ghl"
 
-// Run starts the job queue, the webhook processor and (when Addr or
-// Listener is set) the HTTP server, and blocks until ctx ends. Then it stops
-// them in the order that loses nothing: the webhook intake first (new
-// deliveries get 429, so GHL redelivers them; queued ones are stored), then
-// the HTTP server, then the jobs, which get a grace period.
+// Run binds its port, starts the job queue, the webhook processor, the
+// outbound sender and (when Addr or Listener is set) the HTTP server, and
+// blocks until ctx ends. Then it stops them in the order that loses
+// nothing: the webhook intake first (new deliveries get 429, so GHL
+// redelivers them; queued ones are stored), then the HTTP server, then the
+// processor (its last batch may still queue follow-up jobs), then the
+// outbound sender, and the job queue last, whose running jobs get a grace
+// period before they are cancelled.
 func (d *Daemon) Run(ctx context.Context) error {
+	// The port first: when it is taken, nothing has started that would need
+	// stopping, and the caller may close the store at once.
+	ln := d.cfg.Listener
+	if ln == nil && d.cfg.Addr != "" {
+		var err error
+		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
+			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
+		}
+	}
+	if ln != nil {
+		defer ln.Close() // when the server never took it
+	}
 	jobsCfg := d.cfg.Jobs
 	jobsCfg.Notifier = d.Notifier
 	jobsCfg.Alerter = d.Alerter
@@ -234,39 +291,44 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := client.Start(ctx); err != nil {
+	// The job queue stops when Run says so, last, not when ctx ends:
+	// cancelling its start context would cancel the running jobs at once.
+	runCtx := context.WithoutCancel(ctx)
+	if err := client.Start(runCtx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
 	in := intake.NewIntake(d.Store, d.webhookConfig())
 	proc := intake.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
 	in.Feed(proc)
 	in.Start()
-	procCtx, stopProc := context.WithCancel(context.WithoutCancel(ctx))
+	procCtx, stopProc := context.WithCancel(runCtx)
 	procDone := make(chan struct{})
-	go func() { defer close(procDone); _ = proc.Run(procCtx) }()
+	go func() {
+		defer close(procDone)
+		if err := proc.Run(procCtx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("stopping the webhook processor", "error", err)
+		}
+	}()
 	d.intake = in
 	// Outbound webhooks run in every process; leases share the deliveries.
-	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
+	outCtx, stopOut := context.WithCancel(runCtx)
 	outDone := make(chan struct{})
-	go func() { defer close(outDone); _ = d.Webhooks.Run(outCtx) }()
+	go func() {
+		defer close(outDone)
+		if err := d.Webhooks.Run(outCtx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("stopping the outbound webhooks", "error", err)
+		}
+	}()
 
 	var srv *http.Server
 	errc := make(chan error, 1)
-	ln := d.cfg.Listener
-	if ln == nil && d.cfg.Addr != "" {
-		if ln, err = net.Listen("tcp", d.cfg.Addr); err != nil {
-			in.Close()
-			stopProc()
-			stopOut()
-			_ = client.Stop(context.WithoutCancel(ctx))
-			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
-		}
-	}
 	if ln != nil {
 		mux := http.NewServeMux()
 		mux.Handle(WebhookPath, in)
 		mux.Handle("/", d.Handler())
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		t := d.cfg.HTTP.withDefaults()
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+			IdleTimeout: t.Idle, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
 		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "webhooks", "http://"+ln.Addr().String()+WebhookPath, "db", d.kind)
 		go func() { errc <- srv.Serve(ln) }()
 	}
@@ -274,18 +336,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
+	grace := cmp.Or(d.cfg.ShutdownGrace, 15*time.Second)
 	in.Close()
 	if srv != nil {
-		_ = srv.Shutdown(stopCtx)
+		httpCtx, cancel := context.WithTimeout(runCtx, grace)
+		if serr := srv.Shutdown(httpCtx); serr != nil {
+			d.log.Warn("stopping the HTTP server: closing the connections still open", "error", serr)
+			_ = srv.Close() // its error is Shutdown's, logged above
+		}
+		cancel()
 	}
 	stopProc()
 	<-procDone
 	stopOut() // in-flight attempts finish (each within its timeout) and are recorded
 	<-outDone
-	if serr := client.Stop(stopCtx); serr != nil {
-		_ = client.StopAndCancel(context.WithoutCancel(ctx))
+	jobsCtx, cancel := context.WithTimeout(runCtx, grace)
+	defer cancel()
+	if serr := client.Stop(jobsCtx); serr != nil {
+		d.log.Warn("stopping the job queue: jobs still running after the grace period are cancelled", "grace", grace, "error", serr)
+		if serr := client.StopAndCancel(runCtx); serr != nil {
+			d.log.Error("cancelling the running jobs", "error", serr)
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -335,23 +406,25 @@ func (d *Daemon) WebhookStats() intake.Stats {
 	return d.intake.Stats()
 }
 
-// Handler serves the status page and its JSON.
+// Handler serves the status page and its JSON. Every open page shares one
+// status, computed at most once per StatusInterval.
 func (d *Daemon) Handler() http.Handler {
-	return web.Handler(d.Status, d.Store.EventList)
+	return web.Handler(d.sharedStatus, d.Store.EventList, d.log)
 }
 
-// Status reports every connection and its sync.
+// Status reports every connection and its sync. The records' counts are
+// kept from the change feed (see counter), not counted at every call.
 func (d *Daemon) Status(ctx context.Context) ([]web.LocationStatus, error) {
 	conns, err := d.Store.ConnectionList(ctx)
 	if err != nil {
 		return nil, err
 	}
+	all, err := d.counts.update(ctx, d.Store)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]web.LocationStatus, 0, len(conns))
 	for _, c := range conns {
-		counts, err := d.Store.Counts(ctx, c.LocationID)
-		if err != nil {
-			return nil, err
-		}
 		state, err := d.Syncer.State(ctx, c.LocationID)
 		if err != nil {
 			return nil, err
@@ -363,7 +436,7 @@ func (d *Daemon) Status(ctx context.Context) ([]web.LocationStatus, error) {
 		p := d.Syncer.Progress(c.LocationID)
 		b := d.Syncer.Clients().Governor().Budget(c.LocationID)
 		out = append(out, web.LocationStatus{
-			Connection: c, Counts: counts, Sync: state, Phase: p.PhaseName(), Notices: notices,
+			Connection: c, Counts: all[c.LocationID], Sync: state, Phase: p.PhaseName(), Notices: notices,
 			APICalls: d.Syncer.Clients().Calls(c.LocationID),
 			Budget:   web.Budget{Burst: b.Burst, IntervalMS: b.Interval.Milliseconds(), InWindow: b.InWindow, DailyRemaining: b.DailyRemaining, Waiting: b.Waiting, Throttled: b.Throttled},
 		})

@@ -23,6 +23,7 @@ import (
 	netmail "net/mail"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -135,8 +136,48 @@ func (m *Mailer) From() netmail.Address { return *m.from }
 
 // Domain is the sender's domain, for Message-IDs.
 func (m *Mailer) Domain() string {
-	_, domain, _ := strings.Cut(m.from.Address, "@")
-	return cmp.Or(domain, "rankr.invalid")
+	return cmp.Or(m.senderDomain(), "rankr.invalid")
+}
+
+// senderDomain is what follows the sender address's last @ (a quoted local
+// part may hold one too).
+func (m *Mailer) senderDomain() string {
+	at := strings.LastIndex(m.from.Address, "@")
+	if at < 0 {
+		return ""
+	}
+	return m.from.Address[at+1:]
+}
+
+// helloName is the name the mailer greets the server with (EHLO): the
+// sender's domain, which a server can check against the sender, else the
+// host's name. "localhost" from a remote host gets mail scored as spam or
+// refused.
+func (m *Mailer) helloName() string {
+	if domain := m.senderDomain(); validHello(domain) {
+		return domain
+	}
+	if host, err := os.Hostname(); err == nil && validHello(host) {
+		return host
+	}
+	return "localhost"
+}
+
+// validHello reports whether name can follow EHLO: a domain of letters,
+// digits, hyphens and dots, or an address literal in brackets.
+func validHello(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		return !strings.ContainsAny(name[1:len(name)-1], "[] \r\n")
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // Message is one mail.
@@ -228,7 +269,7 @@ func (m *Mailer) Send(ctx context.Context, msg Message, beforeCommit func() erro
 	if err != nil {
 		return m.fail("connect", err, false)
 	}
-	if err := c.Hello("localhost"); err != nil {
+	if err := c.Hello(m.helloName()); err != nil {
 		return m.fail("hello", err, false)
 	}
 	secure := m.implicitTLS

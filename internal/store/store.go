@@ -169,6 +169,11 @@ type Store interface {
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)
 	// Counts returns how many records Rankr holds for a location.
 	Counts(ctx context.Context, locationID string) (rankr.Counts, error)
+	// CountsSince brings counts up to the newest event. From counts as of
+	// an event it reads only the events after it, so keeping counts costs
+	// what changed, not what is stored; from the zero AllCounts (or far
+	// behind) it counts the records.
+	CountsSince(ctx context.Context, from AllCounts) (AllCounts, error)
 
 	// Reconciliation keeps balances, exceptions and renewals (reconcile.go).
 	Reconciliation

@@ -49,8 +49,11 @@ type StatusFunc func(context.Context) ([]LocationStatus, error)
 type EventsFunc func(context.Context, store.EventListParams) ([]rankr.Event, error)
 
 // Handler serves / (the status page), /api/status, /api/events and
-// /healthz.
-func Handler(status StatusFunc, events EventsFunc) http.Handler {
+// /healthz. It logs to log (nil: nowhere).
+func Handler(status StatusFunc, events EventsFunc, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -59,7 +62,7 @@ func Handler(status StatusFunc, events EventsFunc) http.Handler {
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
 		st, err := status(r.Context())
 		if err != nil {
-			slog.Default().Error("status", "error", err)
+			log.Error("status page: reading the status", "error", err)
 			http.Error(w, `{"error":"the status is unavailable; see the logs"}`, http.StatusServiceUnavailable)
 			return
 		}
@@ -81,7 +84,7 @@ func Handler(status StatusFunc, events EventsFunc) http.Handler {
 		}
 		evs, err := events(r.Context(), p)
 		if err != nil {
-			slog.Default().Error("events", "error", err)
+			log.Error("status page: reading the change feed", "error", err)
 			http.Error(w, `{"error":"the change feed is unavailable; see the logs"}`, http.StatusServiceUnavailable)
 			return
 		}

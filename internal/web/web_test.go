@@ -1,8 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,7 +28,7 @@ func TestEventsShowNoPersonalData(t *testing.T) {
 		{Seq: 4, Kind: "notice.queued", RecordType: "notice", RecordID: "n1",
 			Data: json.RawMessage(`{"kind":"alert","dedupeKey":"L/7/ops@example.com","recipient":"ops@example.com"}`)},
 	}
-	h := Handler(nil, func(context.Context, store.EventListParams) ([]rankr.Event, error) { return feed, nil })
+	h := Handler(nil, func(context.Context, store.EventListParams) ([]rankr.Event, error) { return feed, nil }, nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/events", nil))
 	if rec.Code != http.StatusOK {
@@ -41,5 +44,37 @@ func TestEventsShowNoPersonalData(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("the feed lost %s: %s", want, body)
 		}
+	}
+}
+
+// The page logs through the logger it is given, as the rest of rankr does
+// (--log-format json), never through slog's default.
+func TestHandlerLogsThroughItsLogger(t *testing.T) {
+	t.Parallel()
+	var logged bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	h := Handler(
+		func(context.Context) ([]LocationStatus, error) { return nil, errors.New("status down") },
+		func(context.Context, store.EventListParams) ([]rankr.Event, error) {
+			return nil, errors.New("feed down")
+		},
+		log)
+	for _, path := range []string{"/api/status", "/api/events"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 2 || lines[0]["error"] != "status down" || lines[1]["error"] != "feed down" || lines[0]["level"] != "ERROR" {
+		t.Fatalf("the handler's logger got %s", logged.String())
 	}
 }
