@@ -89,17 +89,11 @@ func (g *Globals) masterKey(create bool) ([]byte, error) {
 	return k, nil
 }
 
-// open opens the database and vault with the global settings.
+// open opens the database and the vault, for commands that seal or open
+// secrets (GHL tokens, outbound webhook secrets). With createKey, a missing
+// master key is created.
 func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (*daemon.Daemon, error) {
-	if g.DB == "" {
-		dir, err := g.dataDir()
-		if err != nil {
-			return nil, err
-		}
-		g.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
-	}
-	// A wrong database setting is reported before anything is created.
-	if _, _, err := daemon.ParseDB(g.DB); err != nil {
+	if err := g.resolveDB(); err != nil {
 		return nil, err
 	}
 	key, err := g.masterKey(createKey)
@@ -108,6 +102,30 @@ func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (
 	}
 	cfg.DB, cfg.MasterKey, cfg.Logger = g.DB, key, g.Logger()
 	return daemon.Open(ctx, cfg)
+}
+
+// openWithoutKey opens the database alone, for commands that never seal or
+// open a secret: they work without the master key and never create one.
+func (g *Globals) openWithoutKey(ctx context.Context, cfg daemon.Config) (*daemon.Daemon, error) {
+	if err := g.resolveDB(); err != nil {
+		return nil, err
+	}
+	cfg.DB, cfg.Logger = g.DB, g.Logger()
+	return daemon.OpenWithoutVault(ctx, cfg)
+}
+
+// resolveDB fills in the default database and checks the setting, so that
+// a wrong one is reported before anything is created.
+func (g *Globals) resolveDB() error {
+	if g.DB == "" {
+		dir, err := g.dataDir()
+		if err != nil {
+			return err
+		}
+		g.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
+	}
+	_, _, err := daemon.ParseDB(g.DB)
+	return err
 }
 
 // CLI is the whole command line.

@@ -234,7 +234,7 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--data-dir", dir, "status"}, "no master key"},
+		{[]string{"--data-dir", dir, "sync"}, "no master key"},
 		{[]string{"--data-dir", dir, "--db", "mysql://x", "status"}, "use sqlite:PATH or a postgres:// URL"},
 		{[]string{"sync", "--bogus"}, "unknown flag"},
 	}
@@ -245,7 +245,7 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		}
 	}
 	t.Setenv("RANKR_MASTER_KEY", "too-short")
-	if code, _, errOut := run(t, "--data-dir", dir, "status"); code == 0 || !strings.Contains(errOut, "32 random bytes") {
+	if code, _, errOut := run(t, "--data-dir", dir, "sync"); code == 0 || !strings.Contains(errOut, "32 random bytes") {
 		t.Errorf("a bad RANKR_MASTER_KEY: %d %q", code, errOut)
 	}
 	code, out, _ := run(t, "--help")
@@ -291,5 +291,53 @@ func TestFulfillPushesOnce(t *testing.T) {
 	}
 	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "x", "--carrier", "UPS", "--item", "bad"); code == 0 || !strings.Contains(errOut, "PRICE_ID:QTY") {
 		t.Fatalf("bad --item: %d %s", code, errOut)
+	}
+}
+
+// TestReadingNeedsNoMasterKey reads every kind of record from a data
+// directory whose master key is gone: reading never opens a secret, so it
+// works without the key and never creates one, while the commands that open
+// or seal secrets say that they need it.
+func TestReadingNeedsNoMasterKey(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, "")
+	l := s.sb.Locations()[0]
+	s.must(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url)
+	s.must(t, "sync")
+	tr, _ := s.sb.Truth(l.ID)
+	order := tr.Locations[0].Orders[0].Item.ID
+	keyFile := filepath.Join(s.dir, "master.key")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	s.flags = []string{"--data-dir", s.dir, "--log-level", "warn"} // the default key file, which is gone
+
+	for _, args := range [][]string{
+		{"orders", "list"}, {"orders", "show", order}, {"fulfillments", "list"}, {"transactions", "list"},
+		{"subscriptions", "list"}, {"invoices", "list"}, {"status"}, {"reconcile", "report"}, {"reconcile", "run"},
+		{"subscriptions", "upcoming"}, {"notices", "list"}, {"webhooks", "list"}, {"webhooks", "deliveries"},
+		{"webhooks", "replay", "--dead"},
+	} {
+		code, out, errOut := s.run(t, args...)
+		if code != 0 {
+			t.Errorf("rankr %s without a master key: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+			t.Fatalf("rankr %s made a master key (%v)", strings.Join(args, " "), err)
+		}
+	}
+	if out := s.must(t, "orders", "list", "--json", "--limit", "500"); !strings.Contains(out, order) {
+		t.Errorf("orders list without a master key lacks %s", order)
+	}
+	// What opens secrets needs the key, and says so.
+	for _, args := range [][]string{{"sync"}, {"fulfill", order, "--tracking", "1Z", "--carrier", "UPS"}} {
+		if code, _, errOut := s.run(t, args...); code == 0 || !strings.Contains(errOut, "no master key") {
+			t.Errorf("rankr %s without a master key: exit %d, %q; want it to say it needs the master key", strings.Join(args, " "), code, errOut)
+		}
+	}
+	// What seals one makes the key, and says so.
+	code, _, errOut := s.run(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url, "--no-verify")
+	if code != 0 || !strings.Contains(errOut, "created a new master key in "+keyFile) {
+		t.Errorf("connect without a master key: exit %d, %q", code, errOut)
 	}
 }

@@ -46,7 +46,7 @@ type NoticesListCmd struct {
 
 // Run lists.
 func (c *NoticesListCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ type NoticesRetryCmd struct {
 
 // Run makes the notice pending again; serve sends it.
 func (c *NoticesRetryCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

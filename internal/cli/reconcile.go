@@ -57,7 +57,7 @@ type ReconcileRunCmd struct {
 
 // Run reconciles and says what changed.
 func (c *ReconcileRunCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{Reconcile: c.policy()})
+	d, err := g.openWithoutKey(ctx, daemon.Config{Reconcile: c.policy()})
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (c *ReconcileReportCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ type SubscriptionsUpcomingCmd struct {
 
 // Run lists the upcoming renewals.
 func (c *SubscriptionsUpcomingCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

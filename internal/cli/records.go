@@ -41,7 +41,7 @@ type RecordListCmd[K recordKind] struct {
 
 // Run lists.
 func (c *RecordListCmd[K]) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ type RecordShowCmd[K recordKind] struct {
 
 // Run shows.
 func (c *RecordShowCmd[K]) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ type StatusCmd struct {
 
 // Run prints the status.
 func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

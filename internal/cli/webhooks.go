@@ -116,7 +116,7 @@ type WebhooksListCmd struct {
 
 // Run lists.
 func (c *WebhooksListCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (c *WebhooksDisableCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 func setEnabled(ctx context.Context, g *Globals, id string, enabled bool) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ type WebhooksRemoveCmd struct {
 
 // Run removes.
 func (c *WebhooksRemoveCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ type WebhooksDeliveriesCmd struct {
 
 // Run lists.
 func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func (c *WebhooksReplayCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		p.Since = since
 	}
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
