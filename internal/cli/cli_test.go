@@ -29,7 +29,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 type setup struct {
 	sb    *sandbox.Server
 	url   string
-	flags []string // the global flags pointing at this test's database
+	flags []string // the flags pointing at this test's database
 	dir   string
 }
 
@@ -56,7 +56,13 @@ func newSetup(t *testing.T, db string) *setup {
 
 func (s *setup) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	return run(t, append(append([]string{}, s.flags...), args...)...)
+	return run(t, s.args(args...)...)
+}
+
+// args is a command line with this test's data flags, which go after the
+// command: they are the command's flags.
+func (s *setup) args(args ...string) []string {
+	return append(append([]string{}, args...), s.flags...)
 }
 
 func (s *setup) must(t *testing.T, args ...string) string {
@@ -234,8 +240,8 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--data-dir", dir, "sync"}, "no master key"},
-		{[]string{"--data-dir", dir, "--db", "mysql://x", "status"}, "use sqlite:PATH or a postgres:// URL"},
+		{[]string{"sync", "--data-dir", dir}, "no master key"},
+		{[]string{"status", "--data-dir", dir, "--db", "mysql://x"}, "use sqlite:PATH or a postgres:// URL"},
 		{[]string{"sync", "--bogus"}, "unknown flag"},
 	}
 	for _, tt := range tests {
@@ -245,7 +251,7 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		}
 	}
 	t.Setenv("RANKR_MASTER_KEY", "too-short")
-	if code, _, errOut := run(t, "--data-dir", dir, "sync"); code == 0 || !strings.Contains(errOut, "32 random bytes") {
+	if code, _, errOut := run(t, "sync", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "32 random bytes") {
 		t.Errorf("a bad RANKR_MASTER_KEY: %d %q", code, errOut)
 	}
 	code, out, _ := run(t, "--help")
@@ -339,5 +345,49 @@ func TestReadingNeedsNoMasterKey(t *testing.T) {
 	code, _, errOut := s.run(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url, "--no-verify")
 	if code != 0 || !strings.Contains(errOut, "created a new master key in "+keyFile) {
 		t.Errorf("connect without a master key: exit %d, %q", code, errOut)
+	}
+}
+
+// TestFlagsBelongToTheirCommands checks that each command's help shows the
+// data flags (database, data directory, master key) only where the command
+// uses them.
+func TestFlagsBelongToTheirCommands(t *testing.T) {
+	t.Parallel()
+	data := []string{"--db", "--data-dir", "--master-key-file"}
+	tests := []struct {
+		cmd          []string
+		want, absent []string
+	}{
+		{[]string{"sandbox"}, []string{"--log-level"}, data},
+		{[]string{"version"}, nil, data},
+		{[]string{"demo"}, []string{"--data-dir", "--master-key-file"}, []string{"--db"}},
+		{[]string{"orders", "list"}, data, nil},
+		{[]string{"orders", "show"}, data, nil},
+		{[]string{"subscriptions", "upcoming"}, data, nil},
+		{[]string{"connect"}, data, nil},
+		{[]string{"sync"}, data, nil},
+		{[]string{"serve"}, data, nil},
+		{[]string{"status"}, data, nil},
+		{[]string{"fulfill"}, data, nil},
+		{[]string{"reconcile", "report"}, data, nil},
+		{[]string{"notices", "list"}, data, nil},
+		{[]string{"webhooks", "add"}, data, nil},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, append(tt.cmd, "--help")...)
+		if code != 0 {
+			t.Errorf("rankr %s --help: exit %d %s", strings.Join(tt.cmd, " "), code, errOut)
+			continue
+		}
+		for _, f := range tt.want {
+			if !strings.Contains(out, f+"=") {
+				t.Errorf("rankr %s --help lacks %s:\n%s", strings.Join(tt.cmd, " "), f, out)
+			}
+		}
+		for _, f := range tt.absent {
+			if strings.Contains(out, f) {
+				t.Errorf("rankr %s --help shows %s, which it does not use:\n%s", strings.Join(tt.cmd, " "), f, out)
+			}
+		}
 	}
 }

@@ -34,6 +34,7 @@ func (f MailFlags) config() mailer.Config {
 type NoticesCmd struct {
 	List  NoticesListCmd  `cmd:"" help:"List notices, newest first."`
 	Retry NoticesRetryCmd `cmd:"" help:"Send an unknown or failed notice again (check first that it did not arrive)."`
+	DataFlags
 }
 
 // NoticesListCmd lists notices.

@@ -46,6 +46,7 @@ func (f ReconcileFlags) policy() rankr.ReconcilePolicy {
 type ReconcileCmd struct {
 	Report ReconcileReportCmd `cmd:"" help:"Per order and invoice: expected, collected, refunded, balance, outcome and open exceptions."`
 	Run    ReconcileRunCmd    `cmd:"" help:"Reconcile what changed (and what came due) now; rankr serve does it continuously."`
+	DataFlags
 }
 
 // ReconcileRunCmd reconciles once.

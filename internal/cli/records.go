@@ -26,6 +26,7 @@ type recordKind interface {
 type RecordCmd[K recordKind] struct {
 	List RecordListCmd[K] `cmd:"" help:"List them, newest first."`
 	Show RecordShowCmd[K] `cmd:"" help:"Show one in full."`
+	DataFlags
 }
 
 // RecordListCmd lists records.

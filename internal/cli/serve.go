@@ -36,6 +36,7 @@ type ServeCmd struct {
 	MailFlags
 	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
 	Outbound    OutboundServeFlags `embed:""`
+	DataFlags
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -115,6 +116,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 // StatusCmd shows every connection.
 type StatusCmd struct {
 	JSON bool `help:"Print JSON." name:"json"`
+	DataFlags
 }
 
 // Run prints the status.

@@ -21,6 +21,7 @@ type SyncCmd struct {
 	Location []string `help:"Sync only this location (repeatable)." env:"RANKR_SYNC_LOCATIONS"`
 	Full     bool     `help:"Also walk everything again, healing gaps and marking records deleted in GHL." env:"RANKR_SYNC_FULL"`
 	Workers  int      `help:"Detail fetches in flight per location (GHL's rate limit still applies)." default:"4" env:"RANKR_SYNC_WORKERS"`
+	DataFlags
 }
 
 // Run backfills each location (resuming an interrupted backfill), then

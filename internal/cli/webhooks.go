@@ -62,6 +62,7 @@ type WebhooksCmd struct {
 	Remove     WebhooksRemoveCmd     `cmd:"" help:"Remove an endpoint for good (its deliveries stay, for the record)."`
 	Deliveries WebhooksDeliveriesCmd `cmd:"" help:"List deliveries, newest first."`
 	Replay     WebhooksReplayCmd     `cmd:"" help:"Send delivered or dead deliveries again, with the same webhook-id and body."`
+	DataFlags
 }
 
 // WebhooksAddCmd adds an endpoint.

@@ -127,7 +127,7 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	var serveOut, serveErr bytes.Buffer
 	served := make(chan int)
 	go func() {
-		served <- Main(ctx, append(append([]string{}, s.flags...), "serve", "--addr", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32",
+		served <- Main(ctx, s.args("serve", "--addr", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32",
 			"--webhook-max-attempts", "1"), &serveOut, &serveErr)
 	}()
 	t.Cleanup(func() {
