@@ -35,8 +35,14 @@ type setup struct {
 
 func newSetup(t *testing.T, db string) *setup {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Config{Seed: 41, Locations: 2, Orders: 120,
+	return newSetupOf(t, db, sandbox.Config{Seed: 41, Locations: 2, Orders: 120,
 		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+}
+
+// newSetupOf is newSetup with a sandbox of the given configuration.
+func newSetupOf(t *testing.T, db string, cfg sandbox.Config) *setup {
+	t.Helper()
+	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
