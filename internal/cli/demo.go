@@ -113,7 +113,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		locs[i] = l.ID
 	}
 	start := time.Now()
-	stop := watchProgress(w, d.Syncer, locs, start)
+	stop := watchProgress(w, d.Syncer, locs)
 	backfilled := waitBackfills(ctx, d, locs, runErr)
 	stop()
 	if backfilled {

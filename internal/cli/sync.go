@@ -64,7 +64,7 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 			results[i] = syncOne(ctx, d.Syncer, loc, c.Full)
 		}()
 	}
-	stop := watchProgress(g.stdout, d.Syncer, locs, start)
+	stop := watchProgress(g.stdout, d.Syncer, locs)
 	wg.Wait()
 	stop()
 
@@ -133,7 +133,7 @@ func syncOne(ctx context.Context, s *syncer.Syncer, loc string, full bool) syncR
 // bars when w is a terminal, fitted to its width, and nothing otherwise, so
 // that pipes and logs get no escape codes and no lines of bars (the caller
 // prints a summary at the end).
-func watchProgress(w io.Writer, s *syncer.Syncer, locs []string, start time.Time) (stop func()) {
+func watchProgress(w io.Writer, s *syncer.Syncer, locs []string) (stop func()) {
 	if !isTerminal(w) {
 		return func() {}
 	}
@@ -179,7 +179,11 @@ func showProgress(s *syncer.Syncer, locs []string, opts ...mpb.ContainerOption) 
 			case <-done:
 				return
 			case <-t.C:
-				refresh <- struct{}{}
+				select {
+				case refresh <- struct{}{}:
+				case <-done: // mpb stops listening after a failed write
+					return
+				}
 			}
 		}
 	}()
