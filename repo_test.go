@@ -75,6 +75,8 @@ var allowedImports = map[string][]string{
 	"ghl":            {},
 	"ghl/sandbox":    {"ghl"},
 	"internal/rankr": {},
+	// A test-support package, for every package's tests: ghl's too.
+	"internal/testwait": {},
 }
 
 func TestLayeringRules(t *testing.T) {
@@ -107,6 +109,32 @@ func TestScriptsAreExecutable(t *testing.T) {
 		}
 		if st.Mode()&0o111 == 0 {
 			t.Errorf("%s is not executable", p)
+		}
+	}
+}
+
+// TestTestSupportOnlyInTests keeps the packages made for tests (testwait,
+// storetest, synctest, mailtest: named test… or …test) out of the product:
+// only test files and other such packages import them.
+func TestTestSupportOnlyInTests(t *testing.T) {
+	isSupport := func(dir string) bool {
+		base := filepath.Base(dir)
+		return strings.HasPrefix(base, "test") || strings.HasSuffix(base, "test")
+	}
+	pkgs := packages(t)
+	if _, ok := pkgs[filepath.FromSlash("internal/testwait")]; !ok {
+		t.Fatal("internal/testwait not found: has it moved? Update this test")
+	}
+	for dir, files := range pkgs {
+		if isSupport(dir) {
+			continue
+		}
+		for _, f := range files {
+			for _, imp := range f.imports {
+				if rel, ours := strings.CutPrefix(imp, module+"/"); ours && isSupport(rel) {
+					t.Errorf("%s imports %s, which is for tests only", f.name, imp)
+				}
+			}
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 func TestWindowCountsAndFrees(t *testing.T) {
@@ -73,7 +75,7 @@ func TestGovernorGrantsByPriority(t *testing.T) {
 			mu.Unlock()
 		}()
 		// Queue them one by one, so that arrival order differs from priority.
-		waitFor(t, func() bool { return g.Budget("L").Waiting == i+1 })
+		testwait.Until(t, 10*time.Second, "the request queued", func() bool { return g.Budget("L").Waiting == i+1 })
 	}
 	wg.Wait()
 	want := []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow}
@@ -134,18 +136,6 @@ func TestGovernorFollowsHeaders(t *testing.T) {
 	}
 	if b := g.Budget("L"); b.Throttled != 1 {
 		t.Fatalf("throttled = %d, want 1", b.Throttled)
-	}
-}
-
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached in 10s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -22,16 +22,32 @@ import (
 
 // Globals are the flags every command takes.
 type Globals struct {
+	LogLevel  slog.Level `help:"Log level: debug, info, warn or error." default:"info" env:"RANKR_LOG_LEVEL"`
+	LogFormat string     `help:"Log format: text or json." enum:"text,json" default:"text" env:"RANKR_LOG_FORMAT"`
+
+	stdout io.Writer
+	stderr io.Writer
+	// data are the data flags of the command being run (see
+	// DataFlags.AfterApply), for open and openWithoutKey.
+	data *DataFlags
+}
+
+// DataFlags say where rankr keeps its data. They belong to the commands
+// that open the database (each embeds them, or its command group does), and
+// only to them: the sandbox, say, has none.
+type DataFlags struct {
 	DB      string `help:"Database: sqlite:PATH or a postgres:// URL (default: a SQLite file in the data directory)." env:"RANKR_DB"`
 	DataDir string `help:"Where rankr keeps its files (default: $XDG_DATA_HOME/rankr or ~/.local/share/rankr)." env:"RANKR_DATA_DIR" type:"path"`
 	// The master key is read from the environment or a file, never from a
 	// flag, so that it stays out of shell history and process lists.
-	MasterKeyFile string     `help:"File holding the master key that seals GHL tokens (default: DATA_DIR/master.key). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
-	LogLevel      slog.Level `help:"Log level: debug, info, warn or error." default:"info" env:"RANKR_LOG_LEVEL"`
-	LogFormat     string     `help:"Log format: text or json." enum:"text,json" default:"text" env:"RANKR_LOG_FORMAT"`
+	MasterKeyFile string `help:"File holding the master key that seals GHL tokens (default: DATA_DIR/master.key). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
+}
 
-	stdout io.Writer
-	stderr io.Writer
+// AfterApply hands the parsed data flags to the command being run, which
+// reaches them through Globals wherever in its command group they sit.
+func (f *DataFlags) AfterApply(g *Globals) error {
+	g.data = f
+	return nil
 }
 
 // Logger returns the logger the flags ask for, writing to stderr.
@@ -43,9 +59,9 @@ func (g *Globals) Logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(g.stderr, opts))
 }
 
-func (g *Globals) dataDir() (string, error) {
-	if g.DataDir != "" {
-		return g.DataDir, nil
+func (f *DataFlags) dataDir() (string, error) {
+	if f.DataDir != "" {
+		return f.DataDir, nil
 	}
 	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
 		return filepath.Join(x, "rankr"), nil
@@ -61,6 +77,7 @@ func (g *Globals) dataDir() (string, error) {
 // created when create is set (and said so, since losing it loses the
 // tokens).
 func (g *Globals) masterKey(create bool) ([]byte, error) {
+	f := g.data
 	if env := os.Getenv("RANKR_MASTER_KEY"); env != "" {
 		k, err := vault.ParseKey(env)
 		if err != nil {
@@ -68,9 +85,9 @@ func (g *Globals) masterKey(create bool) ([]byte, error) {
 		}
 		return k, nil
 	}
-	path := g.MasterKeyFile
+	path := f.MasterKeyFile
 	if path == "" {
-		dir, err := g.dataDir()
+		dir, err := f.dataDir()
 		if err != nil {
 			return nil, err
 		}
@@ -89,37 +106,62 @@ func (g *Globals) masterKey(create bool) ([]byte, error) {
 	return k, nil
 }
 
-// open opens the database and vault with the global settings.
+// open opens the database and the vault, for commands that seal or open
+// secrets (GHL tokens, outbound webhook secrets). With createKey, a missing
+// master key is created.
 func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (*daemon.Daemon, error) {
-	if g.DB == "" {
-		dir, err := g.dataDir()
-		if err != nil {
-			return nil, err
-		}
-		g.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
-	}
-	// A wrong database setting is reported before anything is created.
-	if _, _, err := daemon.ParseDB(g.DB); err != nil {
+	if err := g.resolveDB(); err != nil {
 		return nil, err
 	}
 	key, err := g.masterKey(createKey)
 	if err != nil {
 		return nil, err
 	}
-	cfg.DB, cfg.MasterKey, cfg.Logger = g.DB, key, g.Logger()
+	cfg.DB, cfg.MasterKey, cfg.Logger = g.data.DB, key, g.Logger()
 	return daemon.Open(ctx, cfg)
+}
+
+// openWithoutKey opens the database alone, for commands that never seal or
+// open a secret: they work without the master key and never create one.
+func (g *Globals) openWithoutKey(ctx context.Context, cfg daemon.Config) (*daemon.Daemon, error) {
+	if err := g.resolveDB(); err != nil {
+		return nil, err
+	}
+	cfg.DB, cfg.Logger = g.data.DB, g.Logger()
+	return daemon.OpenWithoutVault(ctx, cfg)
+}
+
+// resolveDB fills in the default database and checks the setting, so that
+// a wrong one is reported before anything is created.
+func (g *Globals) resolveDB() error {
+	f := g.data
+	if f == nil {
+		return errors.New("this command has no database settings") // a command without DataFlags
+	}
+	if f.DB == "" {
+		dir, err := f.dataDir()
+		if err != nil {
+			return err
+		}
+		f.DB = "sqlite:" + filepath.Join(dir, "rankr.db")
+	}
+	_, _, err := daemon.ParseDB(f.DB)
+	return err
 }
 
 // CLI is the whole command line.
 type CLI struct {
 	Globals
 
-	Demo      DemoCmd      `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
-	Connect   ConnectCmd   `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
-	Sync      SyncCmd      `cmd:"" help:"Sync connected locations to completion, with progress."`
-	Serve     ServeCmd     `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
-	Status    StatusCmd    `cmd:"" help:"Show each connection and what it holds."`
-	Fulfill   FulfillCmd   `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
+	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
+	Connect ConnectCmd `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
+	Sync    SyncCmd    `cmd:"" help:"Sync connected locations to completion, with progress."`
+	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
+	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
+	Fulfill struct {
+		FulfillCmd
+		DataFlags
+	} `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
 	Reconcile ReconcileCmd `cmd:"" help:"Reconcile payments with orders and invoices: the report, or a run now."`
 	Notices   NoticesCmd   `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
 

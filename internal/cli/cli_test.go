@@ -29,14 +29,20 @@ func run(t *testing.T, args ...string) (int, string, string) {
 type setup struct {
 	sb    *sandbox.Server
 	url   string
-	flags []string // the global flags pointing at this test's database
+	flags []string // the flags pointing at this test's database
 	dir   string
 }
 
 func newSetup(t *testing.T, db string) *setup {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Config{Seed: 41, Locations: 2, Orders: 120,
+	return newSetupOf(t, db, sandbox.Config{Seed: 41, Locations: 2, Orders: 120,
 		RateLimit: sandbox.RateLimit{Burst: 1_000_000, Interval: 10 * time.Second, Daily: 1_000_000_000}})
+}
+
+// newSetupOf is newSetup with a sandbox of the given configuration.
+func newSetupOf(t *testing.T, db string, cfg sandbox.Config) *setup {
+	t.Helper()
+	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,13 @@ func newSetup(t *testing.T, db string) *setup {
 
 func (s *setup) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	return run(t, append(append([]string{}, s.flags...), args...)...)
+	return run(t, s.args(args...)...)
+}
+
+// args is a command line with this test's data flags, which go after the
+// command: they are the command's flags.
+func (s *setup) args(args ...string) []string {
+	return append(append([]string{}, args...), s.flags...)
 }
 
 func (s *setup) must(t *testing.T, args ...string) string {
@@ -234,8 +246,8 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--data-dir", dir, "status"}, "no master key"},
-		{[]string{"--data-dir", dir, "--db", "mysql://x", "status"}, "use sqlite:PATH or a postgres:// URL"},
+		{[]string{"sync", "--data-dir", dir}, "no master key"},
+		{[]string{"status", "--data-dir", dir, "--db", "mysql://x"}, "use sqlite:PATH or a postgres:// URL"},
 		{[]string{"sync", "--bogus"}, "unknown flag"},
 	}
 	for _, tt := range tests {
@@ -245,7 +257,7 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		}
 	}
 	t.Setenv("RANKR_MASTER_KEY", "too-short")
-	if code, _, errOut := run(t, "--data-dir", dir, "status"); code == 0 || !strings.Contains(errOut, "32 random bytes") {
+	if code, _, errOut := run(t, "sync", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "32 random bytes") {
 		t.Errorf("a bad RANKR_MASTER_KEY: %d %q", code, errOut)
 	}
 	code, out, _ := run(t, "--help")
@@ -312,5 +324,97 @@ func TestFulfillPushesOnce(t *testing.T) {
 	}
 	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "x", "--carrier", "UPS", "--item", "bad"); code == 0 || !strings.Contains(errOut, "PRICE_ID:QTY") {
 		t.Fatalf("bad --item: %d %s", code, errOut)
+	}
+}
+
+// TestReadingNeedsNoMasterKey reads every kind of record from a data
+// directory whose master key is gone: reading never opens a secret, so it
+// works without the key and never creates one, while the commands that open
+// or seal secrets say that they need it.
+func TestReadingNeedsNoMasterKey(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, "")
+	l := s.sb.Locations()[0]
+	s.must(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url)
+	s.must(t, "sync")
+	tr, _ := s.sb.Truth(l.ID)
+	order := tr.Locations[0].Orders[0].Item.ID
+	keyFile := filepath.Join(s.dir, "master.key")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	s.flags = []string{"--data-dir", s.dir, "--log-level", "warn"} // the default key file, which is gone
+
+	for _, args := range [][]string{
+		{"orders", "list"}, {"orders", "show", order}, {"fulfillments", "list"}, {"transactions", "list"},
+		{"subscriptions", "list"}, {"invoices", "list"}, {"status"}, {"reconcile", "report"}, {"reconcile", "run"},
+		{"subscriptions", "upcoming"}, {"notices", "list"}, {"webhooks", "list"}, {"webhooks", "deliveries"},
+		{"webhooks", "replay", "--dead"},
+	} {
+		code, out, errOut := s.run(t, args...)
+		if code != 0 {
+			t.Errorf("rankr %s without a master key: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+			t.Fatalf("rankr %s made a master key (%v)", strings.Join(args, " "), err)
+		}
+	}
+	if out := s.must(t, "orders", "list", "--json", "--limit", "500"); !strings.Contains(out, order) {
+		t.Errorf("orders list without a master key lacks %s", order)
+	}
+	// What opens secrets needs the key, and says so.
+	for _, args := range [][]string{{"sync"}, {"fulfill", order, "--tracking", "1Z", "--carrier", "UPS"}} {
+		if code, _, errOut := s.run(t, args...); code == 0 || !strings.Contains(errOut, "no master key") {
+			t.Errorf("rankr %s without a master key: exit %d, %q; want it to say it needs the master key", strings.Join(args, " "), code, errOut)
+		}
+	}
+	// What seals one makes the key, and says so.
+	code, _, errOut := s.run(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url, "--no-verify")
+	if code != 0 || !strings.Contains(errOut, "created a new master key in "+keyFile) {
+		t.Errorf("connect without a master key: exit %d, %q", code, errOut)
+	}
+}
+
+// TestFlagsBelongToTheirCommands checks that each command's help shows the
+// data flags (database, data directory, master key) only where the command
+// uses them.
+func TestFlagsBelongToTheirCommands(t *testing.T) {
+	t.Parallel()
+	data := []string{"--db", "--data-dir", "--master-key-file"}
+	tests := []struct {
+		cmd          []string
+		want, absent []string
+	}{
+		{[]string{"sandbox"}, []string{"--log-level"}, data},
+		{[]string{"version"}, nil, data},
+		{[]string{"demo"}, []string{"--data-dir", "--master-key-file"}, []string{"--db"}},
+		{[]string{"orders", "list"}, data, nil},
+		{[]string{"orders", "show"}, data, nil},
+		{[]string{"subscriptions", "upcoming"}, data, nil},
+		{[]string{"connect"}, data, nil},
+		{[]string{"sync"}, data, nil},
+		{[]string{"serve"}, data, nil},
+		{[]string{"status"}, data, nil},
+		{[]string{"fulfill"}, data, nil},
+		{[]string{"reconcile", "report"}, data, nil},
+		{[]string{"notices", "list"}, data, nil},
+		{[]string{"webhooks", "add"}, data, nil},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, append(tt.cmd, "--help")...)
+		if code != 0 {
+			t.Errorf("rankr %s --help: exit %d %s", strings.Join(tt.cmd, " "), code, errOut)
+			continue
+		}
+		for _, f := range tt.want {
+			if !strings.Contains(out, f+"=") {
+				t.Errorf("rankr %s --help lacks %s:\n%s", strings.Join(tt.cmd, " "), f, out)
+			}
+		}
+		for _, f := range tt.absent {
+			if strings.Contains(out, f) {
+				t.Errorf("rankr %s --help shows %s, which it does not use:\n%s", strings.Join(tt.cmd, " "), f, out)
+			}
+		}
 	}
 }

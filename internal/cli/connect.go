@@ -19,6 +19,7 @@ type ConnectCmd struct {
 	BaseURL  string `help:"GHL's API (or a sandbox)." default:"https://services.leadconnectorhq.com" env:"RANKR_GHL_BASE_URL"`
 	Name     string `help:"A name for the location, for humans." env:"RANKR_GHL_LOCATION_NAME"`
 	NoVerify bool   `help:"Save without checking the token against GHL." env:"RANKR_GHL_NO_VERIFY"`
+	DataFlags
 }
 
 // syncScopes are the scopes the sync needs, with what each is for.

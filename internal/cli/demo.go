@@ -31,11 +31,14 @@ type DemoCmd struct {
 	Activity    float64 `help:"Live changes per second in the sandbox." default:"4" env:"RANKR_DEMO_ACTIVITY"`
 	RateBurst   int     `help:"The sandbox's per-location rate limit per 10 s (GHL grants 100; the demo's default lets the backfill finish in seconds)." default:"1000" env:"RANKR_DEMO_RATE_BURST"`
 	Keep        bool    `help:"Keep the temporary data directory at exit." env:"RANKR_DEMO_KEEP"`
+	// The demo always runs on SQLite in its data directory: it has no --db.
+	DataDir       string `help:"Where the demo keeps its database and master key (default: a temporary directory)." env:"RANKR_DATA_DIR" type:"path"`
+	MasterKeyFile string `help:"File holding the master key that seals the sandbox's tokens (default: DATA_DIR/master.key, made for the demo). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
 }
 
 // Run runs the demo until interrupted.
 func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
-	dir := g.DataDir
+	dir := c.DataDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "rankr-demo-")
 		if err != nil {
@@ -46,9 +49,9 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 			defer os.RemoveAll(dir)
 		}
 	}
-	g.DataDir, g.DB = dir, "sqlite:"+filepath.Join(dir, "rankr.db")
-	if g.MasterKeyFile == "" && os.Getenv("RANKR_MASTER_KEY") == "" {
-		g.MasterKeyFile = filepath.Join(dir, "master.key") // a fresh key for the demo; open says so
+	g.data = &DataFlags{DataDir: dir, DB: "sqlite:" + filepath.Join(dir, "rankr.db"), MasterKeyFile: c.MasterKeyFile}
+	if c.MasterKeyFile == "" && os.Getenv("RANKR_MASTER_KEY") == "" {
+		g.data.MasterKeyFile = filepath.Join(dir, "master.key") // a fresh key for the demo; open says so
 	}
 	log := g.Logger()
 
@@ -110,7 +113,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		locs[i] = l.ID
 	}
 	start := time.Now()
-	stop := watchProgress(w, d.Syncer, locs, start)
+	stop := watchProgress(w, d.Syncer, locs)
 	backfilled := waitBackfills(ctx, d, locs, runErr)
 	stop()
 	if backfilled {

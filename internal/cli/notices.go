@@ -34,6 +34,7 @@ func (f MailFlags) config() mailer.Config {
 type NoticesCmd struct {
 	List  NoticesListCmd  `cmd:"" help:"List notices, newest first."`
 	Retry NoticesRetryCmd `cmd:"" help:"Send an unknown or failed notice again (check first that it did not arrive)."`
+	DataFlags
 }
 
 // NoticesListCmd lists notices.
@@ -46,7 +47,7 @@ type NoticesListCmd struct {
 
 // Run lists.
 func (c *NoticesListCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ type NoticesRetryCmd struct {
 
 // Run makes the notice pending again; serve sends it.
 func (c *NoticesRetryCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func TestFulfillNotifiesThroughRankr(t *testing.T) {
 	var serveOut, serveErr bytes.Buffer
 	done := make(chan int)
 	go func() {
-		done <- Main(ctx, append(append([]string{}, s.flags...), "serve", "--addr", "", "--smtp-url", smtpURL, "--mail-from", from,
+		done <- Main(ctx, append(s.args("serve", "--addr", "", "--smtp-url", smtpURL, "--mail-from", from),
 			"--log-level", "info"), &serveOut, &serveErr)
 	}()
 	mp.WaitFor(t, fromQuery, 2, 20*time.Second)

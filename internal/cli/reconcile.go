@@ -46,6 +46,7 @@ func (f ReconcileFlags) policy() rankr.ReconcilePolicy {
 type ReconcileCmd struct {
 	Report ReconcileReportCmd `cmd:"" help:"Per order and invoice: expected, collected, refunded, balance, outcome and open exceptions."`
 	Run    ReconcileRunCmd    `cmd:"" help:"Reconcile what changed (and what came due) now; rankr serve does it continuously."`
+	DataFlags
 }
 
 // ReconcileRunCmd reconciles once.
@@ -57,7 +58,7 @@ type ReconcileRunCmd struct {
 
 // Run reconciles and says what changed.
 func (c *ReconcileRunCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{Reconcile: c.policy()})
+	d, err := g.openWithoutKey(ctx, daemon.Config{Reconcile: c.policy()})
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (c *ReconcileReportCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -319,7 +320,7 @@ type SubscriptionsUpcomingCmd struct {
 
 // Run lists the upcoming renewals.
 func (c *SubscriptionsUpcomingCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

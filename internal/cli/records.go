@@ -26,6 +26,7 @@ type recordKind interface {
 type RecordCmd[K recordKind] struct {
 	List RecordListCmd[K] `cmd:"" help:"List them, newest first."`
 	Show RecordShowCmd[K] `cmd:"" help:"Show one in full."`
+	DataFlags
 }
 
 // RecordListCmd lists records.
@@ -41,7 +42,7 @@ type RecordListCmd[K recordKind] struct {
 
 // Run lists.
 func (c *RecordListCmd[K]) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ type RecordShowCmd[K recordKind] struct {
 
 // Run shows.
 func (c *RecordShowCmd[K]) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

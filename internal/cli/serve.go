@@ -37,6 +37,7 @@ type ServeCmd struct {
 	PushFlags
 	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
 	Outbound    OutboundServeFlags `embed:""`
+	DataFlags
 }
 
 func (c *ServeCmd) config() (daemon.Config, error) {
@@ -121,11 +122,12 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 // StatusCmd shows every connection.
 type StatusCmd struct {
 	JSON bool `help:"Print JSON." name:"json"`
+	DataFlags
 }
 
 // Run prints the status.
 func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ type WebhooksCmd struct {
 	Remove     WebhooksRemoveCmd     `cmd:"" help:"Remove an endpoint for good (its deliveries stay, for the record)."`
 	Deliveries WebhooksDeliveriesCmd `cmd:"" help:"List deliveries, newest first."`
 	Replay     WebhooksReplayCmd     `cmd:"" help:"Send delivered or dead deliveries again, with the same webhook-id and body."`
+	DataFlags
 }
 
 // WebhooksAddCmd adds an endpoint.
@@ -116,7 +117,7 @@ type WebhooksListCmd struct {
 
 // Run lists.
 func (c *WebhooksListCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -171,7 +172,7 @@ func (c *WebhooksDisableCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 func setEnabled(ctx context.Context, g *Globals, id string, enabled bool) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,7 @@ type WebhooksRemoveCmd struct {
 
 // Run removes.
 func (c *WebhooksRemoveCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ type WebhooksDeliveriesCmd struct {
 
 // Run lists.
 func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, g *Globals) error {
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
@@ -286,7 +287,7 @@ func (c *WebhooksReplayCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		p.Since = since
 	}
-	d, err := g.open(ctx, false, daemon.Config{})
+	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}

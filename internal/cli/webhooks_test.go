@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // hookReceiver is an endpoint on 127.0.0.1 that answers 500 until told to
@@ -127,7 +129,7 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	var serveOut, serveErr bytes.Buffer
 	served := make(chan int)
 	go func() {
-		served <- Main(ctx, append(append([]string{}, s.flags...), "serve", "--addr", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32",
+		served <- Main(ctx, s.args("serve", "--addr", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32",
 			"--webhook-max-attempts", "1"), &serveOut, &serveErr)
 	}()
 	t.Cleanup(func() {
@@ -140,7 +142,7 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	// The fan-out queues every delivery of the events at hand at once, so
 	// once some exist, all are there.
 	var dead []deliveryView
-	waitUntil(t, time.Minute, "deliveries dead", func() bool {
+	testwait.Until(t, time.Minute, "deliveries dead", func() bool {
 		all := s.deliveries(t, "--endpoint", ep)
 		dead = s.deliveries(t, "--state", "dead", "--endpoint", ep)
 		return len(all) > 0 && len(dead) == len(all)
@@ -168,7 +170,7 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	if out := s.must(t, "webhooks", "replay", "--dead", "--endpoint", ep, "--since", "1h"); !strings.Contains(out, "replaying "+strconv.Itoa(len(dead))+" deliveries") {
 		t.Fatalf("replay said: %s", out)
 	}
-	waitUntil(t, time.Minute, "replayed deliveries delivered", func() bool {
+	testwait.Until(t, time.Minute, "replayed deliveries delivered", func() bool {
 		return len(s.deliveries(t, "--state", "delivered", "--endpoint", ep)) == len(dead)
 	})
 	rc.mu.Lock()
@@ -201,17 +203,5 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	}
 	if code, _, errOut := s.run(t, "webhooks", "enable", ep); code == 0 || !strings.Contains(errOut, "was removed") {
 		t.Fatalf("enable a removed endpoint: %d %s", code, errOut)
-	}
-}
-
-// waitUntil polls cond until it holds or the timeout passes.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }

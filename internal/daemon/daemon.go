@@ -88,6 +88,8 @@ type Config struct {
 	// open page before it is computed again (default 1 s, the page's own
 	// refresh).
 	StatusInterval time.Duration
+
+	withoutVault bool // see OpenWithoutVault
 }
 
 // HTTPTimeouts bound the HTTP server's connections. The listener may face
@@ -147,7 +149,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	v, err := vault.New(cfg.MasterKey)
+	v, err := openVault(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +205,22 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
 		Alerter:    flows.NewAlerter(st, cfg.AlertEmails, cfg.Logger),
 		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}, nil
+}
+
+// OpenWithoutVault opens the database (migrating it) without a master key,
+// for commands that read and change records but never seal or open a secret
+// (GHL tokens, outbound webhook secrets): listing, status, reports. The
+// Daemon's Vault is nil, so it must not connect, sync, push or send webhooks.
+func OpenWithoutVault(ctx context.Context, cfg Config) (*Daemon, error) {
+	cfg.withoutVault = true
+	return Open(ctx, cfg)
+}
+
+func openVault(cfg Config) (*vault.Vault, error) {
+	if cfg.withoutVault {
+		return nil, nil
+	}
+	return vault.New(cfg.MasterKey)
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,

@@ -21,6 +21,7 @@ import (
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/testwait"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -84,7 +85,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			for _, l := range truth.Locations {
 				want += len(l.Orders)
 			}
-			waitUntil(t, 3*time.Minute, func() bool {
+			testwait.Until(t, 3*time.Minute, "every order synced", func() bool {
 				got := 0
 				for _, l := range sb.Locations() {
 					c, _ := d.Store.Counts(ctx, l.ID)
@@ -94,7 +95,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			})
 			// One more full poll after the last change, then compare.
 			started := time.Now()
-			waitUntil(t, 3*time.Minute, func() bool {
+			testwait.Until(t, 3*time.Minute, "a poll of every location", func() bool {
 				for _, l := range sb.Locations() {
 					st, _ := d.Syncer.State(ctx, l.ID)
 					if !st.LastPoll.After(started) {
@@ -206,7 +207,7 @@ func connectAll(t *testing.T, d *daemon.Daemon, sb *sandbox.Server, url string) 
 // waitBackfilled waits until every location of the sandbox is backfilled.
 func waitBackfilled(t *testing.T, d *daemon.Daemon, sb *sandbox.Server) {
 	t.Helper()
-	waitUntil(t, 3*time.Minute, func() bool {
+	testwait.Until(t, 3*time.Minute, "every location backfilled", func() bool {
 		for _, l := range sb.Locations() {
 			if ok, _ := d.Syncer.BackfillDone(context.Background(), l.ID); !ok {
 				return false
@@ -214,15 +215,4 @@ func waitBackfilled(t *testing.T, d *daemon.Daemon, sb *sandbox.Server) {
 		}
 		return true
 	})
-}
-
-func waitUntil(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not reached within %s", limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

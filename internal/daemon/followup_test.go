@@ -17,6 +17,7 @@ import (
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/store/sqlstore"
 	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/testwait"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -98,7 +99,7 @@ func TestWebhookBurstPaymentsPerLocation(t *testing.T) {
 			// Every payment arrives, and no follow-up is left to run.
 			db := d.Store.(*sqlstore.Store).DB()
 			var diff []string
-			waitUntil(t, 3*time.Minute, func() bool {
+			testwait.Until(t, 3*time.Minute, "every payment in and no follow-up left", func() bool {
 				lt = truth()
 				if diff = synctest.PaymentsDiff(t, d.Store, lt, burst); len(diff) > 0 {
 					return false

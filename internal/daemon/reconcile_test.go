@@ -17,6 +17,7 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/testwait"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -76,7 +77,7 @@ func TestServeReconciles(t *testing.T) {
 				}
 				return len(es)
 			}
-			waitUntil(t, 3*time.Minute, func() bool { return open() == 1 })
+			testwait.Until(t, 3*time.Minute, "one open exception", func() bool { return open() == 1 })
 			if cfg.AlertEmails != nil {
 				mp := mailtest.Open(t)
 				mails := mp.WaitFor(t, "to:"+ops, 1, time.Minute)
@@ -87,7 +88,7 @@ func TestServeReconciles(t *testing.T) {
 			if err := sb.Refund(l.ID, extra, 700); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, 3*time.Minute, func() bool { return open() == 0 })
+			testwait.Until(t, 3*time.Minute, "no open exception", func() bool { return open() == 0 })
 			if cfg.AlertEmails != nil {
 				// Resolving mails nothing: the one alert stays one.
 				if n, err := d.Alerter.Queue(ctx); err != nil || n != 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/store/sqlstore"
 	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/testwait"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -276,7 +277,7 @@ func TestShutdownLetsRunningJobsFinish(t *testing.T) {
 			d, g, held, done, addr := r.d, r.g, r.held, r.done, r.addr
 			r.cancel()
 			// The HTTP server stops (the intake before it)...
-			waitUntil(t, time.Minute, func() bool {
+			testwait.Until(t, time.Minute, "the HTTP server closed its port", func() bool {
 				c, err := net.Dial("tcp", addr)
 				if err == nil {
 					c.Close()

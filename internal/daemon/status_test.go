@@ -19,6 +19,7 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // countingStore counts the status's counting: full counts (Counts, or
@@ -100,7 +101,7 @@ func TestStatusCountsStayExact(t *testing.T) {
 			if _, err := sb.Step(40, "", ""); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, 3*time.Minute, func() bool {
+			testwait.Until(t, 3*time.Minute, "every webhook delivered and processed", func() bool {
 				for _, del := range sb.Deliveries() {
 					if del.State == sandbox.StatePending {
 						return false

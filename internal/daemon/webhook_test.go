@@ -20,6 +20,7 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/testwait"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -81,7 +82,7 @@ func TestWebhookStorm(t *testing.T) {
 			}
 
 			// Every delivery settles, and every stored webhook is processed.
-			waitUntil(t, 3*time.Minute, func() bool {
+			testwait.Until(t, 3*time.Minute, "every delivery settled and processed", func() bool {
 				for _, del := range sb.Deliveries() {
 					if del.State == sandbox.StatePending {
 						return false
@@ -117,11 +118,11 @@ func TestWebhookStorm(t *testing.T) {
 			if err := sb.SendAppEvent(ghl.EventUninstall, loc); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, time.Minute, func() bool { return connState() == rankr.StateSuspended })
+			testwait.Until(t, time.Minute, "the connection suspended", func() bool { return connState() == rankr.StateSuspended })
 			if err := sb.SendAppEvent(ghl.EventInstall, loc); err != nil {
 				t.Fatal(err)
 			}
-			waitUntil(t, time.Minute, func() bool { return connState() == rankr.StateActive })
+			testwait.Until(t, time.Minute, "the connection active again", func() bool { return connState() == rankr.StateActive })
 
 			cancel()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // laterPhases are the operations of a backfill's phases after orders.
@@ -62,7 +63,7 @@ func testSyncSurvivesSIGKILL(t *testing.T, dbName string) {
 	for i, stage := range stages {
 		runStart := sb.Stats()
 		p := start(t, env, "sync")
-		waitFor(t, 45*time.Second, "reaching the kill point "+stage.name, func() (bool, string) {
+		testwait.UntilWhy(t, 45*time.Second, "reaching the kill point "+stage.name, func() (bool, string) {
 			if !p.running() {
 				t.Fatalf("sync %d ended (%s) before its kill point %s; stderr:\n%s", i+1, p.state(), stage.name, tail(p.stderr.String(), 4000))
 			}

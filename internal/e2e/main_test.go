@@ -306,23 +306,6 @@ func connectAll(t *testing.T, env rankrEnv, baseURL string, locs []sandbox.Locat
 	return procs
 }
 
-// waitFor polls cond until it holds, failing the test with what cond last
-// said when the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, timeout, why)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // opCount counts the sandbox's answers to the given operations, over every
 // location and status.
 func opCount(st sandbox.Stats, ops ...string) int {

@@ -12,6 +12,7 @@ import (
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestPushStormLandsOnce pushes one fulfillment while GHL answers
@@ -52,7 +53,7 @@ func testPushStormLandsOnce(t *testing.T, dbName string) {
 		serves = append(serves, p)
 	}
 	for _, p := range serves {
-		waitFor(t, 30*time.Second, "rankr "+p.name+" started", func() (bool, string) {
+		testwait.UntilWhy(t, 30*time.Second, "rankr "+p.name+" started", func() (bool, string) {
 			if !p.running() {
 				t.Fatalf("rankr %s ended: %s", p.name, p.state())
 			}
@@ -80,7 +81,7 @@ func testPushStormLandsOnce(t *testing.T, dbName string) {
 	var push rankr.FulfillmentPush
 	watch := func(what string, until func(rankr.FulfillmentPush) bool) {
 		t.Helper()
-		waitFor(t, 90*time.Second, what, func() (bool, string) {
+		testwait.UntilWhy(t, 90*time.Second, what, func() (bool, string) {
 			for _, p := range serves {
 				if !p.running() {
 					t.Fatalf("rankr %s ended: %s", p.name, p.state())

@@ -21,6 +21,7 @@ import (
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer/synctest"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestTwoServeProcessesShareTheWork runs two `rankr serve` processes on one
@@ -59,7 +60,7 @@ func TestTwoServeProcessesShareTheWork(t *testing.T) {
 	}
 	statusURL := servingAddr(t, servers[0]) + "/api/status"
 
-	waitFor(t, 50*time.Second, "every location backfilled and polled, by both processes", func() (bool, string) {
+	testwait.UntilWhy(t, 50*time.Second, "every location backfilled and polled, by both processes", func() (bool, string) {
 		for _, p := range servers {
 			if !p.running() {
 				t.Fatalf("rankr %s ended: %s", p.name, p.state())
@@ -131,7 +132,7 @@ func TestTwoServeProcessesShareTheWork(t *testing.T) {
 func servingAddr(t *testing.T, p *proc) string {
 	t.Helper()
 	var addr string
-	waitFor(t, 30*time.Second, "rankr "+p.name+" serving HTTP", func() (bool, string) {
+	testwait.UntilWhy(t, 30*time.Second, "rankr "+p.name+" serving HTTP", func() (bool, string) {
 		if !p.running() {
 			t.Fatalf("rankr %s ended: %s", p.name, p.state())
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestTokenNeverStoredInClear connects, syncs and serves on SQLite with
@@ -53,7 +54,7 @@ func TestTokenNeverStoredInClear(t *testing.T) {
 	procs = append(procs, serve)
 	statusURL := servingAddr(t, serve) + "/api/status"
 	first := time.Now().UTC()
-	waitFor(t, 30*time.Second, "a poll by rankr serve", func() (bool, string) {
+	testwait.UntilWhy(t, 30*time.Second, "a poll by rankr serve", func() (bool, string) {
 		st, err := serveStatus(statusURL)
 		if err != nil {
 			return false, err.Error()

@@ -23,6 +23,7 @@ import (
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestServeSIGKILLDuringWebhookStorm sends a storm of signed OrderCreate
@@ -79,7 +80,7 @@ func testServeSIGKILLDuringWebhookStorm(t *testing.T, dbName string) {
 			}
 		})
 	}
-	waitFor(t, 60*time.Second, fmt.Sprintf("%d webhooks acknowledged", killAfter), func() (bool, string) {
+	testwait.UntilWhy(t, 60*time.Second, fmt.Sprintf("%d webhooks acknowledged", killAfter), func() (bool, string) {
 		n := st.acked()
 		return n >= killAfter, fmt.Sprintf("%d acknowledged", n)
 	})
@@ -129,7 +130,7 @@ func testServeSIGKILLDuringWebhookStorm(t *testing.T, dbName string) {
 	// lease) and the new one takes them.
 	s := db.open(t)
 	raw := s.(interface{ InboxDB() *sql.DB }).InboxDB()
-	waitFor(t, 90*time.Second, "the inbox processed", func() (bool, string) {
+	testwait.UntilWhy(t, 90*time.Second, "the inbox processed", func() (bool, string) {
 		n, err := s.InboxPending(context.Background())
 		if err != nil {
 			return false, err.Error()

@@ -149,23 +149,6 @@ func deliveries(t *testing.T, st store.Store, p store.WebhookDeliveryListParams)
 	}
 }
 
-// waitFor polls cond until it holds, failing the test with what cond last
-// said when the deadline passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %s", what, timeout, why)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // verify checks a request the way the Standard Webhooks specification
 // tells receivers to, written here from the spec rather than with the
 // sender's code: the three headers present, the timestamp within tolerance

@@ -11,6 +11,7 @@ import (
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestSkewedDispatchersNeverSendTwice runs two dispatchers on one database
@@ -49,7 +50,7 @@ func TestSkewedDispatchersNeverSendTwice(t *testing.T) {
 			run(t, behind)
 			run(t, ahead)
 			total := len(wanted(t, a, e))
-			waitFor(t, 2*time.Minute, "every message delivered", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "every message delivered", func() (bool, string) {
 				n := countState(t, a, e.ID, rankr.DeliveryDelivered)
 				return n == total, fmt.Sprintf("%d of %d delivered", n, total)
 			})

@@ -20,6 +20,7 @@ import (
 	"github.com/rankr/rankr/internal/store/postgres"
 	"github.com/rankr/rankr/internal/store/sqlite"
 	"github.com/rankr/rankr/internal/store/storetest"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // TestSignatureMatchesTheSpec signs the Standard Webhooks specification's
@@ -75,7 +76,7 @@ func TestEachEventDeliveredOnceSigned(t *testing.T) {
 				if len(want) < 25 {
 					t.Fatalf("only %d events for %v", len(want), c.e.Events)
 				}
-				waitFor(t, 2*time.Minute, "every event delivered to "+strings.Join(c.e.Events, ","), func() (bool, string) {
+				testwait.UntilWhy(t, 2*time.Minute, "every event delivered to "+strings.Join(c.e.Events, ","), func() (bool, string) {
 					if n := len(c.rc.requests()); n < len(want) {
 						return false, fmt.Sprintf("%d of %d received", n, len(want))
 					}
@@ -146,7 +147,7 @@ func TestRetriesKeepTheMessage(t *testing.T) {
 			r.backfill(t)
 			run(t, w)
 			want := len(wanted(t, r.st, e))
-			waitFor(t, 2*time.Minute, "every message delivered", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "every message delivered", func() (bool, string) {
 				n := countState(t, r.st, e.ID, rankr.DeliveryDelivered)
 				return n == want, fmt.Sprintf("%d of %d delivered", n, want)
 			})
@@ -198,7 +199,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 			r.backfill(t)
 			run(t, w)
 			want := len(wanted(t, r.st, e))
-			waitFor(t, 2*time.Minute, "every message dead", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "every message dead", func() (bool, string) {
 				n := countState(t, r.st, e.ID, rankr.DeliveryDead)
 				return n == want, fmt.Sprintf("%d of %d dead", n, want)
 			})
@@ -219,7 +220,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 			}
 			// The catch-all endpoint gets everything but the webhook events.
 			wantAll := wanted(t, r.st, eAll)
-			waitFor(t, 2*time.Minute, "the catch-all endpoint served", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "the catch-all endpoint served", func() (bool, string) {
 				n := countState(t, r.st, eAll.ID, rankr.DeliveryDelivered)
 				return n == len(wantAll), fmt.Sprintf("%d of %d", n, len(wantAll))
 			})
@@ -238,7 +239,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 			if err != nil || n != want {
 				t.Fatalf("replayed %d, %v; want %d", n, err, want)
 			}
-			waitFor(t, 2*time.Minute, "every replayed message delivered", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "every replayed message delivered", func() (bool, string) {
 				n := countState(t, r.st, e.ID, rankr.DeliveryDelivered)
 				return n == want, fmt.Sprintf("%d of %d delivered", n, want)
 			})
@@ -276,11 +277,11 @@ func TestHangingReceiverTimesOut(t *testing.T) {
 	r.backfill(t)
 	run(t, w)
 	want := len(wanted(t, r.st, e))
-	waitFor(t, 2*time.Minute, "hung messages dead", func() (bool, string) {
+	testwait.UntilWhy(t, 2*time.Minute, "hung messages dead", func() (bool, string) {
 		n := countState(t, r.st, e.ID, rankr.DeliveryDead)
 		return n == want, fmt.Sprintf("%d of %d dead", n, want)
 	})
-	waitFor(t, 2*time.Minute, "the healthy endpoint served", func() (bool, string) {
+	testwait.UntilWhy(t, 2*time.Minute, "the healthy endpoint served", func() (bool, string) {
 		n := countState(t, r.st, eOK.ID, rankr.DeliveryDelivered)
 		return n == want, fmt.Sprintf("%d of %d", n, want)
 	})
@@ -342,7 +343,7 @@ func TestDispatchersNeverSendTwice(t *testing.T) {
 			run(t, wa)
 			run(t, wb)
 			total := len(wanted(t, a, e1)) + len(wanted(t, a, e2))
-			waitFor(t, 2*time.Minute, "every message delivered", func() (bool, string) {
+			testwait.UntilWhy(t, 2*time.Minute, "every message delivered", func() (bool, string) {
 				n := countState(t, a, e1.ID, rankr.DeliveryDelivered) + countState(t, a, e2.ID, rankr.DeliveryDelivered)
 				return n == total, fmt.Sprintf("%d of %d delivered", n, total)
 			})
@@ -390,7 +391,7 @@ func TestSecretNeverInClear(t *testing.T) {
 	r.backfill(t)
 	run(t, w)
 	want := len(wanted(t, st, e))
-	waitFor(t, 2*time.Minute, "messages dead", func() (bool, string) {
+	testwait.UntilWhy(t, 2*time.Minute, "messages dead", func() (bool, string) {
 		n := countState(t, st, e.ID, rankr.DeliveryDead)
 		return n == want, fmt.Sprintf("%d of %d", n, want)
 	})

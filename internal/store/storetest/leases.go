@@ -9,6 +9,7 @@ import (
 
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
+	"github.com/rankr/rankr/internal/testwait"
 )
 
 // Leases and due times are measured with the database's clock, so the
@@ -20,13 +21,7 @@ import (
 // within a bound far longer than the short leases it waits out.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not so after 20 s: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, 20*time.Second, what, cond)
 }
 
 // dbNow reads the database's clock.
