@@ -309,16 +309,23 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// maxRetryAfter bounds the wait a Retry-After asks for. GHL's longest
+// limit is daily, so a longer wait is a broken header, and taken as given
+// it would overflow a Duration or stall a location for years.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter is the wait a Retry-After header asks for, in seconds or as
+// an HTTP date, within [0, maxRetryAfter]; 0 when there is none.
 func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
+	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		return time.Duration(secs) * time.Second
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(min(max(secs, 0), int64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
+		return min(max(time.Until(t), 0), maxRetryAfter)
 	}
 	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestErrorClassification(t *testing.T) {
@@ -76,6 +77,37 @@ func TestStaticTokenNeverPrints(t *testing.T) {
 	for _, s := range []string{tok.String(), tok.GoString(), LocationTokens{"L": "pit-secret-value"}.String()} {
 		if strings.Contains(s, "secret") {
 			t.Errorf("token printed as %q", s)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0},
+		{"5", 5 * time.Second},
+		{" 7 ", 7 * time.Second},
+		{"0", 0},
+		{"-3", 0},
+		{"86400", 24 * time.Hour},
+		{"86401", maxRetryAfter},
+		{"9223372036", maxRetryAfter},        // past a Duration's seconds
+		{"99999999999999999", maxRetryAfter}, // the fuzzer's: overflowed to a negative wait
+		{"999999999999999999999", 0},         // past int64: not a number of seconds
+		{"Wed, 21 Oct 2015 07:28:00 GMT", 0}, // in the past
+		{time.Now().Add(100 * 365 * 24 * time.Hour).UTC().Format(http.TimeFormat), maxRetryAfter},
+		{"soon", 0},
+	}
+	for _, c := range cases {
+		h := http.Header{}
+		if c.header != "" {
+			h.Set("Retry-After", c.header)
+		}
+		if got := retryAfter(h); got != c.want {
+			t.Errorf("Retry-After %q: %v, want %v", c.header, got, c.want)
 		}
 	}
 }
