@@ -136,8 +136,23 @@ func shown(evs []rankr.Event) []rankr.Event {
 			}
 			keep["changes"] = kept
 		}
+		if text, ok := amountText(data); ok {
+			keep["amountText"] = text
+		}
 		e.Data, _ = json.Marshal(keep)
 		out = append(out, e)
 	}
 	return out
+}
+
+// amountText is an event's amount (in minor units) as the decimal text of
+// its currency, "1.005" for 1005 KWD, so that the page formats the exact
+// figure and never divides a float.
+func amountText(data map[string]json.RawMessage) (string, bool) {
+	var amount int64
+	var currency string
+	if json.Unmarshal(data["amount"], &amount) != nil || json.Unmarshal(data["currency"], &currency) != nil || currency == "" {
+		return "", false
+	}
+	return rankr.FormatMinor(amount, currency), true
 }

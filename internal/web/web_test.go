@@ -25,6 +25,10 @@ func TestEventsShowNoPersonalData(t *testing.T) {
 			Data: json.RawMessage(`{"changes":{"status":["pending","completed"],"contactEmail":["a@example.com","b@example.com"]}}`)},
 		{Seq: 3, Kind: rankr.FulfillmentCreated, RecordType: rankr.RecordFulfillment, RecordID: "f1",
 			Data: json.RawMessage(`{"orderId":"o1","trackingNumbers":["1Z999"],"items":2}`)},
+		{Seq: 5, Kind: rankr.TransactionCreated, RecordType: rankr.RecordTransaction, RecordID: "t1",
+			Data: json.RawMessage(`{"status":"succeeded","amount":1005,"currency":"KWD"}`)},
+		{Seq: 6, Kind: rankr.TransactionCreated, RecordType: rankr.RecordTransaction, RecordID: "t2",
+			Data: json.RawMessage(`{"status":"succeeded","amount":-500,"currency":"JPY"}`)},
 		{Seq: 4, Kind: "notice.queued", RecordType: "notice", RecordID: "n1",
 			Data: json.RawMessage(`{"kind":"alert","dedupeKey":"L/7/ops@example.com","recipient":"ops@example.com"}`)},
 	}
@@ -40,7 +44,8 @@ func TestEventsShowNoPersonalData(t *testing.T) {
 			t.Errorf("the feed shows %q: %s", hidden, body)
 		}
 	}
-	for _, want := range []string{`"amount":1510`, `"status":["pending","completed"]`, `"items":2`, `"orderId":"o1"`, `"kind":"alert"`} {
+	for _, want := range []string{`"amount":1510`, `"status":["pending","completed"]`, `"items":2`, `"orderId":"o1"`, `"kind":"alert"`,
+		`"amountText":"15.10"`, `"amountText":"1.005"`, `"amountText":"-500"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the feed lost %s: %s", want, body)
 		}
