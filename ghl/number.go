@@ -254,7 +254,12 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	if !json.Valid(b) {
 		return fmt.Errorf("ghl: %s: %w", b, ErrNotANumber)
 	}
-	*n = Number(b) // a copy: b may be reused
+	// Kept as encoding/json writes it back (compact, <>& escaped), so that
+	// a record that is marshalled and read again holds the same text.
+	var compact, escaped bytes.Buffer
+	_ = json.Compact(&compact, b) // b is valid JSON
+	json.HTMLEscape(&escaped, compact.Bytes())
+	*n = Number(escaped.String())
 	return nil
 }
 

@@ -39,6 +39,7 @@ var webhookSeeds = []string{
 	`{"timestamp":"9999-12-31T23:00:00-02:00"}`,
 	`{"timestamp":1712247867036}`,
 	`{"amount":"1.2.3"}`,
+	`{"amount":"0&0","totalSummary":{"total":{ "a" : "<\u2028>" }}}`,
 	`{"items":[{"qty":"one"}]}`,
 	`{"invoiceNumber":"007"}`,
 	` {} `, `[]`, `null`, `"x"`, `{`, `{"a":}`, ``,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -156,8 +157,8 @@ func checkName(host string) error {
 	return nil
 }
 
-// ParseURL checks the shape of an endpoint URL: http or https, a host, no
-// credentials in it.
+// ParseURL checks the shape of an endpoint URL: http or https, a host, a
+// port a connection can be made to, no credentials in it.
 func ParseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -168,6 +169,13 @@ func ParseURL(raw string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf("%w: webhook url %q has no host", rankr.ErrInvalid, raw)
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse takes any run of digits as a port; saving one no
+		// connection can reach would fail every delivery instead.
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%w: webhook url %q: port %s is not between 1 and 65535", rankr.ErrInvalid, raw, p)
+		}
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%w: webhook url: no credentials in the URL (requests are signed instead)", rankr.ErrInvalid)

@@ -21,7 +21,7 @@ func FuzzParseURL(f *testing.F) {
 	for _, s := range []string{"https://hooks.example.com/rankr", "http://127.0.0.1:8080/x", "http://[::1]/", "http://[fe80::1%25eth0]/",
 		"http://169.254.169.254/latest/meta-data/", "http://[::ffff:169.254.169.254]/", "http://[64:ff9b::a9fe:a9fe]/",
 		"http://[2002:a9fe:a9fe::]/", "http://metadata.google.internal./", "http://METADATA/", "https://user:pw@example.com/",
-		"https://example.com/#frag", "ftp://example.com/", "https:///path", "http://10.0.0.1:99999/", "http://0x7f.1/",
+		"https://example.com/#frag", "ftp://example.com/", "https:///path", "http://10.0.0.1:99999/", "http://1.0.0.0:70000", "http://1.0.0.1:0/", "http://0x7f.1/",
 		"http://[::]/", "javascript:alert(1)", "//example.com", "http://exa mple.com/", "http://%31%32%37.0.0.1/", ""} {
 		f.Add(s)
 	}

@@ -184,6 +184,8 @@ func TestAddRefusesUnsafeURLs(t *testing.T) {
 		{"http:///nohost", false, "no host"},
 		{"https://example.com/#frag", false, "fragment"},
 		{"::not a url", false, "webhook url"},
+		{"http://1.0.0.1:70000/hook", false, "port 70000 is not between 1 and 65535"},
+		{"https://example.com:0/hook", false, "port 0 is not"},
 	} {
 		_, _, err := w.Add(ctx, outbound.AddParams{URL: c.url})
 		if !errors.Is(err, rankr.ErrInvalid) || errors.Is(err, outbound.ErrDenied) != c.denied || !strings.Contains(err.Error(), c.says) {
