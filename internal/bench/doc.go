@@ -1,6 +1,7 @@
 // Package bench holds rankr's end-to-end sync benchmarks. They build the
-// rankr binary and run `rankr sync` as its own process against a GHL sandbox
-// on 127.0.0.1, so that the figures are those of the connector as shipped:
+// rankr binary and run `rankr sync` (or `rankr serve`) as its own process
+// against a GHL sandbox on 127.0.0.1, so that the figures are those of the
+// connector as shipped:
 //
 //   - BenchmarkBackfill10k/{sqlite,postgres}: a backfill of 10,000 orders
 //     (with their fulfillments, transactions, subscriptions and invoices)
@@ -13,6 +14,11 @@
 //   - BenchmarkRealLimitUtilization: one location at GHL's real limits (100
 //     requests per 10 s, 200,000 per day) for 60 s: the share of the
 //     allowed requests the sync actually got answered, and 429s.
+//   - BenchmarkWebhookBurst: `rankr serve` (SQLite, polling hourly) takes a
+//     burst of 2,000 webhook-delivered orders from a `rankr sandbox` process
+//     at GHL's real limits: the GHL calls the burst cost per order (the
+//     payments passes that follow it up), the seconds until every order and
+//     payment agrees with the sandbox, and 429s.
 //
 // PostgreSQL runs when RANKR_TEST_POSTGRES is set (./scripts/bench starts a
 // throwaway server, with fsync off). Each benchmark does its work once per

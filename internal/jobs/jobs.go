@@ -92,19 +92,19 @@ func (RefreshArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueSync, Priority: 1, UniqueOpts: unique}
 }
 
-// The follow-ups of webhooks (syncer.FollowUp) are coalesced by when GHL
-// announced what they follow: the webhooks GHL sent within one
-// FollowUpWindow share one job per location (and per order, for per-order
-// follow-ups), which runs once that window has closed, and ClockAllowance
-// more, since what a webhook announces is in GHL by the time it is sent.
-// So the job is unique while pending, running and after it has completed:
-// a webhook of its window delivered late, even after the job ran, was
-// seen by it. A burst costs one pass or two however slowly it is
-// delivered, and its payments are applied within about FollowUpWindow +
+// The follow-ups of webhooks (syncer.FollowUp) are coalesced by when the
+// changes they follow happened in GHL (syncer.FollowUp.Announced): the
+// webhooks for changes made within one FollowUpWindow share one job per
+// location (and per order, for per-order follow-ups), which runs once that
+// window has closed, and ClockAllowance more, since a change is in GHL by
+// the time it is stamped. So the job is unique while pending, running and
+// after it has completed: a webhook of its window delivered late, even
+// after the job ran, was seen by it. A burst costs one pass or two (when
+// it straddles two windows) however slowly it is delivered, and its payments are applied within about FollowUpWindow +
 // ClockAllowance (plus River's few seconds to start a scheduled job), well
 // inside a poll interval.
 const (
-	FollowUpWindow = 5 * time.Second
+	FollowUpWindow = syncer.FollowUpWindow
 	// ClockAllowance is how far behind ours GHL's clock (which stamps
 	// webhooks) may be for the coalescing to hold. Polling heals the rest.
 	ClockAllowance = 5 * time.Second

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
@@ -126,8 +127,11 @@ func TestWebhookOrdersFollowUpPerLocation(t *testing.T) {
 				t.Fatalf("unexpected follow-up %+v", f)
 			}
 		}
-		if len(passes) != 1 || !passes[0].Since.Before(oldest) || passes[0].Since.Before(oldest.Add(-time.Minute)) {
-			t.Fatalf("payments passes %+v, want one from a little before the oldest new order (%s)", passes, oldest)
+		// One pass per FollowUpWindow the burst changed in: one, or two
+		// when it straddles windows; the first reaches back to a little
+		// before the oldest new order.
+		if len(passes) == 0 || len(passes) > 2 || !passes[0].Since.Before(oldest) || passes[0].Since.Before(oldest.Add(-time.Minute)) {
+			t.Fatalf("payments passes %+v, want one or two, from a little before the oldest new order (%s)", passes, oldest)
 		}
 		if !slices.Equal(single, []string{old}) {
 			t.Fatalf("per-order payment refreshes %v, want only the old order %s", single, old)
@@ -138,12 +142,16 @@ func TestWebhookOrdersFollowUpPerLocation(t *testing.T) {
 			t.Fatalf("fulfillment refreshes %v, want once for each shipped order %v", fulfil, shipped)
 		}
 
-		// The pass pages back to its start and no further.
-		window := 0
-		for _, xt := range lt.Transactions {
-			if !xt.Item.CreatedAt.Before(passes[0].Since) {
-				window++
+		// Each pass pages back to its start and no further.
+		pages := 0
+		for _, p := range passes {
+			window := 0
+			for _, xt := range lt.Transactions {
+				if !xt.Item.CreatedAt.Before(p.Since) {
+					window++
+				}
 			}
+			pages += (window + pageSize - 1) / pageSize
 		}
 		before := e.sb.Stats().Requests[e.loc]
 		for _, f := range follow {
@@ -153,14 +161,55 @@ func TestWebhookOrdersFollowUpPerLocation(t *testing.T) {
 		}
 		after := e.sb.Stats().Requests[e.loc]
 		lists := after["ListTransactions 200"] - before["ListTransactions 200"]
-		if pages := (window + pageSize - 1) / pageSize; lists < pages || lists > pages+2 {
-			t.Fatalf("%d transaction lists for %d pages of the window and one old order", lists, pages)
+		if lists < pages || lists > pages+2 {
+			t.Fatalf("%d transaction lists for %d pages of the passes' windows and one old order", lists, pages)
 		}
 		if n := after["ListFulfillments 200"] - before["ListFulfillments 200"]; n != len(shipped) {
 			t.Fatalf("%d fulfillment lists for %d shipped orders", n, len(shipped))
 		}
 		if diff := synctest.PaymentsDiff(t, e.st, lt, append(burst, old)); len(diff) > 0 {
 			t.Fatalf("payments after the follow-ups:\n%s", strings.Join(diff, "\n"))
+		}
+	})
+}
+
+// TestSlowDeliveryStillOnePaymentsPass applies the webhooks of 200 orders
+// made at once as GHL delivers a burst: slowly, in batches, each stamped
+// when it was sent, over 30 s. The follow-ups are keyed by when the orders
+// changed, not when their webhooks were sent, so the whole burst makes one
+// payments job (two when the changes straddle a window), not one per
+// FollowUpWindow its delivery spans.
+func TestSlowDeliveryStillOnePaymentsPass(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, open storetest.Opener) {
+		e := newEnv(t, open, sandbox.Config{Seed: 37, Orders: 20}, syncer.Options{PollWindow: 48 * time.Hour})
+		e.backfillAll(t)
+		ctx := context.Background()
+		if _, err := e.sb.Step(200, e.loc, "order.created"); err != nil {
+			t.Fatal(err)
+		}
+		dels := e.sb.Deliveries()
+		sent := time.Now().Add(time.Second)
+		passes := map[jobs.PaymentsArgs]bool{}
+		for start := 0; start < len(dels); start += 25 {
+			var evs []rankr.InboxEvent
+			for _, del := range dels[start:min(start+25, len(dels))] {
+				at := sent.Add(time.Duration(len(evs)+start) * 30 * time.Second / time.Duration(len(dels)))
+				evs = append(evs, rankr.InboxEvent{WebhookID: del.WebhookID, Type: del.Type, LocationID: del.LocationID,
+					Body: del.Body, EventAt: at, ReceivedAt: at.Add(50 * time.Millisecond)})
+			}
+			_, follow, err := e.s.ApplyWebhooks(ctx, evs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range jobs.FollowUps(follow, time.Now()) {
+				if a, ok := p.Args.(jobs.PaymentsArgs); ok {
+					passes[a] = true
+				}
+			}
+		}
+		if len(passes) == 0 || len(passes) > 2 {
+			t.Fatalf("%d payments jobs for one burst delivered over 30 s, want 1 or 2: %v", len(passes), passes)
 		}
 	})
 }

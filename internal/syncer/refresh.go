@@ -45,9 +45,15 @@ const (
 	paymentsMargin = 10 * time.Second
 )
 
+// FollowUpWindow is how finely follow-ups are told apart by when the
+// changes they follow happened: the payments of orders changed within one
+// window are read in one pass (see jobs, which runs one job per window).
+const FollowUpWindow = 5 * time.Second
+
 // orderFollowUps says what must follow webhooks that stored orders (orders
-// came from the webhooks evs[at[k]]): one payments pass for the location's
-// recent orders (see paymentsReach), a payments refresh for each order
+// came from the webhooks evs[at[k]]): a payments pass for the location's
+// recent orders (see paymentsReach), one per FollowUpWindow they changed
+// in (a burst makes one, or two when it straddles windows), a payments refresh for each order
 // beyond polling's reach, and a fulfillments refresh for each order whose
 // fulfillment status says there are new ones (GHL has no fulfillments list
 // across orders). Each follow-up is named once, however many of the
@@ -55,28 +61,59 @@ const (
 func (s *Syncer) orderFollowUps(loc string, orders []store.OrderVersion, at []int, evs []rankr.InboxEvent, work []store.OrderWork) []FollowUp {
 	now := s.opts.Now()
 	announced := map[string]time.Time{} // per order
-	var since, latest time.Time         // of the recent orders
+	// One payments pass per FollowUpWindow the recent orders changed in,
+	// so that the batches a burst is applied in agree on their passes. The
+	// orders created in the window or the one before (a new order, paid as
+	// it is made) share a pass from a fixed time, the window's start less
+	// FollowUpWindow and paymentsMargin, however close to a window's edge
+	// each was made; the older ones have a pass reaching back to the
+	// oldest of them.
+	type pass struct {
+		window time.Time
+		fresh  bool
+	}
+	passes := map[pass]*FollowUp{}
+	var order []pass
 	var old []string
 	isOld := map[string]bool{}
 	for k, v := range orders {
 		id, created := v.Order.ID, v.Order.CreatedAt
-		// GHL's timestamp says when the webhook was sent; a clock ahead of
-		// ours, or no timestamp, is bounded by its receipt.
+		// When the change happened: GHL's timestamp says when the webhook
+		// was sent (a clock ahead of ours, or no timestamp, is bounded by
+		// its receipt), and the order it carries was last updated no later:
+		// a burst GHL takes a while to deliver (2,000 orders made at once,
+		// sent over 12 s) still falls in the window it happened in, and
+		// costs one pass, not one per window its delivery spans.
 		ev := evs[at[k]]
-		sent := cmp.Or(ev.ReceivedAt, now)
-		if !ev.EventAt.IsZero() && ev.EventAt.Before(sent) {
-			sent = ev.EventAt
+		changed := cmp.Or(ev.ReceivedAt, now)
+		if !ev.EventAt.IsZero() && ev.EventAt.Before(changed) {
+			changed = ev.EventAt
 		}
-		if sent.After(announced[id]) {
-			announced[id] = sent
+		if u := v.Order.UpdatedAt; !u.IsZero() && u.Before(changed) {
+			changed = u
+		}
+		if changed.After(announced[id]) {
+			announced[id] = changed
 		}
 		switch {
 		case !created.IsZero() && !created.Before(now.Add(-paymentsReach)):
-			if since.IsZero() || created.Before(since) {
-				since = created
+			w := changed.UTC().Truncate(FollowUpWindow)
+			from := w.Add(-FollowUpWindow)
+			key := pass{w, !created.Before(from)}
+			if !key.fresh {
+				from = created
 			}
-			if sent.After(latest) {
-				latest = sent
+			p := passes[key]
+			if p == nil {
+				p = &FollowUp{LocationID: loc, Kind: RefreshPayments, Since: from, Announced: changed}
+				passes[key] = p
+				order = append(order, key)
+			}
+			if from.Before(p.Since) {
+				p.Since = from
+			}
+			if changed.After(p.Announced) {
+				p.Announced = changed
 			}
 		case !created.IsZero() && !created.Before(now.Add(-s.opts.PollWindow/2)):
 			// The next poll reads the payments of this order: it re-reads
@@ -87,8 +124,10 @@ func (s *Syncer) orderFollowUps(loc string, orders []store.OrderVersion, at []in
 		}
 	}
 	var out []FollowUp
-	if !since.IsZero() {
-		out = append(out, FollowUp{LocationID: loc, Kind: RefreshPayments, Since: since.Add(-paymentsMargin), Announced: latest})
+	for _, key := range order {
+		p := passes[key]
+		p.Since = p.Since.Add(-paymentsMargin)
+		out = append(out, *p)
 	}
 	for _, id := range old {
 		out = append(out, FollowUp{LocationID: loc, Kind: RefreshOrderTransactions, ID: id, Announced: announced[id]})

@@ -15,9 +15,10 @@ import (
 // FollowUp is a refresh webhooks call for: Kind is a Refresh* kind and ID
 // its record; a RefreshPayments follow-up has no ID but Since, the time
 // from which the location's payments are to be read again. Announced is
-// when GHL sent the latest of those webhooks (by its timestamp, never later
-// than their receipt): what they announce was in GHL by then. See FollowUp
-// (the method) for how each is run.
+// when the latest of the changes those webhooks announce happened in GHL:
+// the updatedAt of the record a webhook carries, never later than GHL sent
+// it (by its timestamp) nor than its receipt. What they announce was in GHL
+// by then. See FollowUp (the method) for how each is run.
 type FollowUp struct {
 	LocationID, Kind, ID string
 	Since, Announced     time.Time
