@@ -53,8 +53,8 @@ const FollowUpWindow = 5 * time.Second
 // orderFollowUps says what must follow webhooks that stored orders (orders
 // came from the webhooks evs[at[k]]): a payments pass for the location's
 // recent orders (see paymentsReach), one per FollowUpWindow they changed
-// in (a burst makes one, or two when it straddles windows), a payments refresh for each order
-// beyond polling's reach, and a fulfillments refresh for each order whose
+// in (a burst makes one, or two when it straddles windows), a payments
+// refresh for each order beyond polling's reach, and a fulfillments refresh for each order whose
 // fulfillment status says there are new ones (GHL has no fulfillments list
 // across orders). Each follow-up is named once, however many of the
 // webhooks were for the same order.
