@@ -229,18 +229,44 @@ func startSandbox(b *testing.B, bin string, orders int, lim sandbox.RateLimit) (
 	return p, info
 }
 
+// admin calls the sandbox's admin API and decodes its answer into out
+// (when not nil).
+func admin(b *testing.B, baseURL, method, path string, body, out any) {
+	b.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, err := http.NewRequest(method, baseURL+sandbox.AdminPrefix+path, rd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatalf("sandbox %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var msg bytes.Buffer
+		msg.ReadFrom(resp.Body)
+		b.Fatalf("sandbox %s %s: %s %s", method, path, resp.Status, msg.String())
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			b.Fatalf("sandbox %s %s: decoding the answer: %v", method, path, err)
+		}
+	}
+}
+
 // sandboxStats reads the sandbox's answer counts through its admin API.
 func sandboxStats(b *testing.B, baseURL string) sandbox.Stats {
 	b.Helper()
-	resp, err := http.Get(baseURL + sandbox.AdminPrefix + "/stats")
-	if err != nil {
-		b.Fatalf("reading the sandbox's stats: %v", err)
-	}
-	defer resp.Body.Close()
 	var st sandbox.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		b.Fatalf("decoding the sandbox's stats: %v", err)
-	}
+	admin(b, baseURL, http.MethodGet, "/stats", nil, &st)
 	return st
 }
 

@@ -100,9 +100,10 @@ func (RefreshArgs) InsertOpts() river.InsertOpts {
 // the time it is stamped. So the job is unique while pending, running and
 // after it has completed: a webhook of its window delivered late, even
 // after the job ran, was seen by it. A burst costs one pass or two (when
-// it straddles two windows) however slowly it is delivered, and its payments are applied within about FollowUpWindow +
-// ClockAllowance (plus River's few seconds to start a scheduled job), well
-// inside a poll interval.
+// it straddles two windows) however slowly it is delivered, and its
+// payments are applied within about FollowUpWindow + ClockAllowance (plus
+// River's few seconds to start a scheduled job), well inside a poll
+// interval.
 const (
 	FollowUpWindow = syncer.FollowUpWindow
 	// ClockAllowance is how far behind ours GHL's clock (which stamps
