@@ -11,6 +11,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrConflict: the change conflicts with the current state.
 	ErrConflict = errors.New("conflict")
+	// ErrForbidden: the actor may not do this (a scope, a role or a
+	// location it does not hold).
+	ErrForbidden = errors.New("forbidden")
 	// ErrUnavailable: a dependency (database, GHL) cannot serve now; retry
 	// later.
 	ErrUnavailable = errors.New("unavailable")

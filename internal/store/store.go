@@ -177,6 +177,10 @@ type Store interface {
 
 	// Reconciliation keeps balances, exceptions and renewals (reconcile.go).
 	Reconciliation
+
+	// Access keeps API keys, the installation's secrets and the audit log
+	// (access.go).
+	Access
 }
 
 // ConnectionUpsertParams creates or updates a connection. A connection

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -73,6 +74,7 @@ func Run(t *testing.T, open Opener) {
 		"Renewals":                 testRenewals,
 		"Upcoming":                 testUpcoming,
 	}
+	maps.Copy(tests, accessTests())
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

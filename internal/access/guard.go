@@ -1,0 +1,612 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
+)
+
+// GuardConfig configures the HTTP guard.
+type GuardConfig struct {
+	Store    store.Store
+	Hasher   *Hasher
+	ClientIP *ClientIP // nil: the socket's peer is the client
+	Denials  *Denials  // nil: denials are logged only
+	Logger   *slog.Logger
+	// KeyRate and KeyBurst bound each key's requests (default 50/s, burst
+	// 100): past them, 429 with Retry-After.
+	KeyRate  rate.Limit
+	KeyBurst int
+	// Fresh is how long a key read from the database is trusted before it
+	// is read again, and so how long a revocation takes to reach this
+	// process (default and at most 1 s).
+	Fresh time.Duration
+	// TouchEvery is how often a key's last use is written (default 30 s).
+	TouchEvery time.Duration
+	// SessionFor is how long a dashboard session lasts (default 12 h, and
+	// never past its key's expiry).
+	SessionFor time.Duration
+	// SecureCookies marks the session cookie Secure (set it when rankr is
+	// reached over HTTPS through a proxy; a TLS request sets it anyway).
+	SecureCookies bool
+	// SignInPage answers a browser's GET that has no valid key or session,
+	// with status 401 (nil: the JSON error).
+	SignInPage http.Handler
+}
+
+// Guard authenticates and authorizes every request but the open ones.
+type Guard struct {
+	cfg GuardConfig
+	log *slog.Logger
+	ips *ClientIP
+	now func() time.Time
+
+	mu      sync.Mutex
+	keys    map[string]cachedKey
+	install cachedInstall
+	limits  map[string]*rate.Limiter
+	touched map[string]time.Time
+}
+
+type cachedKey struct {
+	key rankr.APIKey
+	err error
+	at  time.Time
+}
+
+type cachedInstall struct {
+	allow []netip.Prefix
+	at    time.Time
+}
+
+// NewGuard returns a guard.
+func NewGuard(cfg GuardConfig) (*Guard, error) {
+	if cfg.Store == nil || cfg.Hasher == nil {
+		return nil, errors.New("access: a guard needs a store and a hasher")
+	}
+	cfg.KeyRate = cmp.Or(cfg.KeyRate, 50)
+	cfg.KeyBurst = cmp.Or(cfg.KeyBurst, 100)
+	cfg.Fresh = min(cmp.Or(cfg.Fresh, time.Second), time.Second)
+	cfg.TouchEvery = cmp.Or(cfg.TouchEvery, 30*time.Second)
+	cfg.SessionFor = cmp.Or(cfg.SessionFor, 12*time.Hour)
+	ips := cfg.ClientIP
+	if ips == nil {
+		ips, _ = NewClientIP(nil)
+	}
+	return &Guard{cfg: cfg, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), ips: ips, now: time.Now,
+		keys: map[string]cachedKey{}, limits: map[string]*rate.Limiter{}, touched: map[string]time.Time{}}, nil
+}
+
+// Policy says who may call a route.
+type Policy struct {
+	kind  policyKind
+	scope string
+	// location names where the request carries a location id the key must
+	// see: "path:NAME" (a path wildcard) or "query:NAME".
+	location string
+}
+
+type policyKind int
+
+const (
+	needKey policyKind = iota
+	public
+	probe
+	signIn
+)
+
+// Need is the policy of a route for keys holding scope.
+func Need(scope string) Policy {
+	if !slices.Contains(Scopes, scope) {
+		panic("access: unknown scope " + scope) // a programming error, caught by the route tests
+	}
+	return Policy{kind: needKey, scope: scope}
+}
+
+// Public is the policy of a route anyone may call because it proves itself
+// otherwise: GHL's signed webhooks, the OAuth start and callback.
+func Public() Policy { return Policy{kind: public} }
+
+// Probe is the policy of a health probe: open, and answering nothing but
+// ready or not and a reason code.
+func Probe() Policy { return Policy{kind: probe} }
+
+// SignIn is the policy of the route that trades a key for a session.
+func SignIn() Policy { return Policy{kind: signIn} }
+
+// InLocation marks where the route's location id is ("path:location",
+// "query:locationId"): a key bound to other locations gets 404.
+func (p Policy) InLocation(where string) Policy {
+	p.location = where
+	return p
+}
+
+// Scope is the scope a route needs ("" for an open route).
+func (p Policy) Scope() string { return p.scope }
+
+// Open reports whether the route takes requests without a key.
+func (p Policy) Open() bool { return p.kind != needKey }
+
+// Location is where the route reads the location id its key must see.
+func (p Policy) Location() string { return p.location }
+
+func (p Policy) String() string {
+	switch p.kind {
+	case public:
+		return "public"
+	case probe:
+		return "probe"
+	case signIn:
+		return "sign-in"
+	}
+	return "needs " + p.scope
+}
+
+// Principal is the key a request was authenticated with and what it may do.
+type Principal struct {
+	Key       rankr.APIKey
+	Rights    Rights
+	Locations []string // nil: every location
+	Session   bool     // authenticated by the dashboard's cookie
+	Client    netip.Addr
+	Peer      netip.Addr
+	RequestID string
+	UserAgent string
+}
+
+// SeesLocation reports whether the key may see a location.
+func (p *Principal) SeesLocation(id string) bool {
+	return p.Locations == nil || slices.Contains(p.Locations, id)
+}
+
+// Actor is the principal as the actor of a change.
+func (p *Principal) Actor() Actor {
+	return Actor{Type: rankr.ActorAPIKey, ID: p.Key.ID, Role: p.Key.Role, Rights: p.Rights, Locations: p.Locations,
+		Request: rankr.AuditRequest{ID: p.RequestID, IP: p.Client.String(), PeerIP: p.Peer.String(), UA: p.UserAgent}}
+}
+
+type principalKey struct{}
+
+// PrincipalFrom returns the request's principal; nil on an open route.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+type requestIDKey struct{}
+
+// RequestID returns the request's id (every answer carries it as
+// X-Request-Id).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// denied is an authentication or authorization failure, as answered.
+type denied struct {
+	status  int
+	code    string
+	message string
+}
+
+func (d *denied) Error() string { return d.message }
+
+func deny(status int, code, format string, args ...any) *denied {
+	return &denied{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap guards h with a policy.
+func (g *Guard) Wrap(p Policy, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newRequestID()
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		r = r.WithContext(ctx)
+		switch p.kind {
+		case public, probe:
+			h.ServeHTTP(w, r)
+			return
+		case signIn:
+			g.signIn(w, r)
+			return
+		}
+		pr, d := g.authorize(r, p)
+		if d != nil {
+			g.refuse(w, r, pr, d)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, pr)))
+	})
+}
+
+// authorize runs every check of a request against a policy. The principal
+// is returned with a denial too, as far as it is known, for the record.
+func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
+	client, peer := g.ips.Resolve(r)
+	pr := &Principal{Client: client, Peer: peer, RequestID: RequestID(r.Context()), UserAgent: r.UserAgent()}
+	token, session := bearer(r), ""
+	if token == "" {
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			session = c.Value
+		}
+	}
+	var key rankr.APIKey
+	var d *denied
+	switch {
+	case token != "":
+		key, d = g.keyFor(r.Context(), token)
+	case session != "":
+		key, d = g.sessionKey(r.Context(), session)
+		pr.Session = true
+	default:
+		d = deny(http.StatusUnauthorized, "missing_key", "this route needs a Rankr API key: send Authorization: Bearer rnkr_…")
+	}
+	if d != nil {
+		return pr, d
+	}
+	pr.Key = key
+	if d := g.usable(r.Context(), key, client); d != nil {
+		return pr, d
+	}
+	rights, err := g.rights(r.Context(), key, 0)
+	if err != nil {
+		return pr, deny(http.StatusServiceUnavailable, "unavailable", "the key's rights cannot be read now; try again")
+	}
+	pr.Rights, pr.Locations = rights, key.Locations
+	if !rights.Has(p.scope) {
+		return pr, deny(http.StatusForbidden, "insufficient_scope", "this route needs the scope %s, which key %s does not hold (it holds: %s)",
+			p.scope, key.ID, strings.Join(rights.List(), " "))
+	}
+	if pr.Session && !safeMethod(r.Method) && !sameOrigin(r) {
+		return pr, deny(http.StatusForbidden, "cross_site", "a change made with the dashboard's cookie must come from the dashboard's own page")
+	}
+	if loc := locationOf(r, p.location); loc != "" && !pr.SeesLocation(loc) {
+		return pr, deny(http.StatusNotFound, "not_found", "no location %s", loc)
+	}
+	if !g.limiter(key.ID).Allow() {
+		return pr, deny(http.StatusTooManyRequests, "rate_limited", "key %s is over its limit of %v requests a second", key.ID, g.cfg.KeyRate)
+	}
+	g.touch(key.ID, client, r.UserAgent())
+	return pr, nil
+}
+
+// keyFor finds the key a bearer token names and checks its secret. A
+// token of the wrong shape never reaches the database.
+func (g *Guard) keyFor(ctx context.Context, token string) (rankr.APIKey, *denied) {
+	id, _, err := ParseKey(token)
+	if err != nil {
+		return rankr.APIKey{}, deny(http.StatusUnauthorized, "invalid_key", "%v", err)
+	}
+	key, err := g.key(ctx, id)
+	if errors.Is(err, rankr.ErrNotFound) || err == nil && !hmac.Equal(key.Hash, g.cfg.Hasher.Key(token)) {
+		return rankr.APIKey{}, deny(http.StatusUnauthorized, "invalid_key", "the API key is not one of this Rankr's")
+	}
+	if err != nil {
+		return rankr.APIKey{}, deny(http.StatusServiceUnavailable, "unavailable", "keys cannot be checked now; try again")
+	}
+	return key, nil
+}
+
+// usable checks a key's life and where it is used from.
+func (g *Guard) usable(ctx context.Context, key rankr.APIKey, client netip.Addr) *denied {
+	now := g.now()
+	if !key.RevokedAt.IsZero() {
+		return deny(http.StatusUnauthorized, "key_revoked", "key %s was revoked at %s", key.ID, key.RevokedAt.Format(time.RFC3339))
+	}
+	if !now.Before(key.ExpiresAt) {
+		return deny(http.StatusUnauthorized, "key_expired", "key %s expired at %s: make a new one (rankr keys create or roll)",
+			key.ID, key.ExpiresAt.Format(time.RFC3339))
+	}
+	install, err := g.installAllow(ctx)
+	if err != nil {
+		return deny(http.StatusServiceUnavailable, "unavailable", "the allow-list cannot be read now; try again")
+	}
+	own, _, _ := ParseAllowList(key.AllowIPs)
+	if !allowed(client, install, own) {
+		return deny(http.StatusForbidden, "ip_not_allowed", "key %s may not be used from %s", key.ID, client)
+	}
+	return nil
+}
+
+// rights is what a key may do: its scopes, within its role, within what
+// its creator may do now (so demoting a key's creator narrows the keys it
+// made).
+func (g *Guard) rights(ctx context.Context, key rankr.APIKey, depth int) (Rights, error) {
+	scopes, err := ParseScopes(key.Scopes)
+	if err != nil {
+		scopes = Rights{} // a scope this rankr no longer knows grants nothing
+		for _, s := range key.Scopes {
+			if r, err := ParseScopes([]string{s}); err == nil {
+				for k := range r {
+					scopes[k] = true
+				}
+			}
+		}
+	}
+	role, err := RoleRights(key.Role)
+	if err != nil {
+		return Rights{}, nil
+	}
+	r := scopes.Intersect(role)
+	if key.CreatedBy == rankr.HostActor || key.CreatedBy == "" {
+		return r, nil
+	}
+	if depth > 16 {
+		return Rights{}, nil
+	}
+	creator, err := g.key(ctx, key.CreatedBy)
+	if errors.Is(err, rankr.ErrNotFound) {
+		return Rights{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	up, err := g.rights(ctx, creator, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	return r.Intersect(up), nil
+}
+
+// key reads a key, from the cache while it is fresh.
+func (g *Guard) key(ctx context.Context, id string) (rankr.APIKey, error) {
+	now := g.now()
+	g.mu.Lock()
+	c, ok := g.keys[id]
+	g.mu.Unlock()
+	if ok && now.Sub(c.at) < g.cfg.Fresh {
+		return c.key, c.err
+	}
+	k, err := g.cfg.Store.KeyGet(ctx, id)
+	if err != nil && !errors.Is(err, rankr.ErrNotFound) {
+		return k, err
+	}
+	g.mu.Lock()
+	if len(g.keys) > 10000 {
+		clear(g.keys) // made-up key ids must not grow the cache without bound
+	}
+	g.keys[id] = cachedKey{key: k, err: err, at: now}
+	g.mu.Unlock()
+	return k, err
+}
+
+func (g *Guard) installAllow(ctx context.Context) ([]netip.Prefix, error) {
+	now := g.now()
+	g.mu.Lock()
+	c := g.install
+	g.mu.Unlock()
+	if !c.at.IsZero() && now.Sub(c.at) < g.cfg.Fresh {
+		return c.allow, nil
+	}
+	in, err := g.cfg.Store.Installation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	allow, _, err := ParseAllowList(in.AllowIPs)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.install = cachedInstall{allow: allow, at: now}
+	g.mu.Unlock()
+	return allow, nil
+}
+
+func (g *Guard) limiter(id string) *rate.Limiter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	l, ok := g.limits[id]
+	if !ok {
+		l = rate.NewLimiter(g.cfg.KeyRate, g.cfg.KeyBurst)
+		g.limits[id] = l
+	}
+	return l
+}
+
+// touch records a key's use, at most every TouchEvery per process (and the
+// store skips it when another process wrote one since).
+func (g *Guard) touch(id string, client netip.Addr, ua string) {
+	now := g.now()
+	g.mu.Lock()
+	last, ok := g.touched[id]
+	if ok && now.Sub(last) < g.cfg.TouchEvery {
+		g.mu.Unlock()
+		return
+	}
+	g.touched[id] = now
+	g.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := g.cfg.Store.KeyTouch(ctx, store.KeyTouchParams{ID: id, At: now, IP: client.String(), UA: ua, Every: g.cfg.TouchEvery})
+		if err != nil {
+			g.log.Warn("recording a key's last use", "key", id, "error", err)
+		}
+	}()
+}
+
+// refuse answers a denied request and records it.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, pr *Principal, d *denied) {
+	if d.status == http.StatusServiceUnavailable {
+		g.log.Error("checking a request's key", "path", r.URL.Path, "request", pr.RequestID)
+	} else {
+		g.cfg.Denials.Add(Denial{Action: "request.denied", Code: d.code, KeyID: pr.Key.ID, IP: pr.Client.String(),
+			PeerIP: pr.Peer.String(), Route: r.Method + " " + r.URL.Path, UA: r.UserAgent()})
+	}
+	if d.status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/float64(g.cfg.KeyRate)))))
+	}
+	if d.status == http.StatusUnauthorized && g.cfg.SignInPage != nil && r.Method == http.MethodGet &&
+		strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusUnauthorized)
+		g.cfg.SignInPage.ServeHTTP(discardHeader{w}, r)
+		return
+	}
+	WriteError(w, d.status, d.code, d.message)
+}
+
+// discardHeader lets a page handler write its body under a status already
+// sent.
+type discardHeader struct{ http.ResponseWriter }
+
+func (discardHeader) WriteHeader(int) {}
+
+// WriteError answers with Rankr's one error shape.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// sameOrigin reports whether a browser says the request comes from a page
+// of this origin (Sec-Fetch-Site, or else Origin against Host).
+func sameOrigin(r *http.Request) bool {
+	if s := r.Header.Get("Sec-Fetch-Site"); s != "" {
+		return s == "same-origin"
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	_, host, ok := strings.Cut(o, "://")
+	return ok && host == r.Host
+}
+
+func locationOf(r *http.Request, where string) string {
+	kind, name, ok := strings.Cut(where, ":")
+	if !ok {
+		return ""
+	}
+	if kind == "path" {
+		return r.PathValue(name)
+	}
+	return r.URL.Query().Get(name)
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
+}
+
+// SessionCookie is the dashboard's session cookie.
+const SessionCookie = "rankr_session"
+
+// signIn trades a key (form field or JSON "key") for a session cookie.
+func (g *Guard) signIn(w http.ResponseWriter, r *http.Request) {
+	pr := &Principal{RequestID: RequestID(r.Context()), UserAgent: r.UserAgent()}
+	pr.Client, pr.Peer = g.ips.Resolve(r)
+	if r.Method == http.MethodDelete {
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookies || r.TLS != nil})
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(r) {
+		g.refuse(w, r, pr, deny(http.StatusForbidden, "cross_site", "sign in from the dashboard's own page"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	token := ""
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		var body struct {
+			Key string `json:"key"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		token = body.Key
+	} else {
+		token = r.PostFormValue("key")
+	}
+	key, d := g.keyFor(r.Context(), strings.TrimSpace(token))
+	if d == nil {
+		pr.Key = key
+		d = g.usable(r.Context(), key, pr.Client)
+	}
+	if d != nil {
+		g.refuse(w, r, pr, d)
+		return
+	}
+	exp := g.now().Add(g.cfg.SessionFor)
+	if key.ExpiresAt.Before(exp) {
+		exp = key.ExpiresAt
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: g.sessionValue(key.ID, exp), Path: "/", Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookies || r.TLS != nil})
+	err := g.cfg.Store.AuditAppend(r.Context(), rankr.AuditEntry{At: g.now(), Actor: pr.Actor().audit(),
+		Action: "session.signed_in", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "api_key", ID: key.ID},
+		Request: pr.Actor().Request})
+	if err != nil {
+		g.log.Error("recording a sign-in", "key", key.ID, "error", err)
+		WriteError(w, http.StatusServiceUnavailable, "unavailable", "signing in cannot be recorded now; try again")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"key": key.ID, "role": key.Role, "expiresAt": exp.UTC()})
+}
+
+// sessionValue is a session cookie: the key id, when it ends, and a MAC
+// over both, so that a session is as good as its key while the key lasts.
+func (g *Guard) sessionValue(id string, exp time.Time) string {
+	payload := id + "." + strconv.FormatInt(exp.Unix(), 10)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(mac(g.cfg.Hasher.session, payload))
+}
+
+func (g *Guard) sessionKey(ctx context.Context, value string) (rankr.APIKey, *denied) {
+	bad := deny(http.StatusUnauthorized, "invalid_session", "the session is not valid or has ended: sign in again")
+	i := strings.LastIndexByte(value, '.')
+	if i < 0 {
+		return rankr.APIKey{}, bad
+	}
+	payload := value[:i]
+	sum, err := base64.RawURLEncoding.DecodeString(value[i+1:])
+	if err != nil || !hmac.Equal(sum, mac(g.cfg.Hasher.session, payload)) {
+		return rankr.APIKey{}, bad
+	}
+	id, expText, _ := strings.Cut(payload, ".")
+	exp, err := strconv.ParseInt(expText, 10, 64)
+	if err != nil || !g.now().Before(time.Unix(exp, 0)) {
+		return rankr.APIKey{}, bad
+	}
+	key, err := g.key(ctx, id)
+	if errors.Is(err, rankr.ErrNotFound) {
+		return rankr.APIKey{}, bad
+	}
+	if err != nil {
+		return rankr.APIKey{}, deny(http.StatusServiceUnavailable, "unavailable", "keys cannot be checked now; try again")
+	}
+	return key, nil
+}
