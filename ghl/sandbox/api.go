@@ -16,10 +16,14 @@ import (
 )
 
 // tokenGrant is what a bearer token may do: act for some locations (nil: any
-// location) with some scopes.
+// location) with some scopes, until it expires (never when zero).
 type tokenGrant struct {
 	locations map[string]bool
 	scopes    map[string]bool
+	expires   time.Time
+	// sess is the OAuth install and user type an OAuth access token was
+	// issued for; nil for a Private Integration Token.
+	sess *session
 }
 
 func allScopes() map[string]bool {
@@ -73,7 +77,9 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(pattern, s.serveAPI(rt))
 	}
+	s.oauthRoutes(mux)
 	s.adminRoutes(mux)
+	s.oauthAdminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, &apiError{status: http.StatusNotFound, message: fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)}, s.traceID())
 	})
@@ -209,7 +215,8 @@ func (s *Server) authenticate(r *http.Request) (*tokenGrant, *apiError) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	g := s.tokens[token]
-	if g == nil {
+	if g == nil || (!g.expires.IsZero() && !s.clock().Before(g.expires)) {
+		// GHL answers an expired access token as it does an unknown one.
 		return nil, unauthorized(msgInvalidToken)
 	}
 	return g, nil

@@ -47,6 +47,30 @@ type Faults struct {
 	WebhookReorderRate float64 `json:"webhookReorderRate,omitempty"`
 	// WebhookLossRate never delivers a webhook.
 	WebhookLossRate float64 `json:"webhookLossRate,omitempty"`
+
+	// OAuth faults strike the OAuth endpoints only (Only does not apply).
+	// The counts are of requests still to strike: each injection spends
+	// one, and Faults reports what is left.
+	//
+	// TokenDropAfterRotate: the next N successful POST /oauth/token do
+	// their work (a code is spent, a refresh token rotates) and then close
+	// the connection unanswered, so that the client never sees the new
+	// pair.
+	TokenDropAfterRotate int `json:"tokenDropAfterRotate,omitempty"`
+	// TokenDelay holds every POST /oauth/token this long before doing
+	// anything; a client that gives up first changes nothing.
+	TokenDelay Duration `json:"tokenDelay,omitzero"`
+	// TokenInvalidGrant: the next N POST /oauth/token answer 400 "Invalid
+	// grant" and change nothing.
+	TokenInvalidGrant int `json:"tokenInvalidGrant,omitempty"`
+	// Token429: the next N POST /oauth/token answer 429 and change nothing.
+	Token429 int `json:"token429,omitempty"`
+	// InactiveLocations answer "Location is not active" when a token of
+	// theirs is refreshed, exchanged or minted, as a paused location does.
+	InactiveLocations []string `json:"inactiveLocations,omitempty"`
+	// DropScopes are left out of the tokens a code exchange issues, as
+	// when GHL grants fewer scopes than the app asked for.
+	DropScopes []string `json:"dropScopes,omitempty"`
 }
 
 func (f Faults) validate() error {
@@ -60,7 +84,10 @@ func (f Faults) validate() error {
 			return fmt.Errorf("%s must be between 0 and 1, got %v", name, r)
 		}
 	}
-	if f.Latency < 0 || f.LatencyJitter < 0 || f.Stall < 0 || f.StormFor < 0 {
+	if f.TokenDropAfterRotate < 0 || f.TokenInvalidGrant < 0 || f.Token429 < 0 {
+		return fmt.Errorf("fault counts must not be negative")
+	}
+	if f.Latency < 0 || f.LatencyJitter < 0 || f.Stall < 0 || f.StormFor < 0 || f.TokenDelay < 0 {
 		return fmt.Errorf("durations must not be negative")
 	}
 	return nil
@@ -105,7 +132,22 @@ func (fs *faultState) get() Faults {
 	defer fs.mu.Unlock()
 	f := fs.f
 	f.Only = slices.Clone(f.Only)
+	f.InactiveLocations = slices.Clone(f.InactiveLocations)
+	f.DropScopes = slices.Clone(f.DropScopes)
 	return f
+}
+
+// spend uses up one injection of a counted fault, reporting whether there
+// was one left.
+func (fs *faultState) spend(count func(*Faults) *int) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	n := count(&fs.f)
+	if *n <= 0 {
+		return false
+	}
+	*n--
+	return true
 }
 
 func (fs *faultState) set(f Faults, now time.Time) error {

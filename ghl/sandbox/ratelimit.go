@@ -16,6 +16,10 @@ type limiter struct {
 	head      int
 	day       time.Time // the UTC day dailyUsed counts
 	dailyUsed int
+	// peak is the most requests ever counted in one interval, refused the
+	// requests refused for the budget: what a test asserts a client stayed
+	// within.
+	peak, refused int
 }
 
 func newLimiter() *limiter { return &limiter{} }
@@ -35,6 +39,9 @@ func (l *limiter) admit(lim RateLimit, now time.Time, h http.Header, count bool)
 	if ok && count {
 		l.log = append(l.log, now)
 		l.dailyUsed++
+		l.peak = max(l.peak, l.count())
+	} else if count {
+		l.refused++
 	}
 	h.Set("X-RateLimit-Max", strconv.Itoa(lim.Burst))
 	h.Set("X-RateLimit-Interval-Milliseconds", strconv.FormatInt(lim.Interval.Milliseconds(), 10))
@@ -71,3 +78,10 @@ func (l *limiter) expire(cutoff time.Time) {
 }
 
 func (l *limiter) count() int { return len(l.log) - l.head }
+
+// record reports the peak window and the refusals so far.
+func (l *limiter) record() (peak, refused int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.peak, l.refused
+}

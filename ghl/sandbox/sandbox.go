@@ -26,6 +26,11 @@ type Config struct {
 	Seed int64
 	// Locations is the number of seeded locations (default 1).
 	Locations int
+	// Companies spreads the locations over this many companies (agencies),
+	// location i belonging to company i mod Companies, so that an agency
+	// can bulk-install the app on many locations. Zero gives each location
+	// a company of its own.
+	Companies int
 	// Orders is the number of orders generated per location.
 	Orders int
 	// Anchor is the moment the generated history ends (default: now).
@@ -55,6 +60,10 @@ type Config struct {
 	// ErrorStyle picks the error body shape: StyleSpec (default) or
 	// StyleObserved.
 	ErrorStyle ErrorStyle
+
+	// OAuth is the marketplace app whose OAuth flow the sandbox plays GHL's
+	// part in; zero fields are derived from Seed.
+	OAuth OAuthApp
 
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
@@ -104,6 +113,10 @@ type Server struct {
 	limits    RateLimit
 	// companyLimits budgets company-level calls, created on first use.
 	companyLimits map[string]*limiter
+	companies     []*company
+	companyByID   map[string]*company
+
+	oauth *oauthState
 
 	faults   faultState
 	hooks    *dispatcher
@@ -121,6 +134,12 @@ type LocationInfo struct {
 	CompanyID string `json:"companyId"`
 }
 
+// company is an agency: the owner of some locations, and a resource with a
+// rate budget of its own.
+type company struct {
+	id, name string
+}
+
 // New builds a sandbox and generates its data. Call Close when done.
 func New(cfg Config) (*Server, error) {
 	if cfg.Locations <= 0 {
@@ -128,6 +147,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Orders < 0 {
 		return nil, errors.New("sandbox: Orders must not be negative")
+	}
+	if cfg.Companies < 0 {
+		return nil, errors.New("sandbox: Companies must not be negative")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -164,13 +186,31 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.faults.rng = rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa017))
 	gen := newGenerator(cfg.Seed, cfg.Anchor)
+	s.companyByID = map[string]*company{}
+	for k := range cfg.Companies {
+		c := &company{id: newDice(cfg.Seed, 1<<40+uint64(k)).ghlID(), name: agencyName(k)}
+		s.companies = append(s.companies, c)
+		s.companyByID[c.id] = c
+	}
 	for i := range cfg.Locations {
 		loc := gen.location(i, cfg.Orders)
 		loc.limiter = newLimiter()
+		if cfg.Companies > 0 {
+			loc.companyID = s.companies[i%cfg.Companies].id
+		} else {
+			c := &company{id: loc.companyID, name: loc.name}
+			s.companies = append(s.companies, c)
+			s.companyByID[c.id] = c
+		}
 		s.locations = append(s.locations, loc)
 		s.byID[loc.id] = loc
 		s.tokens[loc.token] = &tokenGrant{locations: map[string]bool{loc.id: true}, scopes: allScopes()}
 	}
+	oa, err := newOAuthState(cfg.Seed, cfg.OAuth)
+	if err != nil {
+		return nil, err
+	}
+	s.oauth = oa
 	if cfg.Token != "" {
 		s.tokens[cfg.Token] = &tokenGrant{scopes: allScopes()} // nil locations: all
 	}
@@ -250,6 +290,8 @@ type Info struct {
 	BaseURL          string         `json:"baseUrl"`
 	Locations        []LocationInfo `json:"locations"`
 	WebhookPublicKey string         `json:"webhookPublicKey"`
+	// OAuth is the marketplace app a client authorizes against.
+	OAuth OAuthAppInfo `json:"oauth"`
 }
 
 // Info describes the sandbox for a client.
@@ -258,6 +300,7 @@ func (s *Server) Info() Info {
 	if u := s.baseURL.Load(); u != nil {
 		info.BaseURL = *u
 	}
+	info.OAuth = s.OAuthApp()
 	if s.cfg.Token != "" {
 		for i := range info.Locations {
 			info.Locations[i].Token = s.cfg.Token
@@ -308,4 +351,15 @@ func (s *Server) traceID() string {
 	n := s.seq.Add(1)
 	h := sha256.Sum256(fmt.Appendf(nil, "%d/%d", s.cfg.Seed, n))
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+var agencyNames = []string{"Northstar Growth Agency", "Harbor Digital Partners", "Evergreen Marketing Group",
+	"Peak Performance Media", "Bright Path Agency"}
+
+// agencyName names the k-th seeded company.
+func agencyName(k int) string {
+	if k < len(agencyNames) {
+		return agencyNames[k]
+	}
+	return fmt.Sprintf("%s %d", agencyNames[k%len(agencyNames)], k/len(agencyNames)+1)
 }

@@ -16,6 +16,7 @@ type Delivery struct {
 	WebhookID  string          `json:"webhookId"`
 	Type       string          `json:"type"`
 	LocationID string          `json:"locationId"`
+	CompanyID  string          `json:"companyId,omitempty"` // set on app events
 	CreatedAt  ghl.Time        `json:"createdAt"`
 	State      DeliveryState   `json:"state"`
 	Attempts   []Attempt       `json:"attempts"`
@@ -91,10 +92,16 @@ func (d *dispatcher) setURL(u string) {
 // emit builds and queues a webhook. It is called with a location's lock
 // held, so it never blocks on the network.
 func (d *dispatcher) emit(typ, locationID string, payload any) {
+	d.emitFor(typ, locationID, "", payload)
+}
+
+// emitFor is emit for an event that may concern a whole company: with no
+// location, the body has no locationId, as GHL's company-level app events.
+func (d *dispatcher) emitFor(typ, locationID, companyID string, payload any) {
 	now := d.s.clock()
 	del := &Delivery{
-		WebhookID: newWebhookID(d.s), Type: typ, LocationID: locationID, CreatedAt: ghl.NewTime(now),
-		State: StatePending,
+		WebhookID: newWebhookID(d.s), Type: typ, LocationID: locationID, CompanyID: companyID,
+		CreatedAt: ghl.NewTime(now), State: StatePending,
 	}
 	body, err := envelope(typ, locationID, del.WebhookID, del.CreatedAt, payload)
 	if err != nil {
@@ -115,7 +122,7 @@ func envelope(typ, locationID, id string, at ghl.Time, payload any) ([]byte, err
 	}
 	head, err := json.Marshal(struct {
 		Type       string `json:"type"`
-		LocationID string `json:"locationId"`
+		LocationID string `json:"locationId,omitempty"`
 	}{typ, locationID})
 	if err != nil {
 		return nil, err
@@ -323,7 +330,7 @@ func (s *Server) SendAppEvent(typ, locationID string) error {
 	if l == nil {
 		return errUnknownLocation(locationID)
 	}
-	payload := map[string]any{"appId": marketplaceAppID, "companyId": l.companyID}
+	payload := map[string]any{"appId": s.OAuthApp().AppID, "companyId": l.companyID}
 	if typ == ghl.EventInstall {
 		payload["userId"] = "sandbox-user"
 		payload["companyName"] = l.name
