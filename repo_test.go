@@ -75,6 +75,9 @@ var allowedImports = map[string][]string{
 	"ghl":            {},
 	"ghl/sandbox":    {"ghl"},
 	"internal/rankr": {},
+	// Access control knows keys, the store and the vault, nothing that
+	// syncs or serves GHL's data.
+	"internal/access": {"internal/rankr", "internal/store", "internal/vault"},
 	// A test-support package, for every package's tests: ghl's too.
 	"internal/testwait": {},
 }

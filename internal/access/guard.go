@@ -66,6 +66,7 @@ type Guard struct {
 	install cachedInstall
 	limits  map[string]*rate.Limiter
 	touched map[string]time.Time
+	writes  sync.WaitGroup // last-use writes in flight
 }
 
 type cachedKey struct {
@@ -435,15 +436,18 @@ func (g *Guard) touch(id string, client netip.Addr, ua string) {
 	}
 	g.touched[id] = now
 	g.mu.Unlock()
-	go func() {
+	g.writes.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err := g.cfg.Store.KeyTouch(ctx, store.KeyTouchParams{ID: id, At: now, IP: client.String(), UA: ua, Every: g.cfg.TouchEvery})
 		if err != nil {
 			g.log.Warn("recording a key's last use", "key", id, "error", err)
 		}
-	}()
+	})
 }
+
+// Close waits for the last-use writes in flight.
+func (g *Guard) Close() { g.writes.Wait() }
 
 // refuse answers a denied request and records it.
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, pr *Principal, d *denied) {
