@@ -16,6 +16,11 @@
 // blindly; it fails with an error matching ErrOutcomeUnknown so that the caller
 // can look before retrying.
 //
+// OAuth holds the marketplace app's OAuth 2.0 calls: AuthorizeURL for the
+// install page, the code exchange and the refresh (never repeated once sent,
+// since GHL's codes and refresh tokens are single-use), and the company
+// (agency) calls that mint location tokens and list installed locations.
+//
 // Package ghl imports nothing from the rest of rankr; it is meant to be usable
 // on its own. Its companion, package ghl/sandbox, is a stateful GHL simulator.
 package ghl

@@ -32,6 +32,28 @@ var (
 	// a dropped connection or a 5xx after the request reached GHL). It was not
 	// retried; look at the current state before trying again.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+
+	// ErrInvalidGrant: the OAuth token endpoint refused the authorization
+	// code or the refresh token as used, expired or unknown (400 "Invalid
+	// grant: …"). GHL refresh tokens are single-use: a refresh token that
+	// fails so will never work again.
+	ErrInvalidGrant = errors.New("invalid grant")
+	// ErrLocationInactive: the location is paused or its agency inactive
+	// (400 "Location is not active"). Keep the refresh token: GHL accepts
+	// the same one again once the location is active.
+	ErrLocationInactive = errors.New("location is not active")
+	// ErrInvalidParameter: the OAuth endpoint refused a parameter's value
+	// (400 "Invalid parameter: clientSecret" and the like); Error.Message
+	// names it.
+	ErrInvalidParameter = errors.New("invalid parameter")
+	// ErrMissingParameter: a required OAuth parameter was not sent (400
+	// "Missing parameter: clientId" and the like).
+	ErrMissingParameter = errors.New("missing parameter")
+	// ErrTokenClass: the token is of a kind the endpoint does not take,
+	// such as a location token or a Private Integration Token where GHL
+	// needs a company (agency) OAuth token (401 "This authClass type is
+	// not allowed…").
+	ErrTokenClass = errors.New("wrong kind of token")
 )
 
 // Error describes a failed request. It never holds the token.
@@ -109,7 +131,18 @@ func (e *Error) Is(target error) bool {
 			(e.StatusCode == http.StatusBadRequest && mentionsNotFound(e.Message))
 	case ErrMissingScope:
 		return (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) &&
-			strings.Contains(strings.ToLower(e.Message), "scope")
+			strings.Contains(strings.ToLower(e.Message), "scope") && !e.Is(ErrTokenClass)
+	case ErrTokenClass:
+		return (e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden) &&
+			strings.Contains(strings.ToLower(e.Message), "authclass")
+	case ErrInvalidGrant:
+		return e.StatusCode == http.StatusBadRequest && strings.HasPrefix(strings.ToLower(e.Message), "invalid grant")
+	case ErrLocationInactive:
+		return e.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(e.Message), "location is not active")
+	case ErrInvalidParameter:
+		return e.StatusCode == http.StatusBadRequest && strings.HasPrefix(strings.ToLower(e.Message), "invalid parameter")
+	case ErrMissingParameter:
+		return e.StatusCode == http.StatusBadRequest && strings.HasPrefix(strings.ToLower(e.Message), "missing parameter")
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized && !e.Is(ErrMissingScope)
 	case ErrForbidden:
