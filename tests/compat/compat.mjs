@@ -1,6 +1,7 @@
 // Compatibility test: the official HighLevel Node SDK (@gohighlevel/api-client,
 // pinned to 3.1.0) against the rankr GHL sandbox, for all 23 Payments
-// operations.
+// operations and the SDK's OAuth path (code exchange, session storage,
+// refresh on 401 and before expiry, company and location tokens).
 //
 // Run it through scripts/compat, which builds and starts the sandbox and sets:
 //   COMPAT_BASE_URL     the sandbox's base URL (loopback only)
@@ -22,9 +23,9 @@
 //     OpenAPI spec (apps/payments.json).
 //   * Ids are never hard-coded: they are picked from the truth at run time.
 //
-// Output: one line per check, then one line per operation and the summary
-// "23/23 payments operations OK". Exit status 0 only if every operation
-// passed.
+// Output: one line per check, then one line per operation and the summaries
+// "23/23 payments operations OK" and "7/7 OAuth checks OK". Exit status 0
+// only if every operation and every OAuth check passed.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -357,6 +358,14 @@ async function main() {
     const res = await fetch(baseUrl + '/_sandbox' + path);
     const text = await res.text();
     if (!res.ok) throw new Error(`GET /_sandbox${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  }
+  async function adminSend(method, path, body) {
+    const res = await fetch(baseUrl + '/_sandbox' + path, {
+      method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} /_sandbox${path}: ${res.status} ${text}`);
     return JSON.parse(text);
   }
   // The truth of one location. Its JSON has null for an empty list; read
@@ -901,8 +910,174 @@ async function main() {
     return `Version: ${SDK_DEFAULT_API_VERSION} -> totalCount ${r.totalCount}`;
   });
 
+  await oauthChecks({ baseUrl, L, allLocations, admin, adminSend, logLevel });
+
   proxy.close();
   return report();
+}
+
+// ---------------------------------------------------------------------------
+// OAuth: the SDK's own OAuth path, unchanged, against the sandbox's OAuth
+// app (GET /_sandbox/oauth/app gives its client id and secret). Codes come
+// from the sandbox's admin authorize API, which plays the user on GHL's
+// chooselocation page. The token requests carry the client secret: they are
+// described, never printed.
+
+const OAUTH = 'oauth';
+
+// tokenCalls counts the SDK's POST /oauth/token requests in sent, by
+// grant_type.
+function tokenCalls(sent) {
+  const out = {};
+  for (const r of sent) {
+    if (r.method !== 'POST' || r.path !== '/oauth/token') continue;
+    const g = new URLSearchParams(r.body).get('grant_type') || '?';
+    out[g] = (out[g] || 0) + 1;
+  }
+  return out;
+}
+
+// describe lists requests without bodies or tokens.
+const describe = (sent) => sent.map((r) => `${r.method} ${r.path} -> ${r.status}`).join(', ');
+
+async function oauthChecks({ baseUrl, L, admin, adminSend, logLevel }) {
+  const app = await admin('/oauth/app');
+  const clientId = app.clientId;
+  const clientSecret = app.clientSecrets[0];
+  const ttl0 = app.accessTtlSeconds;
+  const sdk = new HighLevel({ clientId, clientSecret, apiVersion: API_VERSION, logLevel });
+  const listOrders = () => sdk.payments.listOrders({ altId: L, locationId: L, limit: 1, offset: 0 });
+  let session;
+
+  await step(OAUTH, 'getAccessToken exchanges a code from a Marketplace install (no state) for a Location token', async () => {
+    await adminSend('PUT', '/oauth/app', { accessTtlSeconds: 3600 });
+    const before = (await admin('/webhooks')).deliveries.length;
+    const { code } = await adminSend('POST', '/oauth/authorize', { locationId: L, scopes: ['payments/orders.readonly', 'payments/transactions.readonly'] });
+    const from = wire.length;
+    const tok = await sdk.oauth.getAccessToken({ client_id: clientId, client_secret: clientSecret, grant_type: 'authorization_code', code, user_type: 'Location' });
+    const sent = wire.slice(from);
+    assert.equal(sent.length, 1, `one request, got ${describe(sent)}`);
+    const r = sent[0];
+    assert.equal(`${r.method} ${r.path}`, 'POST /oauth/token');
+    assert.match(r.headers['content-type'] || '', /^application\/x-www-form-urlencoded/, 'form-encoded');
+    assert.equal(r.headers.authorization, undefined, 'no bearer on the token endpoint');
+    const form = new URLSearchParams(r.body);
+    assert.deepEqual([...form.keys()].sort(), ['client_id', 'client_secret', 'code', 'grant_type', 'user_type']);
+    assert.equal(tok.token_type, 'Bearer');
+    assert.equal(tok.expires_in, 3600);
+    assert.equal(tok.userType, 'Location');
+    assert.equal(tok.locationId, L);
+    assert.equal(tok.scope, 'payments/orders.readonly payments/transactions.readonly');
+    assert.ok(tok.access_token && tok.refresh_token && tok.userId, 'access_token, refresh_token and userId are set');
+    const hooks = (await admin('/webhooks')).deliveries.slice(before).filter((d) => d.type === 'INSTALL');
+    assert.equal(hooks.length, 1, 'one INSTALL webhook for the install');
+    assert.equal(hooks[0].locationId, L);
+    await sdk.sessionStorage.setSession(L, tok);
+    session = tok;
+    return `userType ${tok.userType}, expires_in ${tok.expires_in}, scope "${tok.scope}"`;
+  });
+
+  await step(OAUTH, 'a Payments call through the OAuth session storage uses the stored access token', async () => {
+    needs(session);
+    const from = wire.length;
+    const r = await listOrders();
+    const sent = wire.slice(from);
+    assert.equal(describe(sent), 'GET /payments/orders -> 200');
+    assert.equal(sent[0].headers.authorization, `Bearer ${session.access_token}`, 'the stored token');
+    assert.ok(Array.isArray(r.data));
+  });
+
+  let rotated;
+  await step(OAUTH, 'an expired access token: 401, the SDK refreshes once and retries; the old refresh token is spent', async () => {
+    needs(session);
+    await adminSend('POST', '/oauth/expire', { locationId: L });
+    const from = wire.length;
+    await listOrders();
+    const sent = wire.slice(from);
+    assert.equal(describe(sent), 'GET /payments/orders -> 401, POST /oauth/token -> 200, GET /payments/orders -> 200');
+    const form = new URLSearchParams(sent[1].body);
+    assert.equal(form.get('grant_type'), 'refresh_token');
+    assert.equal(form.get('user_type'), 'Location');
+    assert.ok(form.get('refresh_token') === session.refresh_token, 'refreshed with the stored refresh token');
+    const now = await sdk.sessionStorage.getSession(L);
+    assert.ok(now.refresh_token && now.refresh_token !== session.refresh_token, 'the session holds the rotated refresh token');
+    assert.ok(sent[2].headers.authorization === `Bearer ${now.access_token}`, 'the retry used the new access token');
+    // Replaying the spent refresh token: GHL's exact answer.
+    const res = await fetch(baseUrl + '/oauth/token', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: clientId, client_secret: clientSecret, grant_type: 'refresh_token', refresh_token: session.refresh_token, user_type: 'Location' }),
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { statusCode: 400, message: 'Invalid grant: refresh token is invalid' });
+    rotated = now;
+    return describe(sent);
+  });
+
+  await step(OAUTH, 'a short access TTL (20 s, inside the SDK\'s 30 s margin): the SDK refreshes before the call', async () => {
+    needs(rotated);
+    await adminSend('PUT', '/oauth/app', { accessTtlSeconds: 20 });
+    await adminSend('POST', '/oauth/expire', { locationId: L });
+    await listOrders(); // 401, refresh (now with expires_in 20), retry
+    const s20 = await sdk.sessionStorage.getSession(L);
+    assert.equal(s20.expires_in, 20);
+    const from = wire.length;
+    await listOrders();
+    const sent = wire.slice(from);
+    assert.equal(describe(sent), 'POST /oauth/token -> 200, GET /payments/orders -> 200', 'refreshed proactively, no 401');
+    const s2 = await sdk.sessionStorage.getSession(L);
+    assert.ok(s2.refresh_token !== s20.refresh_token, 'rotated again');
+    await adminSend('PUT', '/oauth/app', { accessTtlSeconds: 3600 });
+    await listOrders(); // settle on a long-lived token
+    return describe(sent);
+  });
+
+  await step(OAUTH, 'five concurrent calls on an expired token: exactly one refresh (SDK 3.1.0 shares it)', async () => {
+    needs(rotated);
+    await adminSend('POST', '/oauth/expire', { locationId: L });
+    const from = wire.length;
+    await Promise.all([1, 2, 3, 4, 5].map(() => listOrders()));
+    const sent = wire.slice(from);
+    assert.deepEqual(tokenCalls(sent), { refresh_token: 1 }, `token calls in ${describe(sent)}`);
+    return `${sent.length} requests, 1 refresh`;
+  });
+
+  await step(OAUTH, 'a company (agency) install: Company token, getLocationAccessToken and getInstalledLocation', async () => {
+    const info = await admin('/info');
+    const companyId = info.locations.find((l) => l.id === L).companyId;
+    const { code } = await adminSend('POST', '/oauth/authorize', { companyId, bulk: true, approveAll: true, state: 'compat-state' });
+    const ct = await sdk.oauth.getAccessToken({ client_id: clientId, client_secret: clientSecret, grant_type: 'authorization_code', code, user_type: 'Company' });
+    assert.equal(ct.userType, 'Company');
+    assert.equal(ct.companyId, companyId);
+    assert.equal(ct.isBulkInstallation, true);
+    assert.deepEqual(ct.approvedLocations, [L]);
+    await sdk.sessionStorage.setSession(companyId, ct);
+    const from = wire.length;
+    const lt = await sdk.oauth.getLocationAccessToken({ companyId, locationId: L });
+    const sent = wire.slice(from);
+    assert.equal(describe(sent), 'POST /oauth/locationToken -> 200');
+    assert.ok(sent[0].headers.authorization === `Bearer ${ct.access_token}`, 'authorized with the stored company token');
+    assert.equal(lt.locationId, L);
+    assert.equal(lt.userType, 'Location');
+    assert.ok(lt.access_token && lt.refresh_token, 'access and refresh tokens');
+    const list = await sdk.oauth.getInstalledLocation({ companyId, appId: app.appId, isInstalled: true });
+    assert.equal(list.count, 1);
+    assert.deepEqual(list.locations.map((l) => l._id), [L]);
+    assert.equal(list.locations[0].isInstalled, true);
+    // The minted token works for Payments.
+    const direct = new HighLevel({ clientId, clientSecret, apiVersion: API_VERSION, logLevel });
+    await direct.sessionStorage.setSession(L, lt);
+    await direct.payments.listOrders({ altId: L, locationId: L, limit: 1, offset: 0 });
+    return `locationToken for ${L}; installedLocations count ${list.count}`;
+  });
+
+  await step(OAUTH, 'the sandbox counted the token calls the SDK made', async () => {
+    const st = (await admin('/stats')).tokenCalls;
+    assert.equal(st['authorization_code 200'], 2, 'two code exchanges');
+    assert.equal(st['refresh_token 200'], 5, 'five refreshes: 401, two for the short TTL, the settle, the shared one');
+    assert.equal(st['refresh_token 400'], 1, 'the one replay');
+    await adminSend('PUT', '/oauth/app', { accessTtlSeconds: ttl0 });
+    return JSON.stringify(st);
+  });
 }
 
 function report() {
@@ -925,13 +1100,17 @@ function report() {
     console.log(`${state.padEnd(4)}  ${op}  (${passed.length}/${own.length} checks, ${calls[op]} calls)${why}`);
     if (state !== 'ok') failures.push(op);
   }
+  const oauth = steps.filter((s) => s.op === OAUTH);
+  const oauthOK = oauth.filter((s) => s.state === 'ok').length;
   console.log('');
   console.log(`${good}/${OP_NAMES.length} payments operations OK`);
+  console.log(`${oauthOK}/${oauth.length} OAuth checks OK`);
+  for (const s of oauth.filter((x) => x.state === 'FAIL')) console.log(`\nFAIL  ${s.op}: ${s.title}\n      ${s.detail.split('\n').join('\n      ')}`);
   if (failures.length) {
     console.log(`not OK: ${failures.join(', ')}`);
     for (const s of steps.filter((x) => x.state === 'FAIL')) console.log(`\nFAIL  ${s.op}: ${s.title}\n      ${s.detail.split('\n').join('\n      ')}`);
   }
-  return good === OP_NAMES.length ? 0 : 1;
+  return good === OP_NAMES.length && oauth.length > 0 && oauthOK === oauth.length ? 0 : 1;
 }
 
 const watchdog = setTimeout(() => {
