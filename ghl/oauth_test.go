@@ -319,3 +319,38 @@ func TestOAuthBulkInstallStaysInBudget(t *testing.T) {
 			st.Requests["LocationToken 200"], st.Refused, st.PeakWindow, n)
 	}
 }
+
+// A location token minted from a company token whose refresh reply was
+// lost recovers through LocationToken: the company token mints a new one,
+// and the lost pair's refresh token is spent.
+func TestOAuthDerivedLocationRecovers(t *testing.T) {
+	t.Parallel()
+	sb, o, app := oauthSandbox(t, sandbox.Config{Seed: 35, Locations: 2, Companies: 1})
+	loc := sb.Locations()[1]
+	ctx := t.Context()
+	ct, err := o.ExchangeCode(ctx, app, authorize(t, sb, sandbox.AuthorizeRequest{CompanyID: loc.CompanyID, Bulk: true}), "", ghl.UserCompany)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt, err := o.LocationToken(ctx, ct.AccessToken, loc.CompanyID, loc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sb.SetFaults(sandbox.Faults{TokenDropAfterRotate: 1})
+	if _, err := o.Refresh(ctx, app, lt.RefreshToken, ghl.UserLocation); !errors.Is(err, ghl.ErrOutcomeUnknown) {
+		t.Fatalf("lost reply: %v", err)
+	}
+	if _, err := o.Refresh(ctx, app, lt.RefreshToken, ghl.UserLocation); !errors.Is(err, ghl.ErrInvalidGrant) {
+		t.Fatalf("the spent refresh token: %v", err)
+	}
+	fresh, err := o.LocationToken(ctx, ct.AccessToken, loc.CompanyID, loc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newClient(o.BaseURL(), fresh.AccessToken).ListOrders(ctx, ghl.ListOrdersParams{LocationID: loc.ID}); err != nil {
+		t.Errorf("the recovered token: %v", err)
+	}
+	if _, err := o.Refresh(ctx, app, fresh.RefreshToken, ghl.UserLocation); err != nil {
+		t.Errorf("refreshing the recovered token: %v", err)
+	}
+}

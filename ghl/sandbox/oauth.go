@@ -83,6 +83,7 @@ type oauthState struct {
 	refresh  map[string]*refreshRec
 	installs map[string]*install // by installKey
 	inactive map[string]bool     // location ids
+	minted   int                 // tokens minted, to sweep expired ones now and then
 }
 
 // authCode is an authorization code: single-use, short-lived, bound to the
@@ -145,8 +146,11 @@ func newOAuthState(seed int64, app OAuthApp) (*oauthState, error) {
 	}
 	app.ClientSecrets = slices.Clone(app.ClientSecrets)
 	app.RedirectURIs = slices.Clone(app.RedirectURIs)
-	if app.AccessTTL <= 0 {
+	if app.AccessTTL == 0 {
 		app.AccessTTL = DefaultAccessTTL
+	}
+	if app.AccessTTL < time.Second {
+		return nil, fmt.Errorf("sandbox: the OAuth access token lifetime must be at least 1s, got %s", app.AccessTTL)
 	}
 	if app.VersionID == "" {
 		app.VersionID = d.objectID(time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC))
@@ -340,6 +344,11 @@ func (s *Server) authorizeLocked(req AuthorizeRequest, now time.Time, events *[]
 		in.planID = req.PlanID
 	}
 
+	for c, ac := range o.codes {
+		if !now.Before(ac.expires) {
+			delete(o.codes, c) // a replay of it is as unknown as a spent one
+		}
+	}
 	code := o.secret("", 20)
 	o.codes[code] = &authCode{clientID: req.ClientID, redirectURI: req.RedirectURI, in: in,
 		scopes: scopes, expires: now.Add(codeTTL)}
@@ -621,6 +630,15 @@ func (s *Server) mint(ss *session, now time.Time) (access, refresh string, ttl t
 	}
 	s.tokens[access] = g
 	o.refresh[refresh] = &refreshRec{sess: ss, expires: now.Add(refreshTTL)}
+	if o.minted++; o.minted%1024 == 0 {
+		// Expired OAuth access tokens answer as unknown ones do: forget
+		// them, so that a long run of refreshes does not grow the map.
+		for tok, g := range s.tokens {
+			if g.sess != nil && !now.Before(g.expires) {
+				delete(s.tokens, tok)
+			}
+		}
+	}
 	return access, refresh, ttl
 }
 

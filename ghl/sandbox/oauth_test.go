@@ -534,6 +534,15 @@ func TestOAuthUninstall(t *testing.T) {
 	if n := len(e.sb.Installs()); n != 0 {
 		t.Errorf("%d installs left", n)
 	}
+	// Reinstalling is installing again: a new code, new tokens.
+	ct2 := e.exchange(t, sandbox.AuthorizeRequest{CompanyID: company, Bulk: true, ApproveAll: true}, "Company")
+	if a := e.do(t, "POST", "/oauth/locationToken", str(ct2, "access_token"), "application/x-www-form-urlencoded",
+		url.Values{"companyId": {company}, "locationId": {locs[0].ID}}.Encode()); a.status != 200 {
+		t.Errorf("locationToken after a reinstall: %d %s", a.status, a.raw)
+	}
+	if err := e.sb.UninstallCompany(company); err != nil {
+		t.Fatal(err)
+	}
 	var bodies []map[string]any
 	for _, d := range e.sb.Deliveries() {
 		if d.Type == ghl.EventUninstall {
@@ -546,6 +555,7 @@ func TestOAuthUninstall(t *testing.T) {
 	}
 	want := []map[string]any{
 		{"type": "UNINSTALL", "appId": e.app.AppID, "locationId": locs[0].ID},
+		{"type": "UNINSTALL", "appId": e.app.AppID, "companyId": company},
 		{"type": "UNINSTALL", "appId": e.app.AppID, "companyId": company},
 	}
 	if g, w := mustJSONString(bodies), mustJSONString(want); g != w {
