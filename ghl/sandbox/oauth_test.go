@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,17 @@ func (e *oauthEnv) do(t *testing.T, method, path, token string, contentType stri
 	return a
 }
 
+// tokenValue finds the tokens in an answer, to keep them out of test output.
+var tokenValue = regexp.MustCompile(`"(access_token|refresh_token|accessToken|refreshToken)":"[^"]*"`)
+
+// show is the answer's body with its tokens redacted.
+func (a answer) show() string { return tokenValue.ReplaceAllString(a.raw, `"$1":"[redacted]"`) }
+
+// redact writes a decoded answer with its tokens redacted.
+func redact(m map[string]any) string {
+	return tokenValue.ReplaceAllString(mustJSONString(m), `"$1":"[redacted]"`)
+}
+
 func (e *oauthEnv) token(t *testing.T, form url.Values, hdr ...string) answer {
 	t.Helper()
 	return e.do(t, "POST", "/oauth/token", "", "application/x-www-form-urlencoded", form.Encode(), hdr...)
@@ -107,7 +119,7 @@ func (e *oauthEnv) exchange(t *testing.T, req sandbox.AuthorizeRequest, userType
 	res := e.authorize(t, req)
 	a := e.token(t, e.form("authorization_code", "code", res.Code, "user_type", userType))
 	if a.status != 200 {
-		t.Fatalf("exchanging the code: %d %s", a.status, a.raw)
+		t.Fatalf("exchanging the code: %d %s", a.status, a.show())
 	}
 	return a.body
 }
@@ -125,7 +137,7 @@ func wantError(t *testing.T, a answer, status int, msg string) {
 	t.Helper()
 	want, _ := json.Marshal(map[string]any{"message": msg, "statusCode": status})
 	if a.status != status || a.raw != string(want) {
-		t.Errorf("got %d %s, want %d %s", a.status, a.raw, status, want)
+		t.Errorf("got %d %s, want %d %s", a.status, a.show(), status, want)
 	}
 }
 
@@ -147,7 +159,7 @@ func TestOAuthLocationInstall(t *testing.T) {
 	wantError(t, a, 400, "Invalid parameter: redirectUri")
 	a = e.token(t, e.form("authorization_code", "code", res.Code, "user_type", "Location", "redirect_uri", "http://127.0.0.1:9/cb"))
 	if a.status != 200 {
-		t.Fatalf("exchange: %d %s", a.status, a.raw)
+		t.Fatalf("exchange: %d %s", a.status, a.show())
 	}
 	tb := a.body
 	for k, want := range map[string]any{"token_type": "Bearer", "expires_in": 86399.0, "scope": ghl.ScopeOrdersRead,
@@ -157,21 +169,21 @@ func TestOAuthLocationInstall(t *testing.T) {
 		}
 	}
 	if str(tb, "access_token") == "" || str(tb, "refresh_token") == "" || str(tb, "userId") == "" {
-		t.Errorf("token answer lacks tokens or userId: %v", tb)
+		t.Errorf("token answer lacks tokens or userId: %s", redact(tb))
 	}
 	if _, ok := tb["approvedLocations"]; ok {
-		t.Errorf("a location token has approvedLocations: %v", tb)
+		t.Errorf("a location token has approvedLocations: %s", redact(tb))
 	}
 	at := str(tb, "access_token")
 	if a := e.listOrders(t, at, locs[0].ID); a.status != 200 {
-		t.Errorf("ListOrders with the OAuth token: %d %s", a.status, a.raw)
+		t.Errorf("ListOrders with the OAuth token: %d %s", a.status, a.show())
 	}
 	// Exactly the granted scopes and location.
 	if a := e.do(t, "GET", "/payments/transactions?altType=location&altId="+locs[0].ID, at, "", ""); a.status != 401 {
-		t.Errorf("ListTransactions without its scope: %d %s", a.status, a.raw)
+		t.Errorf("ListTransactions without its scope: %d %s", a.status, a.show())
 	}
 	if a := e.listOrders(t, at, locs[1].ID); a.status != 403 {
-		t.Errorf("ListOrders of another location: %d %s", a.status, a.raw)
+		t.Errorf("ListOrders of another location: %d %s", a.status, a.show())
 	}
 	// The INSTALL webhook went out, with GHL's location shape.
 	var install map[string]any
@@ -195,11 +207,11 @@ func TestOAuthRefreshRotates(t *testing.T) {
 
 	a := e.token(t, e.form("refresh_token", "refresh_token", rt1, "user_type", "Location"))
 	if a.status != 200 {
-		t.Fatalf("refresh: %d %s", a.status, a.raw)
+		t.Fatalf("refresh: %d %s", a.status, a.show())
 	}
 	rt2, at2 := str(a.body, "refresh_token"), str(a.body, "access_token")
 	if rt2 == rt1 || at2 == at1 || rt2 == "" {
-		t.Fatalf("refresh did not rotate: %v", a.body)
+		t.Fatalf("refresh did not rotate: %s", a.show())
 	}
 	wantError(t, e.token(t, e.form("refresh_token", "refresh_token", rt1, "user_type", "Location")), 400,
 		"Invalid grant: refresh token is invalid")
@@ -207,14 +219,14 @@ func TestOAuthRefreshRotates(t *testing.T) {
 	// The old access token lasts until it expires; the new one works.
 	for _, at := range []string{at1, at2} {
 		if a := e.listOrders(t, at, loc.ID); a.status != 200 {
-			t.Errorf("ListOrders: %d %s", a.status, a.raw)
+			t.Errorf("ListOrders: %d %s", a.status, a.show())
 		}
 	}
 	// No user_type (as Nango sends it) is accepted; the wrong one is not.
 	wantError(t, e.token(t, e.form("refresh_token", "refresh_token", rt2, "user_type", "Company")), 400, "Invalid parameter: userType")
 	a = e.token(t, e.form("refresh_token", "refresh_token", rt2))
 	if a.status != 200 {
-		t.Fatalf("refresh without user_type: %d %s", a.status, a.raw)
+		t.Fatalf("refresh without user_type: %d %s", a.status, a.show())
 	}
 	// v3: JSON with camelCase names, camelCase answer.
 	rt3 := str(a.body, "refresh_token")
@@ -222,7 +234,7 @@ func TestOAuthRefreshRotates(t *testing.T) {
 		"grantType": "refresh_token", "refreshToken": rt3, "userType": "Location"})
 	a = e.do(t, "POST", "/oauth/token", "", "application/json", string(body), "Version", "v3")
 	if a.status != 200 || str(a.body, "accessToken") == "" || str(a.body, "refreshToken") == "" || a.body["expiresIn"] != 86399.0 {
-		t.Errorf("v3 JSON refresh: %d %s", a.status, a.raw)
+		t.Errorf("v3 JSON refresh: %d %s", a.status, a.show())
 	}
 	st := e.sb.Stats().TokenCalls
 	if st["refresh_token 200"] != 3 || st["refresh_token 400"] != 3 || st["authorization_code 200"] != 1 {
@@ -237,7 +249,7 @@ func TestOAuthCodeReplay(t *testing.T) {
 	res := e.authorize(t, sandbox.AuthorizeRequest{LocationID: loc.ID})
 	first := e.token(t, e.form("authorization_code", "code", res.Code, "user_type", "Location"))
 	if first.status != 200 {
-		t.Fatal(first.raw)
+		t.Fatal(first.show())
 	}
 	wantError(t, e.token(t, e.form("authorization_code", "code", res.Code, "user_type", "Location")), 400,
 		"Invalid grant: authorization code is invalid")
@@ -245,7 +257,7 @@ func TestOAuthCodeReplay(t *testing.T) {
 		t.Errorf("the first exchange's access token after a replay: %d", a.status)
 	}
 	if a := e.token(t, e.form("refresh_token", "refresh_token", str(first.body, "refresh_token"))); a.status != 200 {
-		t.Errorf("the first exchange's refresh token after a replay: %d %s", a.status, a.raw)
+		t.Errorf("the first exchange's refresh token after a replay: %d %s", a.status, a.show())
 	}
 }
 
@@ -273,7 +285,7 @@ func TestOAuthTokenEndpointErrors(t *testing.T) {
 			a := e.token(t, tc.form)
 			wantError(t, a, 400, tc.msg)
 			if strings.Contains(a.raw, "secret") {
-				t.Errorf("an error echoes a secret: %s", a.raw)
+				t.Errorf("an error echoes a secret: %s", a.show())
 			}
 		})
 	}
@@ -283,7 +295,7 @@ func TestOAuthTokenEndpointErrors(t *testing.T) {
 		f := e.form("authorization_code", "code", res.Code)
 		f.Set("client_secret", secret)
 		if a := e.token(t, f); a.status != 200 {
-			t.Errorf("secret %s: %d %s", secret, a.status, a.raw)
+			t.Errorf("secret %s: %d %s", secret, a.status, a.show())
 		}
 	}
 }
@@ -326,11 +338,11 @@ func TestOAuthAccessTokenExpires(t *testing.T) {
 	clock.Add(time.Second)
 	a := e.listOrders(t, at, loc.ID)
 	if a.status != 401 || a.body["message"] != "Invalid token: access token is invalid" {
-		t.Errorf("after expiry: %d %s", a.status, a.raw)
+		t.Errorf("after expiry: %d %s", a.status, a.show())
 	}
 	// The refresh token outlives it.
 	if a := e.token(t, e.form("refresh_token", "refresh_token", str(tb, "refresh_token"))); a.status != 200 {
-		t.Errorf("refresh after the access token expired: %d %s", a.status, a.raw)
+		t.Errorf("refresh after the access token expired: %d %s", a.status, a.show())
 	}
 	// An authorization code lasts 10 minutes.
 	res := e.authorize(t, sandbox.AuthorizeRequest{LocationID: loc.ID})
@@ -367,11 +379,11 @@ func TestOAuthCompanyInstall(t *testing.T) {
 	wantError(t, e.token(t, e.form("authorization_code", "code", res.Code, "user_type", "Location")), 400, "Invalid parameter: userType")
 	a := e.token(t, e.form("authorization_code", "code", res.Code, "user_type", "Company"))
 	if a.status != 200 {
-		t.Fatalf("%d %s", a.status, a.raw)
+		t.Fatalf("%d %s", a.status, a.show())
 	}
 	ct := a.body
 	if ct["userType"] != "Company" || ct["companyId"] != company || ct["isBulkInstallation"] != true || ct["locationId"] != nil {
-		t.Errorf("company token %v", ct)
+		t.Errorf("company token %s", redact(ct))
 	}
 	var got []string
 	for _, v := range ct["approvedLocations"].([]any) {
@@ -396,26 +408,26 @@ func TestOAuthCompanyInstall(t *testing.T) {
 	a = lt(cat, locs[1].ID)
 	if a.status != 200 || a.body["locationId"] != locs[1].ID || a.body["userType"] != "Location" ||
 		str(a.body, "refresh_token") == "" || a.body["appId"] != e.app.AppID || str(a.body, "versionId") == "" {
-		t.Fatalf("locationToken: %d %s", a.status, a.raw)
+		t.Fatalf("locationToken: %d %s", a.status, a.show())
 	}
 	if b := e.listOrders(t, str(a.body, "access_token"), locs[1].ID); b.status != 200 {
 		t.Errorf("a minted location token: %d", b.status)
 	}
 	// Its refresh token refreshes as a Location token.
 	if b := e.token(t, e.form("refresh_token", "refresh_token", str(a.body, "refresh_token"), "user_type", "Location")); b.status != 200 {
-		t.Errorf("refreshing a minted location token: %d %s", b.status, b.raw)
+		t.Errorf("refreshing a minted location token: %d %s", b.status, b.show())
 	}
 	wantError(t, lt(cat, locs[3].ID), 400, "The app is not installed on this location.")
 	if a := lt(str(a.body, "access_token"), locs[1].ID); a.status != 401 {
-		t.Errorf("locationToken with a location token: %d %s", a.status, a.raw)
+		t.Errorf("locationToken with a location token: %d %s", a.status, a.show())
 	}
 	if a := lt(locs[0].Token, locs[1].ID); a.status != 401 {
-		t.Errorf("locationToken with a PIT: %d %s", a.status, a.raw)
+		t.Errorf("locationToken with a PIT: %d %s", a.status, a.show())
 	}
 	v3 := e.do(t, "POST", "/oauth/location-token", cat, "application/x-www-form-urlencoded",
 		url.Values{"companyId": {company}, "locationId": {locs[2].ID}}.Encode(), "Version", "v3")
 	if v3.status != 200 || str(v3.body, "accessToken") == "" || str(v3.body, "refreshToken") == "" {
-		t.Errorf("v3 location-token: %d %s", v3.status, v3.raw)
+		t.Errorf("v3 location-token: %d %s", v3.status, v3.show())
 	}
 
 	// A 4th location joins the install later, with its INSTALL webhook.
@@ -428,7 +440,7 @@ func TestOAuthCompanyInstall(t *testing.T) {
 		t.Errorf("deliveries after AddInstalledLocation: %d, last %+v", len(ds)-before, ds[len(ds)-1])
 	}
 	if a := lt(cat, locs[3].ID); a.status != 200 {
-		t.Errorf("locationToken for the added location: %d %s", a.status, a.raw)
+		t.Errorf("locationToken for the added location: %d %s", a.status, a.show())
 	}
 
 	// installedLocations pages with skip and limit.
@@ -439,7 +451,7 @@ func TestOAuthCompanyInstall(t *testing.T) {
 	for skip := 0; ; skip += 3 {
 		a := il("&isInstalled=true&limit=3&skip=" + strconv.Itoa(skip))
 		if a.status != 200 || a.body["count"] != 4.0 {
-			t.Fatalf("installedLocations: %d %s", a.status, a.raw)
+			t.Fatalf("installedLocations: %d %s", a.status, a.show())
 		}
 		page := a.body["locations"].([]any)
 		for _, l := range page {
@@ -457,19 +469,19 @@ func TestOAuthCompanyInstall(t *testing.T) {
 		t.Errorf("installed locations %v, want 4", ids)
 	}
 	if a := il(""); a.body["count"] != 5.0 {
-		t.Errorf("every location of the company: %s", a.raw)
+		t.Errorf("every location of the company: %s", a.show())
 	}
 	if a := il("&isInstalled=false"); a.body["count"] != 1.0 {
-		t.Errorf("locations without the app: %s", a.raw)
+		t.Errorf("locations without the app: %s", a.show())
 	}
 	if a := il("&limit=101"); a.status != 422 {
-		t.Errorf("limit 101: %d %s", a.status, a.raw)
+		t.Errorf("limit 101: %d %s", a.status, a.show())
 	}
 	if a := e.do(t, "GET", "/oauth/installedLocations?companyId="+company+"&appId="+e.app.AppID, locs[0].Token, "", ""); a.status != 401 {
-		t.Errorf("installedLocations with a PIT: %d %s", a.status, a.raw)
+		t.Errorf("installedLocations with a PIT: %d %s", a.status, a.show())
 	}
 	if a := e.do(t, "GET", "/oauth/installedLocations?companyId=other&appId="+e.app.AppID, cat, "", ""); a.status != 403 {
-		t.Errorf("another company: %d %s", a.status, a.raw)
+		t.Errorf("another company: %d %s", a.status, a.show())
 	}
 	// v3 pages with pageSize and an opaque pageToken.
 	var v3ids []string
@@ -478,7 +490,7 @@ func TestOAuthCompanyInstall(t *testing.T) {
 		a := e.do(t, "GET", "/oauth/installed-locations?isInstalled=true&pageSize=3&companyId="+company+"&appId="+e.app.AppID+
 			"&pageToken="+tok, cat, "", "", "Version", "v3")
 		if a.status != 200 {
-			t.Fatalf("installed-locations: %d %s", a.status, a.raw)
+			t.Fatalf("installed-locations: %d %s", a.status, a.show())
 		}
 		for _, l := range a.body["items"].([]any) {
 			v3ids = append(v3ids, str(l.(map[string]any), "_id"))
@@ -507,7 +519,7 @@ func TestOAuthUninstall(t *testing.T) {
 		a := e.do(t, "POST", "/oauth/locationToken", cat, "application/x-www-form-urlencoded",
 			url.Values{"companyId": {company}, "locationId": {l.ID}}.Encode())
 		if a.status != 200 {
-			t.Fatal(a.raw)
+			t.Fatal(a.show())
 		}
 		minted = append(minted, a.body)
 	}
@@ -538,7 +550,7 @@ func TestOAuthUninstall(t *testing.T) {
 	ct2 := e.exchange(t, sandbox.AuthorizeRequest{CompanyID: company, Bulk: true, ApproveAll: true}, "Company")
 	if a := e.do(t, "POST", "/oauth/locationToken", str(ct2, "access_token"), "application/x-www-form-urlencoded",
 		url.Values{"companyId": {company}, "locationId": {locs[0].ID}}.Encode()); a.status != 200 {
-		t.Errorf("locationToken after a reinstall: %d %s", a.status, a.raw)
+		t.Errorf("locationToken after a reinstall: %d %s", a.status, a.show())
 	}
 	if err := e.sb.UninstallCompany(company); err != nil {
 		t.Fatal(err)
@@ -589,7 +601,7 @@ func TestOAuthLocationInactive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a := e.token(t, e.form("refresh_token", "refresh_token", rt)); a.status != 200 {
-		t.Errorf("the same refresh token after reactivation: %d %s", a.status, a.raw)
+		t.Errorf("the same refresh token after reactivation: %d %s", a.status, a.show())
 	}
 }
 
@@ -600,13 +612,13 @@ func TestOAuthCompanyBudget(t *testing.T) {
 	path := "/oauth/installedLocations?companyId=" + company + "&appId=" + e.app.AppID
 	for i := range 100 {
 		if a := e.do(t, "GET", path, cat, "", ""); a.status != 200 {
-			t.Fatalf("call %d: %d %s", i+1, a.status, a.raw)
+			t.Fatalf("call %d: %d %s", i+1, a.status, a.show())
 		}
 	}
 	a := e.do(t, "GET", path, cat, "", "")
 	if a.status != 429 || a.header.Get("X-RateLimit-Max") != "100" || a.header.Get("X-RateLimit-Remaining") != "0" ||
 		a.header.Get("X-RateLimit-Interval-Milliseconds") != "10000" {
-		t.Errorf("call 101: %d %v %s", a.status, a.header, a.raw)
+		t.Errorf("call 101: %d %v %s", a.status, a.header, a.show())
 	}
 	st := e.sb.Stats().Companies[company]
 	if st.PeakWindow != 100 || st.Refused != 1 || st.Requests["InstalledLocations 200"] != 100 || st.Requests["InstalledLocations 429"] != 1 {
@@ -668,7 +680,7 @@ func TestOAuthFaults(t *testing.T) {
 		}
 		// Abandoned before any work: the refresh token is unspent.
 		if a := refresh(t, e, str(tb, "refresh_token")); a.status != 200 {
-			t.Errorf("refresh after an abandoned slow one: %d %s", a.status, a.raw)
+			t.Errorf("refresh after an abandoned slow one: %d %s", a.status, a.show())
 		}
 	})
 	t.Run("location not active", func(t *testing.T) {
@@ -678,7 +690,7 @@ func TestOAuthFaults(t *testing.T) {
 		wantError(t, refresh(t, e, str(tb, "refresh_token")), 400, "Location is not active")
 		_ = e.sb.SetFaults(sandbox.Faults{})
 		if a := refresh(t, e, str(tb, "refresh_token")); a.status != 200 {
-			t.Errorf("the kept refresh token: %d %s", a.status, a.raw)
+			t.Errorf("the kept refresh token: %d %s", a.status, a.show())
 		}
 	})
 	t.Run("invalid grant", func(t *testing.T) {
@@ -687,7 +699,7 @@ func TestOAuthFaults(t *testing.T) {
 		_ = e.sb.SetFaults(sandbox.Faults{TokenInvalidGrant: 1})
 		wantError(t, refresh(t, e, str(tb, "refresh_token")), 400, "Invalid grant: refresh token is invalid")
 		if a := refresh(t, e, str(tb, "refresh_token")); a.status != 200 {
-			t.Errorf("after the forced invalid grant: %d %s", a.status, a.raw)
+			t.Errorf("after the forced invalid grant: %d %s", a.status, a.show())
 		}
 	})
 	t.Run("429", func(t *testing.T) {
@@ -700,7 +712,7 @@ func TestOAuthFaults(t *testing.T) {
 			}
 		}
 		if a := refresh(t, e, str(tb, "refresh_token")); a.status != 200 {
-			t.Errorf("after the 429s: %d %s", a.status, a.raw)
+			t.Errorf("after the 429s: %d %s", a.status, a.show())
 		}
 	})
 	t.Run("missing scope", func(t *testing.T) {
@@ -714,7 +726,7 @@ func TestOAuthFaults(t *testing.T) {
 			t.Errorf("scope %q", tb["scope"])
 		}
 		if a := e.listOrders(t, str(tb, "access_token"), loc.ID); a.status != 401 || a.body["message"] != "The token is not authorized for this scope." {
-			t.Errorf("ListOrders without the dropped scope: %d %s", a.status, a.raw)
+			t.Errorf("ListOrders without the dropped scope: %d %s", a.status, a.show())
 		}
 	})
 	t.Run("admin route", func(t *testing.T) {
@@ -723,7 +735,7 @@ func TestOAuthFaults(t *testing.T) {
 		a := e.do(t, "PUT", sandbox.AdminPrefix+"/faults", "", "application/json",
 			`{"tokenDropAfterRotate":2,"tokenDelay":"1s","token429":1,"tokenInvalidGrant":1,"inactiveLocations":["x"],"dropScopes":["y"]}`)
 		if a.status != 200 || a.body["tokenDropAfterRotate"] != 2.0 || a.body["tokenDelay"] != "1s" {
-			t.Errorf("%d %s", a.status, a.raw)
+			t.Errorf("%d %s", a.status, a.show())
 		}
 		if a := e.do(t, "PUT", sandbox.AdminPrefix+"/faults", "", "application/json", `{"token429":-1}`); a.status != 400 {
 			t.Errorf("a negative count: %d", a.status)
@@ -770,7 +782,7 @@ func TestOAuthChooseLocationPage(t *testing.T) {
 	}
 	a := e.token(t, e.form("authorization_code", "code", loc.Query().Get("code"), "user_type", "Company"))
 	if a.status != 200 || mustJSONString(a.body["approvedLocations"]) != mustJSONString([]string{locs[1].ID}) {
-		t.Errorf("%d %s", a.status, a.raw)
+		t.Errorf("%d %s", a.status, a.show())
 	}
 }
 
@@ -779,15 +791,15 @@ func TestOAuthAdminAPI(t *testing.T) {
 	e, company, locs := companyEnv(t, 3, sandbox.Config{Seed: 23})
 	a := e.do(t, "GET", sandbox.AdminPrefix+"/oauth/app", "", "", "")
 	if a.status != 200 || a.body["clientId"] != e.app.ClientID {
-		t.Fatalf("%d %s", a.status, a.raw)
+		t.Fatalf("%d %s", a.status, a.show())
 	}
 	if a := e.do(t, "PUT", sandbox.AdminPrefix+"/oauth/app", "", "application/json", `{"accessTtlSeconds":5}`); a.body["accessTtlSeconds"] != 5.0 {
-		t.Errorf("%s", a.raw)
+		t.Errorf("%s", a.show())
 	}
 	a = e.do(t, "POST", sandbox.AdminPrefix+"/oauth/authorize", "", "application/json",
 		`{"companyId":"`+company+`","bulk":true,"locations":["`+locs[0].ID+`","`+locs[1].ID+`"]}`)
 	if a.status != 200 || str(a.body, "code") == "" || a.body["webhooks"] != 3.0 {
-		t.Fatalf("%d %s", a.status, a.raw)
+		t.Fatalf("%d %s", a.status, a.show())
 	}
 	tb := e.token(t, e.form("authorization_code", "code", str(a.body, "code"), "user_type", "Company"))
 	if tb.body["expires_in"] != 5.0 {
@@ -795,21 +807,21 @@ func TestOAuthAdminAPI(t *testing.T) {
 	}
 	if a := e.do(t, "POST", sandbox.AdminPrefix+"/oauth/installs/locations", "", "application/json",
 		`{"companyId":"`+company+`","locationId":"`+locs[2].ID+`"}`); a.status != 200 {
-		t.Errorf("%d %s", a.status, a.raw)
+		t.Errorf("%d %s", a.status, a.show())
 	}
 	a = e.do(t, "GET", sandbox.AdminPrefix+"/oauth/installs", "", "", "")
 	ins := a.body["installs"].([]any)
 	if len(ins) != 1 || len(ins[0].(map[string]any)["locations"].([]any)) != 3 || ins[0].(map[string]any)["refreshTokens"] != 1.0 {
-		t.Errorf("installs %s", a.raw)
+		t.Errorf("installs %s", a.show())
 	}
 	if a := e.do(t, "PUT", sandbox.AdminPrefix+"/oauth/locations/"+locs[0].ID+"/active", "", "application/json", `{"active":false}`); a.status != 200 {
-		t.Errorf("%d %s", a.status, a.raw)
+		t.Errorf("%d %s", a.status, a.show())
 	}
 	if a := e.do(t, "POST", sandbox.AdminPrefix+"/oauth/expire", "", "application/json", `{"companyId":"`+company+`"}`); a.body["expired"] != 1.0 {
-		t.Errorf("expire: %s", a.raw)
+		t.Errorf("expire: %s", a.show())
 	}
 	if a := e.do(t, "POST", sandbox.AdminPrefix+"/oauth/uninstall", "", "application/json", `{"companyId":"`+company+`"}`); a.status != 200 {
-		t.Errorf("%d %s", a.status, a.raw)
+		t.Errorf("%d %s", a.status, a.show())
 	}
 	if got := e.sb.Info().OAuth.ClientID; got != e.app.ClientID {
 		t.Errorf("Info().OAuth.ClientID %q", got)
