@@ -35,7 +35,7 @@ type GuardConfig struct {
 	Logger   *slog.Logger
 	// KeyRate and KeyBurst bound each key's requests (default 50/s, burst
 	// 100): past them, 429 with Retry-After.
-	KeyRate  rate.Limit
+	KeyRate  float64
 	KeyBurst int
 	// Fresh is how long a key read from the database is trusted before it
 	// is read again, and so how long a revocation takes to reach this
@@ -208,6 +208,7 @@ type denied struct {
 	status  int
 	code    string
 	message string
+	cause   error // why the check itself failed (status 503), for the log
 }
 
 func (d *denied) Error() string { return d.message }
@@ -271,7 +272,7 @@ func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
 	}
 	rights, err := g.rights(r.Context(), key, 0)
 	if err != nil {
-		return pr, deny(http.StatusServiceUnavailable, "unavailable", "the key's rights cannot be read now; try again")
+		return pr, unavailableNow("the key's rights cannot be read now; try again", err)
 	}
 	pr.Rights, pr.Locations = rights, key.Locations
 	if !rights.Has(p.scope) {
@@ -303,9 +304,13 @@ func (g *Guard) keyFor(ctx context.Context, token string) (rankr.APIKey, *denied
 		return rankr.APIKey{}, deny(http.StatusUnauthorized, "invalid_key", "the API key is not one of this Rankr's")
 	}
 	if err != nil {
-		return rankr.APIKey{}, deny(http.StatusServiceUnavailable, "unavailable", "keys cannot be checked now; try again")
+		return rankr.APIKey{}, unavailableNow("keys cannot be checked now; try again", err)
 	}
 	return key, nil
+}
+
+func unavailableNow(message string, cause error) *denied {
+	return &denied{status: http.StatusServiceUnavailable, code: "unavailable", message: message, cause: cause}
 }
 
 // usable checks a key's life and where it is used from.
@@ -320,7 +325,7 @@ func (g *Guard) usable(ctx context.Context, key rankr.APIKey, client netip.Addr)
 	}
 	install, err := g.installAllow(ctx)
 	if err != nil {
-		return deny(http.StatusServiceUnavailable, "unavailable", "the allow-list cannot be read now; try again")
+		return unavailableNow("the allow-list cannot be read now; try again", err)
 	}
 	own, _, _ := ParseAllowList(key.AllowIPs)
 	if !allowed(client, install, own) {
@@ -418,7 +423,7 @@ func (g *Guard) limiter(id string) *rate.Limiter {
 	defer g.mu.Unlock()
 	l, ok := g.limits[id]
 	if !ok {
-		l = rate.NewLimiter(g.cfg.KeyRate, g.cfg.KeyBurst)
+		l = rate.NewLimiter(rate.Limit(g.cfg.KeyRate), g.cfg.KeyBurst)
 		g.limits[id] = l
 	}
 	return l
@@ -452,13 +457,13 @@ func (g *Guard) Close() { g.writes.Wait() }
 // refuse answers a denied request and records it.
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, pr *Principal, d *denied) {
 	if d.status == http.StatusServiceUnavailable {
-		g.log.Error("checking a request's key", "path", r.URL.Path, "request", pr.RequestID)
+		g.log.Error("checking a request's key", "path", r.URL.Path, "request", pr.RequestID, "error", d.cause)
 	} else {
 		g.cfg.Denials.Add(Denial{Action: "request.denied", Code: d.code, KeyID: pr.Key.ID, IP: pr.Client.String(),
 			PeerIP: pr.Peer.String(), Route: r.Method + " " + r.URL.Path, UA: r.UserAgent()})
 	}
 	if d.status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/float64(g.cfg.KeyRate)))))
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(1/g.cfg.KeyRate))))
 	}
 	if d.status == http.StatusUnauthorized && g.cfg.SignInPage != nil && r.Method == http.MethodGet &&
 		strings.Contains(r.Header.Get("Accept"), "text/html") {
@@ -610,7 +615,7 @@ func (g *Guard) sessionKey(ctx context.Context, value string) (rankr.APIKey, *de
 		return rankr.APIKey{}, bad
 	}
 	if err != nil {
-		return rankr.APIKey{}, deny(http.StatusServiceUnavailable, "unavailable", "keys cannot be checked now; try again")
+		return rankr.APIKey{}, unavailableNow("keys cannot be checked now; try again", err)
 	}
 	return key, nil
 }

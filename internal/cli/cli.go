@@ -167,6 +167,9 @@ type CLI struct {
 
 	Webhooks WebhooksCmd `cmd:"" help:"Send Rankr's changes to your endpoints as signed webhooks: add, list, deliveries, replay."`
 
+	Keys  KeysCmd  `cmd:"" help:"Rankr API keys: create, list, show, roll, revoke, roles and IP allow-lists."`
+	Audit AuditCmd `cmd:"" help:"The audit log: list, verify, export, checkpoint."`
+
 	Orders        RecordCmd[orderKind]       `cmd:"" help:"List or show orders."`
 	Fulfillments  RecordCmd[fulfillmentKind] `cmd:"" help:"List or show fulfillments."`
 	Transactions  RecordCmd[transactionKind] `cmd:"" help:"List or show transactions (payments)."`

@@ -349,7 +349,7 @@ func TestReadingNeedsNoMasterKey(t *testing.T) {
 		{"orders", "list"}, {"orders", "show", order}, {"fulfillments", "list"}, {"transactions", "list"},
 		{"subscriptions", "list"}, {"invoices", "list"}, {"status"}, {"reconcile", "report"}, {"reconcile", "run"},
 		{"subscriptions", "upcoming"}, {"notices", "list"}, {"webhooks", "list"}, {"webhooks", "deliveries"},
-		{"webhooks", "replay", "--dead"},
+		{"webhooks", "replay", "--dead"}, {"keys", "list"}, {"audit", "list"},
 	} {
 		code, out, errOut := s.run(t, args...)
 		if code != 0 {
@@ -399,6 +399,8 @@ func TestFlagsBelongToTheirCommands(t *testing.T) {
 		{[]string{"reconcile", "report"}, data, nil},
 		{[]string{"notices", "list"}, data, nil},
 		{[]string{"webhooks", "add"}, data, nil},
+		{[]string{"keys", "create"}, data, nil},
+		{[]string{"audit", "verify"}, data, nil},
 	}
 	for _, tt := range tests {
 		code, out, errOut := run(t, append(tt.cmd, "--help")...)

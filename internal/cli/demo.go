@@ -13,6 +13,7 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
@@ -99,9 +100,21 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 
+	// The page needs a key like any other: the demo makes a test key for a
+	// day and hands it over in a sign-in link, after the # (which browsers
+	// never send to a server).
+	acc, err := d.OpenAccess(ctx)
+	if err != nil {
+		return err
+	}
+	demoKey, err := acc.Keys.Create(ctx, access.Host("demo"), access.KeyRequest{Name: "demo", Role: "owner",
+		ExpiresIn: 24 * time.Hour, Test: true})
+	if err != nil {
+		return err
+	}
 	w := g.stdout
-	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
-		pageLn.Addr(), pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
+	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s/#key=%s\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
+		pageLn.Addr(), demoKey.Token, pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
 	if c.RateBurst != 100 {
 		fmt.Fprintf(w, "  The sandbox allows %d requests per location per 10 s (GHL: 100) so that the backfill takes seconds.\n\n", c.RateBurst)
 	}

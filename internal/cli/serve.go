@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
@@ -32,6 +33,11 @@ type ServeCmd struct {
 	WebhookKeys      []string      `help:"Ed25519 public keys (SPKI, base64 or PEM) that webhooks may be signed with; repeat during a rotation. Default: GHL's published key." name:"webhook-key" env:"RANKR_WEBHOOK_KEYS"`
 	WebhookMaxAge    time.Duration `help:"Refuse webhooks whose timestamp is further than this from now (stale or replayed)." default:"5m" env:"RANKR_WEBHOOK_MAX_AGE"`
 	WebhookLegacyRSA string        `help:"PEM file of GHL's legacy RSA key: accept the deprecated x-wh-signature too." name:"webhook-legacy-rsa-key" type:"path" env:"RANKR_WEBHOOK_LEGACY_RSA_KEY"`
+
+	TrustedProxy   []string      `help:"Reverse proxies (CIDRs) whose X-Forwarded-For is believed, read from the right; none by default (the socket's peer is the client)." name:"trusted-proxy" placeholder:"CIDR" env:"RANKR_TRUSTED_PROXIES"`
+	KeyRate        float64       `help:"Requests per second each API key may make (then 429)." default:"50" env:"RANKR_KEY_RATE"`
+	SecureCookies  bool          `help:"Mark the dashboard's session cookie Secure (set it when users reach rankr over HTTPS through a proxy)." env:"RANKR_SECURE_COOKIES"`
+	AuditRetention time.Duration `help:"How long audit records are kept (0: for ever; at least 2160h, 90 days)." default:"8760h" env:"RANKR_AUDIT_RETENTION"`
 
 	MailFlags
 	PushFlags
@@ -58,6 +64,15 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 	if err != nil {
 		return daemon.Config{}, err
 	}
+	if c.AuditRetention != 0 && c.AuditRetention < access.MinRetention {
+		return daemon.Config{}, fmt.Errorf("--audit-retention %s is too short: keep audit records 90 days (2160h) at least", c.AuditRetention)
+	}
+	if _, err := access.NewClientIP(c.TrustedProxy); err != nil {
+		return daemon.Config{}, fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	if c.KeyRate <= 0 {
+		return daemon.Config{}, fmt.Errorf("--key-rate must be above 0")
+	}
 	return daemon.Config{
 		PushLease: lease,
 		Addr:      c.Addr,
@@ -68,6 +83,8 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		Reconcile:   c.Reconcile.policy(),
 		Mail:        c.MailFlags.config(),
 		AlertEmails: c.AlertEmails,
+		Access: daemon.AccessConfig{TrustedProxies: c.TrustedProxy, KeyRate: c.KeyRate, SecureCookies: c.SecureCookies,
+			AuditRetention: c.AuditRetention},
 	}, nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
@@ -76,6 +77,8 @@ type Config struct {
 
 	// Outbound configures the webhooks Rankr sends to subscribers.
 	Outbound outbound.Config
+	// Access configures API keys, proxies and the audit log.
+	Access AccessConfig
 
 	// HTTP bounds the HTTP server's connections (zero fields: the
 	// defaults, see HTTPTimeouts).
@@ -139,6 +142,9 @@ type Daemon struct {
 
 	// Webhooks manages and sends outbound webhooks.
 	Webhooks *outbound.Webhooks
+	// Access authenticates and audits once OpenAccess has opened it.
+	Access *Access
+	guards []*access.Guard // to wait for their last writes at the end
 
 	counts counter      // the records' counts, for Status
 	shown  sharedStatus // the status page's JSON, for every open page
@@ -202,9 +208,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
 	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)
-	return &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
+	d := &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
 		Alerter:    flows.NewAlerter(st, cfg.AlertEmails, cfg.Logger),
-		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}, nil
+		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}
+	return d, nil
 }
 
 // OpenWithoutVault opens the database (migrating it) without a master key,
@@ -300,6 +307,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if ln != nil {
 		defer ln.Close() // when the server never took it
+		if _, err := d.OpenAccess(ctx); err != nil {
+			return err
+		}
+		if err := d.checkListen(ctx, ln.Addr()); err != nil {
+			return err
+		}
 	}
 	jobsCfg := d.cfg.Jobs
 	jobsCfg.Notifier = d.Notifier
@@ -338,17 +351,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 	}()
 
+	accessCtx, stopAccess := context.WithCancel(runCtx)
+	accessDone := make(chan struct{})
+	go func() {
+		defer close(accessDone)
+		if d.Access != nil {
+			d.runAccess(accessCtx)
+		}
+	}()
+
 	var srv *http.Server
 	errc := make(chan error, 1)
 	if ln != nil {
-		mux := http.NewServeMux()
-		mux.Handle(WebhookPath, in)
-		mux.Handle("/", d.Handler())
-		t := d.cfg.HTTP.withDefaults()
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
-			IdleTimeout: t.Idle, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
-		d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "webhooks", "http://"+ln.Addr().String()+WebhookPath, "db", d.kind)
-		go func() { errc <- srv.Serve(ln) }()
+		if router, rerr := d.Router(in); rerr != nil {
+			errc <- rerr
+		} else {
+			t := d.cfg.HTTP.withDefaults()
+			srv = &http.Server{Handler: router, ReadHeaderTimeout: t.ReadHeader, ReadTimeout: t.Read, WriteTimeout: t.Write,
+				IdleTimeout: t.Idle, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+			d.log.Info("serving", "addr", "http://"+ln.Addr().String(), "webhooks", "http://"+ln.Addr().String()+WebhookPath, "db", d.kind)
+			go func() { errc <- srv.Serve(ln) }()
+		}
 	}
 	select {
 	case <-ctx.Done():
@@ -368,6 +391,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-procDone
 	stopOut() // in-flight attempts finish (each within its timeout) and are recorded
 	<-outDone
+	stopAccess() // the refused requests counted so far are recorded
+	<-accessDone
+	for _, g := range d.guards {
+		g.Close()
+	}
 	jobsCtx, cancel := context.WithTimeout(runCtx, grace)
 	defer cancel()
 	if serr := client.Stop(jobsCtx); serr != nil {
@@ -424,10 +452,17 @@ func (d *Daemon) WebhookStats() intake.Stats {
 	return d.intake.Stats()
 }
 
-// Handler serves the status page and its JSON. Every open page shares one
-// status, computed at most once per StatusInterval.
+// Handler serves every route of serve but GHL's webhooks, behind the API
+// keys (see Router). Every open status page shares one status, computed at
+// most once per StatusInterval.
 func (d *Daemon) Handler() http.Handler {
-	return web.Handler(d.sharedStatus, d.Store.EventList, d.log)
+	rt, err := d.Router(nil)
+	if err != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			access.WriteError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		})
+	}
+	return rt
 }
 
 // Status reports every connection and its sync. The records' counts are

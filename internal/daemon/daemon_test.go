@@ -63,8 +63,8 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			key, _ := vault.ParseKey(vault.NewKey())
-			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key,
+			master, _ := vault.ParseKey(vault.NewKey())
+			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: master,
 				Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 50 * time.Millisecond},
 				Jobs: jobs.Config{PollInterval: 200 * time.Millisecond, WalkInterval: time.Hour},
 				GHL:  []ghl.Option{ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}})
@@ -118,8 +118,9 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			synctest.MatchesTruth(t, d.Store, truth, synctest.Options{IgnoreDeleted: true})
 
 			// The status page's JSON names every location with its counts.
+			key := ownerKey(t, d)
 			rec := httptest.NewRecorder()
-			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/status", nil))
+			d.Handler().ServeHTTP(rec, authed("GET", "/api/status", key))
 			var page struct {
 				Locations []struct {
 					Connection rankr.Connection `json:"connection"`
@@ -136,7 +137,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 				t.Fatal("the status JSON shows a token")
 			}
 			rec = httptest.NewRecorder()
-			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			d.Handler().ServeHTTP(rec, authed("GET", "/", key))
 			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "api/status") || !strings.Contains(rec.Body.String(), "api/events") {
 				t.Fatalf("status page: %d", rec.Code)
 			}
@@ -145,7 +146,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			feed := func(query string) []rankr.Event {
 				t.Helper()
 				rec := httptest.NewRecorder()
-				d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/events"+query, nil))
+				d.Handler().ServeHTTP(rec, authed("GET", "/api/events"+query, key))
 				var body struct{ Events []rankr.Event }
 				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
 					t.Fatalf("events%s: %d %s %v", query, rec.Code, rec.Body, err)
@@ -164,7 +165,7 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 				t.Fatalf("after: %d events", len(after))
 			}
 			rec = httptest.NewRecorder()
-			d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/events?after=x", nil))
+			d.Handler().ServeHTTP(rec, authed("GET", "/api/events?after=x", key))
 			if rec.Code != http.StatusBadRequest {
 				t.Fatalf("after=x: %d", rec.Code)
 			}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/store/sqlstore"
@@ -38,6 +39,27 @@ func openDaemon(t *testing.T, db string, cfg daemon.Config) *daemon.Daemon {
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// ownerKey makes an owner key on d, as `rankr keys create` does.
+func ownerKey(t *testing.T, d *daemon.Daemon) string {
+	t.Helper()
+	acc, err := d.OpenAccess(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := acc.Keys.Create(context.Background(), access.Host("test"), access.KeyRequest{Role: "owner", ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Token
+}
+
+// authed is a request signed with key.
+func authed(method, path, key string) *http.Request {
+	r := httptest.NewRequest(method, path, nil)
+	r.Header.Set("Authorization", "Bearer "+key)
+	return r
 }
 
 // A taken port stops serve before anything starts: no job queue, no
@@ -336,10 +358,12 @@ func TestStatusPageLogsThroughTheDaemonsLogger(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
 	d := openDaemon(t, "sqlite:"+filepath.Join(t.TempDir(), "rankr.db"), daemon.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	d.Close() // the status is unavailable now
+	key := ownerKey(t, d)
+	h := d.Handler()
+	d.Close() // neither the key nor the status can be read now
 	rec := httptest.NewRecorder()
-	d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/status", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(logs.String(), `"msg":"status page: reading the status"`) ||
+	h.ServeHTTP(rec, authed("GET", "/api/status", key))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(logs.String(), `"msg":"checking a request's key"`) ||
 		!strings.Contains(logs.String(), "database is closed") {
 		t.Fatalf("status %d; the daemon's log got:\n%s", rec.Code, logs)
 	}

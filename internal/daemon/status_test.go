@@ -257,8 +257,10 @@ func TestStatusPagesShareOneCount(t *testing.T) {
 		}
 		upsertOrder(t, d.Store, loc, "o1", at)
 	}
+	key := ownerKey(t, d)
 	counting := &countingStore{Store: d.Store}
 	d.Store = counting
+	h := d.Handler()
 
 	// Five pages open, each refreshing four times.
 	const pages, refreshes = 5, 4
@@ -267,7 +269,7 @@ func TestStatusPagesShareOneCount(t *testing.T) {
 		wg.Go(func() {
 			for range refreshes {
 				rec := httptest.NewRecorder()
-				d.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/status", nil))
+				h.ServeHTTP(rec, authed("GET", "/api/status", key))
 				var body struct {
 					Locations []struct{ Counts rankr.Counts } `json:"locations"`
 				}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -292,6 +293,20 @@ func run(t *testing.T, env rankrEnv, timeout time.Duration, args ...string) *pro
 	p := start(t, env, args...)
 	p.succeed(t, timeout)
 	return p
+}
+
+// apiKey makes an API key with rankr keys create, as an operator does on
+// the host, and returns it with the process that printed it.
+func apiKey(t *testing.T, env rankrEnv, role string) (string, *proc) {
+	t.Helper()
+	p := run(t, env, 30*time.Second, "keys", "create", "--role", role, "--expires", "1d", "--name", "e2e", "--json")
+	var out struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal([]byte(p.stdout.String()), &out); err != nil || !strings.HasPrefix(out.Key, "rnkr_live_") {
+		t.Fatalf("rankr keys create printed %q (%v)", p.stdout.String(), err)
+	}
+	return out.Key, p
 }
 
 // connectAll connects every sandbox location, in its own rankr connect,

@@ -59,6 +59,7 @@ func TestTwoServeProcessesShareTheWork(t *testing.T) {
 			"--poll-interval", "1s", "--workers", "2"))
 	}
 	statusURL := servingAddr(t, servers[0]) + "/api/status"
+	key, _ := apiKey(t, env, "viewer")
 
 	testwait.UntilWhy(t, 50*time.Second, "every location backfilled and polled, by both processes", func() (bool, string) {
 		for _, p := range servers {
@@ -66,7 +67,7 @@ func TestTwoServeProcessesShareTheWork(t *testing.T) {
 				t.Fatalf("rankr %s ended: %s", p.name, p.state())
 			}
 		}
-		st, err := serveStatus(statusURL)
+		st, err := serveStatus(statusURL, key)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -164,13 +165,14 @@ type locationStatus struct {
 	} `json:"sync"`
 }
 
-func serveStatus(url string) ([]locationStatus, error) {
+func serveStatus(url, key string) ([]locationStatus, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err

@@ -21,7 +21,8 @@ import (
 // debug logs, then reads every file in the data directory (the database,
 // its WAL and shared-memory files, while a serve process holds them open)
 // and every process's output: the GHL token must appear in none of them,
-// neither as is nor encoded in base64 or hex.
+// neither as is nor encoded in base64 or hex, and the API key nowhere but
+// where rankr keys create showed it.
 func TestTokenNeverStoredInClear(t *testing.T) {
 	t.Parallel()
 	sb, url := newSandbox(t, sandbox.Config{Seed: 5, Locations: 1, Orders: 60}, sandbox.Faults{})
@@ -53,9 +54,11 @@ func TestTokenNeverStoredInClear(t *testing.T) {
 	serve := start(t, env, "serve", "--addr", "127.0.0.1:0", "--poll-interval", "1s")
 	procs = append(procs, serve)
 	statusURL := servingAddr(t, serve) + "/api/status"
+	key, keyProc := apiKey(t, env, "viewer")
+	procs = append(procs, keyProc)
 	first := time.Now().UTC()
 	testwait.UntilWhy(t, 30*time.Second, "a poll by rankr serve", func() (bool, string) {
-		st, err := serveStatus(statusURL)
+		st, err := serveStatus(statusURL, key)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -99,6 +102,9 @@ func TestTokenNeverStoredInClear(t *testing.T) {
 				t.Errorf("%s holds the token %s", path, how)
 			}
 		}
+		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(key[len(key)-38:])) {
+			t.Errorf("%s holds the API key or its secret", path)
+		}
 		return nil
 	})
 	if err != nil {
@@ -118,6 +124,10 @@ func TestTokenNeverStoredInClear(t *testing.T) {
 				if strings.Contains(out, string(n)) {
 					t.Errorf("the %s of rankr %s holds the token %s", name, p.name, how)
 				}
+			}
+			// The key is shown once, by the command that made it.
+			if strings.Contains(out, key[len(key)-38:]) && (p != keyProc || name != "stdout") {
+				t.Errorf("the %s of rankr %s holds the API key", name, p.name)
 			}
 		}
 	}

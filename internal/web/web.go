@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
@@ -48,55 +50,68 @@ type StatusFunc func(context.Context) ([]LocationStatus, error)
 // EventsFunc reads the change feed.
 type EventsFunc func(context.Context, store.EventListParams) ([]rankr.Event, error)
 
-// Handler serves / (the status page), /api/status, /api/events and
-// /healthz. It logs to log (nil: nowhere).
-func Handler(status StatusFunc, events EventsFunc, log *slog.Logger) http.Handler {
+// Register adds the status page and the JSON behind it to rt: the page
+// and /api/status for keys that read connections, /api/events for keys
+// that read the change feed. A key bound to locations sees only those.
+// It logs to log (nil: nowhere).
+func Register(rt *access.Router, status StatusFunc, events EventsFunc, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	rt.HandleFunc("GET /{$}", access.Need("connections:read"), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		http.ServeFileFS(w, r, static, "static/status.html")
 	})
-	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+	rt.Handle("POST /session", access.SignIn(), nil)
+	rt.Handle("DELETE /session", access.SignIn(), nil)
+	rt.HandleFunc("GET /api/status", access.Need("connections:read"), func(w http.ResponseWriter, r *http.Request) {
 		st, err := status(r.Context())
 		if err != nil {
-			log.Error("status page: reading the status", "error", err)
-			http.Error(w, `{"error":"the status is unavailable; see the logs"}`, http.StatusServiceUnavailable)
+			log.Error("status page: reading the status", "error", err, "request", access.RequestID(r.Context()))
+			access.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the status is unavailable; see the logs")
 			return
 		}
+		p := access.PrincipalFrom(r.Context())
+		st = slices.DeleteFunc(st, func(s LocationStatus) bool { return !p.SeesLocation(s.Connection.LocationID) })
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"locations": st})
 	})
 	// /api/events?after=SEQ gives the events after SEQ, oldest first;
 	// without it, the newest ones, so that a page starts from now.
-	mux.HandleFunc("GET /api/events", func(w http.ResponseWriter, r *http.Request) {
+	rt.HandleFunc("GET /api/events", access.Need("events:read").InLocation("query:location"), func(w http.ResponseWriter, r *http.Request) {
 		p := store.EventListParams{Limit: 50, Newest: true, LocationID: r.URL.Query().Get("location")}
 		if a := r.URL.Query().Get("after"); a != "" {
 			after, err := strconv.ParseInt(a, 10, 64)
 			if err != nil || after < 0 {
-				http.Error(w, `{"error":"after: want the sequence number of the last event seen"}`, http.StatusBadRequest)
+				access.WriteError(w, http.StatusBadRequest, "invalid_after", "after: want the sequence number of the last event seen")
 				return
 			}
 			p.AfterSeq, p.Newest, p.Limit = after, false, 500
 		}
 		evs, err := events(r.Context(), p)
 		if err != nil {
-			log.Error("status page: reading the change feed", "error", err)
-			http.Error(w, `{"error":"the change feed is unavailable; see the logs"}`, http.StatusServiceUnavailable)
+			log.Error("status page: reading the change feed", "error", err, "request", access.RequestID(r.Context()))
+			access.WriteError(w, http.StatusServiceUnavailable, "unavailable", "the change feed is unavailable; see the logs")
 			return
 		}
+		pr := access.PrincipalFrom(r.Context())
+		evs = slices.DeleteFunc(evs, func(e rankr.Event) bool { return !pr.SeesLocation(e.LocationID) })
 		evs = shown(evs)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(map[string]any{"events": evs})
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
+}
+
+// SignInPage is what a browser gets instead of a page it needs a key
+// for: a form that trades a key for the dashboard's session cookie.
+func SignInPage() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		b, _ := static.ReadFile("static/signin.html")
+		w.Write(b)
 	})
-	return mux
 }
 
 // shownFields are the fields of an event's data (and of its changes) that
