@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
@@ -41,6 +42,8 @@ type DataFlags struct {
 	// The master key is read from the environment or a file, never from a
 	// flag, so that it stays out of shell history and process lists.
 	MasterKeyFile string `help:"File holding the master key that seals GHL tokens (default: DATA_DIR/master.key). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
+	// Previous keys, like the key, come from the environment or files.
+	MasterKeyPreviousFile []string `help:"Files holding master keys being rotated out (repeatable). Secrets they sealed still open, each logging a warning, until rankr keys master reseal seals them again with the current key; then remove them. RANKR_MASTER_KEY_PREVIOUS, base64 keys separated by commas, adds to these." name:"master-key-previous-file" env:"RANKR_MASTER_KEY_PREVIOUS_FILE" placeholder:"PATH"`
 }
 
 // AfterApply hands the parsed data flags to the command being run, which
@@ -106,6 +109,33 @@ func (g *Globals) masterKey(create bool) ([]byte, error) {
 	return k, nil
 }
 
+// previousMasterKeys reads the master keys being rotated out:
+// RANKR_MASTER_KEY_PREVIOUS, then each --master-key-previous-file. Errors
+// say which key is wrong by its place, never by its value.
+func (g *Globals) previousMasterKeys() ([][]byte, error) {
+	var keys [][]byte
+	if env := os.Getenv("RANKR_MASTER_KEY_PREVIOUS"); strings.TrimSpace(env) != "" {
+		for i, part := range strings.Split(env, ",") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			k, err := vault.ParseKey(part)
+			if err != nil {
+				return nil, fmt.Errorf("RANKR_MASTER_KEY_PREVIOUS, key %d: %w", i+1, err)
+			}
+			keys = append(keys, k)
+		}
+	}
+	for _, path := range g.data.MasterKeyPreviousFile {
+		k, _, err := vault.LoadKeyFile(path, false)
+		if err != nil {
+			return nil, fmt.Errorf("--master-key-previous-file: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // open opens the database and the vault, for commands that seal or open
 // secrets (GHL tokens, outbound webhook secrets). With createKey, a missing
 // master key is created.
@@ -117,7 +147,11 @@ func (g *Globals) open(ctx context.Context, createKey bool, cfg daemon.Config) (
 	if err != nil {
 		return nil, err
 	}
-	cfg.DB, cfg.MasterKey, cfg.Logger = g.data.DB, key, g.Logger()
+	previous, err := g.previousMasterKeys()
+	if err != nil {
+		return nil, err
+	}
+	cfg.DB, cfg.MasterKey, cfg.PreviousMasterKeys, cfg.Logger = g.data.DB, key, previous, g.Logger()
 	return daemon.Open(ctx, cfg)
 }
 

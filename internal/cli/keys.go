@@ -23,6 +23,7 @@ type KeysCmd struct {
 	Revoke   KeysRevokeCmd   `cmd:"" help:"End a key now (every rankr process refuses it within a second)."`
 	SetRole  KeysSetRoleCmd  `cmd:"" help:"Change a key's role (and so what the keys it made may do)."`
 	AllowIPs KeysAllowIPsCmd `cmd:"" name:"allow-ips" help:"Set the addresses a key, or (with --installation) every key, may be used from."`
+	Master   KeysMasterCmd   `cmd:"" help:"The master key that seals every secret: status, and reseal after a rotation."`
 	DataFlags
 }
 

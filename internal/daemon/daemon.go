@@ -49,6 +49,10 @@ type Config struct {
 	DB string
 	// MasterKey seals credentials; see vault.
 	MasterKey []byte
+	// PreviousMasterKeys are keys being rotated out: the secrets they
+	// sealed still open (each such open logs a warning) until rankr keys
+	// master reseal has sealed them again with MasterKey.
+	PreviousMasterKeys [][]byte
 	// Addr is where serve listens for HTTP (empty: no HTTP server);
 	// Listener, when set, is used instead.
 	Addr     string
@@ -221,13 +225,6 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 func OpenWithoutVault(ctx context.Context, cfg Config) (*Daemon, error) {
 	cfg.withoutVault = true
 	return Open(ctx, cfg)
-}
-
-func openVault(cfg Config) (*vault.Vault, error) {
-	if cfg.withoutVault {
-		return nil, nil
-	}
-	return vault.New(cfg.MasterKey)
 }
 
 // ParseDB reads a database setting: "sqlite:PATH", "file:PATH", a bare path,

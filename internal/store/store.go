@@ -181,6 +181,10 @@ type Store interface {
 	// Access keeps API keys, the installation's secrets and the audit log
 	// (access.go).
 	Access
+
+	// Sealed counts and replaces the vault's secrets, for master-key
+	// rotation (sealed.go).
+	Sealed
 }
 
 // ConnectionUpsertParams creates or updates a connection. A connection

@@ -19,11 +19,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // KeySize is the size of a master key: 32 random bytes.
@@ -43,10 +45,29 @@ const (
 // tampered bytes. The error never says which, nor shows any of the secret.
 var ErrSealed = errors.New("vault: the secret does not open with the keys given")
 
-// Vault seals and opens secrets.
+// KeyNotHeldError is the error of opening a secret sealed by a master key
+// the vault was not given. It names the key by its id, never the key, and
+// is an ErrSealed.
+type KeyNotHeldError struct {
+	KeyID string // hex, as KeyID and SealedKeyID give it
+}
+
+func (e *KeyNotHeldError) Error() string {
+	return "vault: sealed by master key " + e.KeyID + ", which is not given"
+}
+
+// Is makes a KeyNotHeldError an ErrSealed.
+func (e *KeyNotHeldError) Is(target error) bool { return target == ErrSealed }
+
+// Vault seals and opens secrets. It is safe for concurrent use once
+// OnPrevious, if called, has been.
 type Vault struct {
 	current [keyIDSize]byte
 	keys    map[[keyIDSize]byte]cipher.AEAD
+	order   [][keyIDSize]byte // current first, then the previous keys as given
+
+	onPrevious    func(keyID string)
+	previousOpens atomic.Int64
 }
 
 // New returns a vault that seals with master and opens secrets sealed by
@@ -62,6 +83,9 @@ func New(master []byte, previous ...[]byte) (*Vault, error) {
 			return nil, err
 		}
 		id := keyID(k)
+		if _, dup := v.keys[id]; !dup {
+			v.order = append(v.order, id)
+		}
 		v.keys[id] = aead
 		if i == 0 {
 			v.current = id
@@ -69,6 +93,56 @@ func New(master []byte, previous ...[]byte) (*Vault, error) {
 	}
 	return v, nil
 }
+
+// OnPrevious makes the vault call fn, with the key's id, each time it opens
+// a secret sealed by a previous key: the sign that a reseal is due. Call it
+// before the vault is shared; fn must be safe for concurrent use.
+func (v *Vault) OnPrevious(fn func(keyID string)) { v.onPrevious = fn }
+
+// PreviousOpens counts the secrets opened with a previous key so far.
+func (v *Vault) PreviousOpens() int64 { return v.previousOpens.Load() }
+
+// KeyID is the id of the current master key, the one that seals: 16 hex
+// digits, which say nothing of the key.
+func (v *Vault) KeyID() string { return hex.EncodeToString(v.current[:]) }
+
+// KeyIDs are the ids of every master key held, the current one first.
+func (v *Vault) KeyIDs() []string {
+	out := make([]string, len(v.order))
+	for i, id := range v.order {
+		out[i] = hex.EncodeToString(id[:])
+	}
+	return out
+}
+
+// Holds reports whether the vault holds the master key of an id.
+func (v *Vault) Holds(keyID string) bool {
+	var id [keyIDSize]byte
+	b, err := hex.DecodeString(keyID)
+	if err != nil || len(b) != keyIDSize {
+		return false
+	}
+	copy(id[:], b)
+	_, ok := v.keys[id]
+	return ok
+}
+
+// KeyIDOf returns the id of the master key a ciphertext names, without
+// opening it, and false when it is not a sealed secret at all.
+func KeyIDOf(sealed []byte) (string, bool) {
+	id, ok := sealedKeyID(sealed)
+	if !ok {
+		return "", false
+	}
+	return hex.EncodeToString(id[:]), true
+}
+
+// KeyIDOffset and KeyIDSize locate the master key's id in a sealed secret
+// (0-based), for a database to group secrets by key without opening them.
+const (
+	KeyIDOffset = 4 // len(magic)
+	KeyIDSize   = keyIDSize
+)
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
@@ -126,7 +200,7 @@ func (v *Vault) Open(sealed []byte, context string) ([]byte, error) {
 	}
 	kek, ok := v.keys[id]
 	if !ok {
-		return nil, fmt.Errorf("%w: it was sealed by a master key this vault does not hold (key id %x)", ErrSealed, id)
+		return nil, &KeyNotHeldError{KeyID: hex.EncodeToString(id[:])}
 	}
 	rest := sealed[len(magic)+keyIDSize:]
 	aad := v.aad(id, context)
@@ -142,6 +216,12 @@ func (v *Vault) Open(sealed []byte, context string) ([]byte, error) {
 	secret, err := data.Open(nil, rest[:nonceSize], rest[nonceSize:], aad)
 	if err != nil {
 		return nil, ErrSealed
+	}
+	if id != v.current {
+		v.previousOpens.Add(1)
+		if v.onPrevious != nil {
+			v.onPrevious(hex.EncodeToString(id[:]))
+		}
 	}
 	return secret, nil
 }

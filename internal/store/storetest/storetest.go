@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		"Upcoming":                 testUpcoming,
 	}
 	maps.Copy(tests, accessTests())
+	maps.Copy(tests, sealedTests())
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
