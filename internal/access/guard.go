@@ -1,10 +1,12 @@
 package access
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -61,11 +63,11 @@ type Guard struct {
 	ips *ClientIP
 	now func() time.Time
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // guards keys and install, read on every request
 	keys    map[string]cachedKey
 	install cachedInstall
-	limits  map[string]*rate.Limiter
-	touched map[string]time.Time
+	limits  sync.Map       // key id -> *rate.Limiter
+	touched sync.Map       // key id -> time.Time of the last write of its use
 	writes  sync.WaitGroup // last-use writes in flight
 }
 
@@ -73,6 +75,13 @@ type cachedKey struct {
 	key rankr.APIKey
 	err error
 	at  time.Time
+	// What the key may do and where from, worked out once per read.
+	rights Rights
+	allow  []netip.Prefix
+	// verified is the key that last matched its hash: checked again with
+	// a constant-time compare instead of an HMAC, until the entry is read
+	// again. It is held in memory only.
+	verified string
 }
 
 type cachedInstall struct {
@@ -95,7 +104,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 		ips, _ = NewClientIP(nil)
 	}
 	return &Guard{cfg: cfg, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), ips: ips, now: time.Now,
-		keys: map[string]cachedKey{}, limits: map[string]*rate.Limiter{}, touched: map[string]time.Time{}}, nil
+		keys: map[string]cachedKey{}}, nil
 }
 
 // Policy says who may call a route.
@@ -175,9 +184,10 @@ type Principal struct {
 	UserAgent string
 }
 
-// SeesLocation reports whether the key may see a location.
+// SeesLocation reports whether the key may see a location. A nil
+// principal (an open route's) sees every location.
 func (p *Principal) SeesLocation(id string) bool {
-	return p.Locations == nil || slices.Contains(p.Locations, id)
+	return p == nil || p.Locations == nil || slices.Contains(p.Locations, id)
 }
 
 // Actor is the principal as the actor of a change.
@@ -270,7 +280,7 @@ func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
 	if d := g.usable(r.Context(), key, client); d != nil {
 		return pr, d
 	}
-	rights, err := g.rights(r.Context(), key, 0)
+	rights, err := g.cachedRights(r.Context(), key)
 	if err != nil {
 		return pr, unavailableNow("the key's rights cannot be read now; try again", err)
 	}
@@ -300,13 +310,34 @@ func (g *Guard) keyFor(ctx context.Context, token string) (rankr.APIKey, *denied
 		return rankr.APIKey{}, deny(http.StatusUnauthorized, "invalid_key", "%v", err)
 	}
 	key, err := g.key(ctx, id)
-	if errors.Is(err, rankr.ErrNotFound) || err == nil && !hmac.Equal(key.Hash, g.cfg.Hasher.Key(token)) {
+	if errors.Is(err, rankr.ErrNotFound) || err == nil && !g.matches(key, token) {
 		return rankr.APIKey{}, deny(http.StatusUnauthorized, "invalid_key", "the API key is not one of this Rankr's")
 	}
 	if err != nil {
 		return rankr.APIKey{}, unavailableNow("keys cannot be checked now; try again", err)
 	}
 	return key, nil
+}
+
+// matches reports whether token is key's, by its HMAC, or by the token
+// that matched the same cache entry before.
+func (g *Guard) matches(key rankr.APIKey, token string) bool {
+	g.mu.RLock()
+	c, ok := g.keys[key.ID]
+	g.mu.RUnlock()
+	if ok && c.verified != "" && subtle.ConstantTimeCompare([]byte(c.verified), []byte(token)) == 1 {
+		return true
+	}
+	if !hmac.Equal(key.Hash, g.cfg.Hasher.Key(token)) {
+		return false
+	}
+	g.mu.Lock()
+	if c, ok := g.keys[key.ID]; ok && bytes.Equal(c.key.Hash, key.Hash) {
+		c.verified = token
+		g.keys[key.ID] = c
+	}
+	g.mu.Unlock()
+	return true
 }
 
 func unavailableNow(message string, cause error) *denied {
@@ -327,8 +358,7 @@ func (g *Guard) usable(ctx context.Context, key rankr.APIKey, client netip.Addr)
 	if err != nil {
 		return unavailableNow("the allow-list cannot be read now; try again", err)
 	}
-	own, _, _ := ParseAllowList(key.AllowIPs)
-	if !allowed(client, install, own) {
+	if !allowed(client, install, g.keyAllow(key)) {
 		return deny(http.StatusForbidden, "ip_not_allowed", "key %s may not be used from %s", key.ID, client)
 	}
 	return nil
@@ -374,12 +404,55 @@ func (g *Guard) rights(ctx context.Context, key rankr.APIKey, depth int) (Rights
 	return r.Intersect(up), nil
 }
 
+// cachedRights is rights, kept with the key's cache entry while it is
+// fresh.
+func (g *Guard) cachedRights(ctx context.Context, key rankr.APIKey) (Rights, error) {
+	g.mu.RLock()
+	c, ok := g.keys[key.ID]
+	g.mu.RUnlock()
+	if ok && c.rights != nil && c.key.ID == key.ID && g.now().Sub(c.at) < g.cfg.Fresh {
+		return c.rights, nil
+	}
+	r, err := g.rights(ctx, key, 0)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	if c, ok := g.keys[key.ID]; ok {
+		c.rights = r
+		g.keys[key.ID] = c
+	}
+	g.mu.Unlock()
+	return r, nil
+}
+
+// keyAllow is a key's own allow-list, parsed once per cache entry.
+func (g *Guard) keyAllow(key rankr.APIKey) []netip.Prefix {
+	if len(key.AllowIPs) == 0 {
+		return nil
+	}
+	g.mu.RLock()
+	c, ok := g.keys[key.ID]
+	g.mu.RUnlock()
+	if ok && c.allow != nil {
+		return c.allow
+	}
+	allow, _, _ := ParseAllowList(key.AllowIPs)
+	g.mu.Lock()
+	if c, ok := g.keys[key.ID]; ok {
+		c.allow = allow
+		g.keys[key.ID] = c
+	}
+	g.mu.Unlock()
+	return allow
+}
+
 // key reads a key, from the cache while it is fresh.
 func (g *Guard) key(ctx context.Context, id string) (rankr.APIKey, error) {
 	now := g.now()
-	g.mu.Lock()
+	g.mu.RLock()
 	c, ok := g.keys[id]
-	g.mu.Unlock()
+	g.mu.RUnlock()
 	if ok && now.Sub(c.at) < g.cfg.Fresh {
 		return c.key, c.err
 	}
@@ -398,9 +471,9 @@ func (g *Guard) key(ctx context.Context, id string) (rankr.APIKey, error) {
 
 func (g *Guard) installAllow(ctx context.Context) ([]netip.Prefix, error) {
 	now := g.now()
-	g.mu.Lock()
+	g.mu.RLock()
 	c := g.install
-	g.mu.Unlock()
+	g.mu.RUnlock()
 	if !c.at.IsZero() && now.Sub(c.at) < g.cfg.Fresh {
 		return c.allow, nil
 	}
@@ -419,28 +492,24 @@ func (g *Guard) installAllow(ctx context.Context) ([]netip.Prefix, error) {
 }
 
 func (g *Guard) limiter(id string) *rate.Limiter {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	l, ok := g.limits[id]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(g.cfg.KeyRate), g.cfg.KeyBurst)
-		g.limits[id] = l
+	if l, ok := g.limits.Load(id); ok {
+		return l.(*rate.Limiter)
 	}
-	return l
+	l, _ := g.limits.LoadOrStore(id, rate.NewLimiter(rate.Limit(g.cfg.KeyRate), g.cfg.KeyBurst))
+	return l.(*rate.Limiter)
 }
 
 // touch records a key's use, at most every TouchEvery per process (and the
 // store skips it when another process wrote one since).
 func (g *Guard) touch(id string, client netip.Addr, ua string) {
 	now := g.now()
-	g.mu.Lock()
-	last, ok := g.touched[id]
-	if ok && now.Sub(last) < g.cfg.TouchEvery {
-		g.mu.Unlock()
+	if last, ok := g.touched.Load(id); ok && now.Sub(last.(time.Time)) < g.cfg.TouchEvery {
 		return
 	}
-	g.touched[id] = now
-	g.mu.Unlock()
+	// Of requests racing past the check, one swaps the time in and writes.
+	if prev, loaded := g.touched.Swap(id, now); loaded && now.Sub(prev.(time.Time)) < g.cfg.TouchEvery {
+		return
+	}
 	g.writes.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/crc32"
-	"regexp"
 	"strings"
 )
 
@@ -26,8 +25,6 @@ const (
 
 // KeyPattern matches a Rankr API key (for secret scanners).
 const KeyPattern = `rnkr_(live|test)_[a-z2-7]{12}_[0-9A-Za-z]{38}`
-
-var keyRE = regexp.MustCompile(`^` + KeyPattern + `$`)
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -78,7 +75,7 @@ func check(s string) string {
 // ParseKey checks a key's shape and checksum and returns its id and whether
 // it is a test key. It reads nothing but the string.
 func ParseKey(token string) (id string, test bool, err error) {
-	if !keyRE.MatchString(token) {
+	if !wellFormed(token) {
 		return "", false, ErrMalformedKey
 	}
 	body, sum := token[:len(token)-checkLen], token[len(token)-checkLen:]
@@ -88,6 +85,29 @@ func ParseKey(token string) (id string, test bool, err error) {
 	test = strings.HasPrefix(token, "rnkr_test_")
 	id = token[len("rnkr_live_") : len("rnkr_live_")+idLen]
 	return id, test, nil
+}
+
+// wellFormed reports whether s matches KeyPattern, without a regular
+// expression's cost on every request.
+func wellFormed(s string) bool {
+	const head = len("rnkr_live_")
+	if len(s) != head+idLen+1+secretLen+checkLen || !strings.HasPrefix(s, "rnkr_live_") && !strings.HasPrefix(s, "rnkr_test_") {
+		return false
+	}
+	for i := head; i < head+idLen; i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	if s[head+idLen] != '_' {
+		return false
+	}
+	for i := head + idLen + 1; i < len(s); i++ {
+		if !strings.ContainsRune(base62, rune(s[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // Display shows a key without its secret: its prefix, id and last four

@@ -202,6 +202,7 @@ type CLI struct {
 	Webhooks WebhooksCmd `cmd:"" help:"Send Rankr's changes to your endpoints as signed webhooks: add, list, deliveries, replay."`
 
 	Keys  KeysCmd  `cmd:"" help:"Rankr API keys: create, list, show, roll, revoke, roles and IP allow-lists."`
+	OAuth OAuthCmd `cmd:"" name:"oauth" help:"Connect locations and agencies through the GHL marketplace app (OAuth): configure, install links, pending installs."`
 	Audit AuditCmd `cmd:"" help:"The audit log: list, verify, export, checkpoint."`
 
 	Orders        RecordCmd[orderKind]       `cmd:"" help:"List or show orders."`

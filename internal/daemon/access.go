@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/oauth"
 	"github.com/rankr/rankr/internal/web"
 )
 
@@ -87,6 +88,10 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	rt := access.NewRouter(g)
 	if webhooks != nil {
 		rt.Handle("POST "+WebhookPath, access.Public(), webhooks)
+	}
+	if d.OAuth != nil {
+		rt.Handle("GET "+oauth.StartPath, access.Public(), d.OAuth.StartHandler())
+		rt.Handle("GET "+oauth.CallbackPath, access.Public(), d.OAuth.CallbackHandler())
 	}
 	rt.HandleFunc("GET /healthz", access.Probe(), func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))

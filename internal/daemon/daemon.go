@@ -32,6 +32,7 @@ import (
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/oauth"
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
@@ -83,6 +84,9 @@ type Config struct {
 	Outbound outbound.Config
 	// Access configures API keys, proxies and the audit log.
 	Access AccessConfig
+	// OAuthRefreshBefore is how long before expiry OAuth tokens are
+	// refreshed (zero: the default, 10 minutes).
+	OAuthRefreshBefore time.Duration
 
 	// HTTP bounds the HTTP server's connections (zero fields: the
 	// defaults, see HTTPTimeouts).
@@ -148,6 +152,9 @@ type Daemon struct {
 	Webhooks *outbound.Webhooks
 	// Access authenticates and audits once OpenAccess has opened it.
 	Access *Access
+	// OAuth holds the GHL marketplace installs (nil without the master
+	// key).
+	OAuth *oauth.Manager
 	guards []*access.Guard // to wait for their last writes at the end
 
 	counts counter      // the records' counts, for Status
@@ -215,6 +222,12 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
 		Alerter:    flows.NewAlerter(st, cfg.AlertEmails, cfg.Logger),
 		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}
+	if v != nil {
+		d.OAuth = oauth.New(oauth.Config{Store: st, Vault: v, Logger: cfg.Logger, GHL: cfg.GHL,
+			RefreshBefore: cfg.OAuthRefreshBefore})
+		clients.SetOAuth(d.OAuth)
+		s.SetAppEvents(d.OAuth)
+	}
 	return d, nil
 }
 
@@ -315,9 +328,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 	jobsCfg.Notifier = d.Notifier
 	jobsCfg.Alerter = d.Alerter
 	jobsCfg.Reconciler = d.Reconciler
+	if d.OAuth != nil {
+		jobsCfg.OAuth = d.OAuth
+	}
 	client, err := jobs.New(riverDriver(d.kind, d.Store.(*sqlstore.Store).DB()), d.Store, d.Syncer, d.Pusher, jobsCfg)
 	if err != nil {
 		return err
+	}
+	if d.OAuth != nil {
+		d.OAuth.SetEnqueue(func(ctx context.Context, companyID string, locs []string) error {
+			_, err := client.InsertMany(ctx, jobs.LocationTokens(companyID, locs))
+			return err
+		})
 	}
 	// The job queue stops when Run says so, last, not when ctx ends:
 	// cancelling its start context would cancel the running jobs at once.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/oauth"
 )
 
 // TestEveryRouteHasItsPolicy walks serve's own route list. Every route that
@@ -125,7 +126,8 @@ func TestEveryRouteHasItsPolicy(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"POST " + daemon.WebhookPath, "GET /healthz", "GET /readyz", "POST /session", "DELETE /session"}
+	want := []string{"POST " + daemon.WebhookPath, "GET /healthz", "GET /readyz", "POST /session", "DELETE /session",
+		"GET " + oauth.StartPath, "GET " + oauth.CallbackPath}
 	for _, p := range want {
 		if !open[p] {
 			t.Errorf("%s is not an open route", p)

@@ -335,6 +335,8 @@ type Config struct {
 	// negative: forever). Pruning runs every PruneInterval (default 1 h).
 	InboxRetention time.Duration
 	PruneInterval  time.Duration
+	// OAuth mints the location tokens of agency installs.
+	OAuth LocationMinter
 }
 
 // Migrate brings River's tables up to date on the database: in tx when it
@@ -415,6 +417,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &noticeWorker{n: cfg.Notifier, a: cfg.Alerter, log: cfg.Logger})
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
 	river.AddWorker(workers, &pruneWorker{st: st, retention: cfg.InboxRetention, log: cfg.Logger})
+	river.AddWorker(workers, &locationTokenWorker{m: cfg.OAuth})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,

@@ -13,6 +13,12 @@ const (
 	StateMissingScope  ConnectionState = "missing_scope"  // the token lacks a scope sync needs
 	StateForbidden     ConnectionState = "forbidden"      // the token may not act on the location
 	StateSuspended     ConnectionState = "suspended"      // the app was uninstalled
+	// StateReauthRequired: the OAuth install's refresh token was spent or
+	// revoked; reinstall the app on the location.
+	StateReauthRequired ConnectionState = "reauth_required"
+	// StateLocationInactive: GHL says the location is not active (paused
+	// or cancelled); its token is kept and tried again hourly.
+	StateLocationInactive ConnectionState = "location_inactive"
 )
 
 // Connection links Rankr to one GHL location (sub-account).

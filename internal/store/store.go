@@ -185,6 +185,9 @@ type Store interface {
 	// Sealed counts and replaces the vault's secrets, for master-key
 	// rotation (sealed.go).
 	Sealed
+
+	// OAuth keeps GHL marketplace installs and their tokens (oauth.go).
+	OAuth
 }
 
 // ConnectionUpsertParams creates or updates a connection. A connection
@@ -193,9 +196,11 @@ type ConnectionUpsertParams struct {
 	LocationID     string
 	Name           string
 	BaseURL        string
-	Credential     []byte // sealed by the vault
-	CredentialKind string
+	Credential     []byte // sealed by the vault; none for "oauth", whose token is the location's OAuth token
+	CredentialKind string // "pit" (default) or "oauth"
 	Now            time.Time
+	// Audit, when set, is recorded with the change.
+	Audit *rankr.AuditEntry
 }
 
 // ConnectionSetStateParams sets a connection's state.

@@ -24,10 +24,16 @@ type Clients struct {
 	opts     []ghl.Option
 	calls    *callCounter
 
+	oauth    ghl.TokenSource // the OAuth installs' tokens (package oauth)
+
 	mu      sync.Mutex
 	clients map[string]*ghl.Client
 	tokens  map[string]cachedToken
 }
+
+// SetOAuth hands the tokens of OAuth connections (credential kind "oauth")
+// to ts, which refreshes them as they expire.
+func (c *Clients) SetOAuth(ts ghl.TokenSource) { c.oauth = ts }
 
 type cachedToken struct {
 	token   string
@@ -78,6 +84,12 @@ func (ts tokenSource) Token(ctx context.Context, locationID string) (string, err
 	conn, err := ts.c.store.ConnectionGet(ctx, locationID)
 	if err != nil {
 		return "", fmt.Errorf("loading the credential of %s: %w", locationID, err)
+	}
+	if conn.CredentialKind == "oauth" {
+		if ts.c.oauth == nil {
+			return "", fmt.Errorf("location %s is connected by OAuth, and this process holds no OAuth installs", locationID)
+		}
+		return ts.c.oauth.Token(ctx, locationID)
 	}
 	version := conn.UpdatedAt.UnixMilli()
 	ts.c.mu.Lock()

@@ -60,6 +60,8 @@ type Syncer struct {
 	opts    Options
 	log     *slog.Logger
 
+	appEvents AppEvents // see SetAppEvents
+
 	mu       sync.Mutex
 	progress map[string]*Progress
 	refused  map[string]*refusals // by location, until a pass finishes

@@ -3,6 +3,7 @@ package syncer
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -134,6 +135,13 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			g.invoices = append(g.invoices, x)
 			g.invAt = append(g.invAt, i)
 		case ghl.EventUninstall, ghl.EventInstall:
+			if outcome, handled, err := s.oauthAppEvent(ctx, env); err != nil {
+				return nil, nil, err
+			} else if handled {
+				delete(verdicts, loc)
+				out[i].Outcome = outcome
+				continue
+			}
 			outcome, err := s.installState(ctx, env.Type, loc, cmp.Or(ev.EventAt, ev.ReceivedAt, s.opts.Now()))
 			if err != nil {
 				return nil, nil, err
@@ -182,6 +190,49 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 		}
 	}
 	return out, follow, nil
+}
+
+// AppEvents follows the INSTALL and UNINSTALL webhooks of OAuth installs
+// (package oauth): an agency's location installed later gets its token
+// minted from the company's (or parked until that token exists), an
+// uninstall removes the tokens. It reports false for an event that is
+// none of its business (a PIT connection's).
+type AppEvents interface {
+	AppInstalled(ctx context.Context, companyID, locationID string) (bool, error)
+	AppUninstalled(ctx context.Context, companyID, locationID string) ([]string, error)
+}
+
+// SetAppEvents hands the OAuth installs' app events to a.
+func (s *Syncer) SetAppEvents(a AppEvents) { s.appEvents = a }
+
+// oauthAppEvent offers an INSTALL or UNINSTALL webhook to the OAuth
+// installs.
+func (s *Syncer) oauthAppEvent(ctx context.Context, env *ghl.WebhookEvent) (string, bool, error) {
+	if s.appEvents == nil {
+		return "", false, nil
+	}
+	var p struct {
+		CompanyID string `json:"companyId"`
+	}
+	_ = json.Unmarshal(env.Raw, &p)
+	if env.Type == ghl.EventInstall {
+		if env.LocationID == "" {
+			return "ignored: an agency's install is connected by its code exchange", true, nil
+		}
+		handled, err := s.appEvents.AppInstalled(ctx, p.CompanyID, env.LocationID)
+		if err != nil || !handled {
+			return "", false, err
+		}
+		return "location token of the agency install queued (or parked until the agency's token exists)", true, nil
+	}
+	suspended, err := s.appEvents.AppUninstalled(ctx, p.CompanyID, env.LocationID)
+	if errors.Is(err, rankr.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return fmt.Sprintf("OAuth install removed; %d connections suspended", len(suspended)), true, nil
 }
 
 // installState follows the app being installed or uninstalled, at the

@@ -22,7 +22,7 @@ import (
 	"github.com/rankr/rankr/internal/store/sqlstore"
 )
 
-//go:embed migrations/*.sql inbox_migrations/*.sql
+//go:embed migrations/*.sql inbox_migrations/*.sql locks_migrations/*.sql
 var migrations embed.FS
 
 // Dialect is SQLite's: one writer at a time, so rows and the change feed
@@ -57,6 +57,11 @@ func DSN(path string) string {
 // commit. Back the two files up together.
 func InboxPath(path string) string { return path + "-inbox" }
 
+// LocksPath is where the lock that serializes OAuth token refreshes lives:
+// a refresh holds it for the length of a call to GHL, which must not hold
+// the records' one writer.
+func LocksPath(path string) string { return path + "-locks" }
+
 // Open opens (creating if needed) and migrates the database file at path
 // and its inbox file, and runs then (the job queue's migrations) in the
 // records' migration transaction. The *sql.DB of the records is shared with
@@ -83,8 +88,15 @@ func Open(ctx context.Context, path string, then ...sqlstore.Then) (*sqlstore.St
 		inbox.Close()
 		return nil, err
 	}
+	locks, err := openFile(ctx, LocksPath(path), "locks_migrations")
+	if err != nil {
+		db.Close()
+		inbox.Close()
+		return nil, err
+	}
 	s := sqlstore.New(db, Dialect)
 	s.SeparateInbox(inbox)
+	s.SeparateLocks(locks)
 	return s, nil
 }
 

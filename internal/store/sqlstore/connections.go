@@ -14,20 +14,38 @@ import (
 
 // ConnectionUpsert creates or updates a connection; it is active afterwards.
 func (s *Store) ConnectionUpsert(ctx context.Context, p store.ConnectionUpsertParams) (rankr.Connection, error) {
-	if p.LocationID == "" || p.BaseURL == "" || len(p.Credential) == 0 {
-		return rankr.Connection{}, invalid("a connection needs a location id, a base URL and a credential")
+	if err := s.inTx(ctx, func(t *tx) error { return t.upsertConnection(ctx, p) }); err != nil {
+		return rankr.Connection{}, fmt.Errorf("saving connection %s: %w", p.LocationID, storeErr(err))
+	}
+	return s.ConnectionGet(ctx, p.LocationID)
+}
+
+// upsertConnection saves a connection, with its audit record when it has
+// one. An OAuth connection holds no credential of its own: its token is
+// the location's OAuth token.
+func (t *tx) upsertConnection(ctx context.Context, p store.ConnectionUpsertParams) error {
+	kind := cmp.Or(p.CredentialKind, "pit")
+	if p.LocationID == "" || p.BaseURL == "" || len(p.Credential) == 0 && kind != "oauth" {
+		return invalid("a connection needs a location id, a base URL and a credential")
 	}
 	now := cmp.Or(p.Now, time.Now()).UnixMilli()
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO connections (location_id, name, base_url, credential, credential_kind, state,
+	credential := p.Credential
+	if credential == nil {
+		credential = []byte{} // the column is NOT NULL
+	}
+	_, err := t.exec(ctx, `INSERT INTO connections (location_id, name, base_url, credential, credential_kind, state,
 		state_message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)
 		ON CONFLICT (location_id) DO UPDATE SET name = excluded.name, base_url = excluded.base_url,
 		credential = excluded.credential, credential_kind = excluded.credential_kind, state = excluded.state,
-		state_message = '', last_error = '', updated_at = excluded.updated_at`),
-		p.LocationID, p.Name, p.BaseURL, p.Credential, cmp.Or(p.CredentialKind, "pit"), string(rankr.StateActive), now, now)
+		state_message = '', last_error = '', updated_at = excluded.updated_at`,
+		p.LocationID, p.Name, p.BaseURL, credential, kind, string(rankr.StateActive), now, now)
 	if err != nil {
-		return rankr.Connection{}, fmt.Errorf("saving connection %s: %w", p.LocationID, unavailable(err))
+		return err
 	}
-	return s.ConnectionGet(ctx, p.LocationID)
+	if p.Audit != nil {
+		return t.appendAudit(ctx, *p.Audit)
+	}
+	return nil
 }
 
 const connColumns = `location_id, name, base_url, credential, credential_kind, state, state_message, last_sync_at,

@@ -64,6 +64,7 @@ type Store struct {
 	d  Dialect
 
 	rebound sync.Map // query with ? -> query in the dialect's placeholders
+	locks   *sql.DB  // see SeparateLocks
 	stmts   stmtCache
 	// inbox, when set, holds the webhook inbox in a database of its own;
 	// see SeparateInbox.
@@ -205,6 +206,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.inbox != nil {
 		err = s.inbox.Close()
+	}
+	if s.locks != nil {
+		err = errors.Join(err, s.locks.Close())
 	}
 	s.stmts.close()
 	return errors.Join(s.db.Close(), err)
