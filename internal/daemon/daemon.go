@@ -154,7 +154,7 @@ type Daemon struct {
 	Access *Access
 	// OAuth holds the GHL marketplace installs (nil without the master
 	// key).
-	OAuth *oauth.Manager
+	OAuth  *oauth.Manager
 	guards []*access.Guard // to wait for their last writes at the end
 
 	counts counter      // the records' counts, for Status

@@ -222,7 +222,7 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 	changes, _ := json.Marshal(map[string]any{"kind": tok.Kind, "companyId": resp.CompanyID, "locationId": resp.LocationID,
 		"scopes": resp.Scopes(), "missingScopes": missing, "bulk": resp.IsBulkInstallation, "pending": pending})
 	audit := rankr.AuditEntry{At: m.now(), Actor: actor, Action: "oauth.installed", Outcome: rankr.AuditSuccess,
-		Target: rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: either(resp.LocationID, resp.CompanyID), LocationID: resp.LocationID},
+		Target:  rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: either(resp.LocationID, resp.CompanyID), LocationID: resp.LocationID},
 		Changes: changes}
 	p := store.OAuthTokenSaveParams{Token: *sealed, Audit: &audit}
 	if !isCompany && pending == "" {

@@ -347,7 +347,7 @@ func (m *Manager) reauth(cur rankr.OAuthToken, why string) (*rankr.OAuthToken, e
 func (m *Manager) setState(ctx context.Context, tok rankr.OAuthToken, c *stateChange) {
 	audit := rankr.AuditEntry{At: m.now(), Actor: rankr.AuditActor{Type: rankr.ActorSystem, ID: "oauth.refresh"},
 		Action: "oauth." + c.state, Outcome: rankr.AuditFailure, Code: c.state,
-		Target: rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: tok.ID, LocationID: tok.LocationID},
+		Target:  rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: tok.ID, LocationID: tok.LocationID},
 		Changes: mustJSON(map[string]string{"message": c.message})}
 	if c.state == rankr.TokenActive {
 		audit.Outcome, audit.Code = rankr.AuditSuccess, ""

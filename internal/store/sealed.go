@@ -35,6 +35,15 @@ var SealedColumns = []SealedColumn{
 	// log's signing keys (access's secretContext).
 	{Kind: "install secret", Table: "install_secrets", Key: "name", Column: "sealed",
 		Context: func(name string) string { return "rankr install secret " + name }},
+	// OAuth installs' tokens and the app's client secrets (package oauth's
+	// accessContext, refreshContext and secretContext). An OAuth
+	// connection's own credential is empty, and skipped.
+	{Kind: "oauth access token", Table: "oauth_tokens", Key: "id", Column: "access_token",
+		Context: func(id string) string { return "oauth-token:" + id + ":access" }},
+	{Kind: "oauth refresh token", Table: "oauth_tokens", Key: "id", Column: "refresh_token",
+		Context: func(id string) string { return "oauth-token:" + id + ":refresh" }},
+	{Kind: "oauth client secret", Table: "oauth_client_secrets", Key: "id", Column: "sealed",
+		Context: func(id string) string { return "oauth-client-secret:" + id }},
 }
 
 // SealedColumnOf returns the sealed column of a kind.

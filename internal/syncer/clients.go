@@ -24,7 +24,7 @@ type Clients struct {
 	opts     []ghl.Option
 	calls    *callCounter
 
-	oauth    ghl.TokenSource // the OAuth installs' tokens (package oauth)
+	oauth ghl.TokenSource // the OAuth installs' tokens (package oauth)
 
 	mu      sync.Mutex
 	clients map[string]*ghl.Client

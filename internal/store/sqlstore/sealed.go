@@ -19,7 +19,7 @@ func (s *Store) SealedCount(ctx context.Context) ([]store.SealedCount, error) {
 	for _, c := range store.SealedColumns {
 		id := keyIDSQL(c.Column)
 		rows, err := s.db.QueryContext(ctx, `SELECT `+id+`, COUNT(*) FROM `+c.Table+` WHERE `+c.Column+` IS NOT NULL
-			GROUP BY `+id+` ORDER BY `+id)
+			AND length(`+c.Column+`) > 0 GROUP BY `+id+` ORDER BY `+id)
 		if err != nil {
 			return nil, fmt.Errorf("counting sealed secrets (%s): %w", c.Kind, unavailable(err))
 		}
@@ -44,7 +44,7 @@ func (s *Store) SealedPage(ctx context.Context, p store.SealedPageParams) ([]sto
 	if !ok {
 		return nil, invalid("no sealed secrets are of kind %q", p.Kind)
 	}
-	q := `SELECT ` + c.Key + `, ` + c.Column + ` FROM ` + c.Table + ` WHERE ` + c.Column + ` IS NOT NULL AND ` + c.Key + ` > ?`
+	q := `SELECT ` + c.Key + `, ` + c.Column + ` FROM ` + c.Table + ` WHERE ` + c.Column + ` IS NOT NULL AND length(` + c.Column + `) > 0 AND ` + c.Key + ` > ?`
 	args := []any{p.AfterKey}
 	if p.ExceptKeyID != "" {
 		id, err := hex.DecodeString(p.ExceptKeyID)
