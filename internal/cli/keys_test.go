@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/store/storetest"
 )
 
@@ -166,4 +167,31 @@ func TestKeysAndAudit(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A new token for a connected location replaces the old one in place, and
+// both the connection and the replacement are in the audit log, the tokens
+// only as HMACs.
+func TestConnectReplacesTheTokenAudited(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t, "")
+	l := s.sb.Locations()[0]
+	s.must(t, "connect", "--location", l.ID, "--token", l.Token, "--base-url", s.url, "--no-verify")
+	if err := s.sb.AddToken(l.ID, "pit-rotated-token-0123456789", ghl.Scopes()...); err != nil {
+		t.Fatal(err)
+	}
+	s.must(t, "connect", "--location", l.ID, "--token", "pit-rotated-token-0123456789", "--base-url", s.url)
+	out := s.must(t, "audit", "list", "--json", "--action", "connection.")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"connection.connected"`) || !strings.Contains(lines[1], `"connection.token_replaced"`) {
+		t.Fatalf("audit:\n%s", out)
+	}
+	if strings.Contains(out, l.Token) || strings.Contains(out, "pit-rotated") {
+		t.Fatalf("a token in the audit log:\n%s", out)
+	}
+	hash := strings.TrimSpace(s.must(t, "audit", "hash", "pit-rotated-token-0123456789"))
+	if !strings.Contains(lines[1], hash) {
+		t.Errorf("the replacement's record lacks the new token's HMAC %s:\n%s", hash, lines[1])
+	}
+	s.must(t, "sync")
 }

@@ -284,14 +284,38 @@ func (d *Daemon) Kind() string { return d.kind }
 // Close closes the database.
 func (d *Daemon) Close() error { return d.Store.Close() }
 
-// Connect saves a connection, sealing its token.
+// Connect saves a connection, sealing its token, on behalf of rankr
+// itself (the demo); see ConnectAs.
 func (d *Daemon) Connect(ctx context.Context, locationID, name, baseURL, token string) (rankr.Connection, error) {
+	return d.ConnectAs(ctx, rankr.AuditActor{Type: rankr.ActorSystem, ID: "rankr"}, locationID, name, baseURL, token)
+}
+
+// ConnectAs saves a connection, sealing its token; a token given for a
+// location connected already replaces the old one in place. The change is
+// audited with the token only as its HMAC (when the installation's pepper
+// opens with this master key; a database whose secrets an earlier master
+// key sealed still takes a new token, with the HMAC left out).
+func (d *Daemon) ConnectAs(ctx context.Context, actor rankr.AuditActor, locationID, name, baseURL, token string) (rankr.Connection, error) {
 	sealed, err := d.Vault.Seal([]byte(token), syncer.CredentialContext(locationID))
 	if err != nil {
 		return rankr.Connection{}, err
 	}
+	action := "connection.connected"
+	if prev, err := d.Store.ConnectionGet(ctx, locationID); err == nil {
+		action = "connection.token_replaced"
+		if prev.CredentialKind == "oauth" {
+			action = "connection.oauth_replaced_by_pit"
+		}
+	}
+	audit := rankr.AuditEntry{At: time.Now(), Actor: actor, Action: action, Outcome: rankr.AuditSuccess,
+		Target: rankr.AuditTarget{Type: "connection", ID: locationID, LocationID: locationID}}
+	if acc, err := d.OpenAccess(ctx); err == nil {
+		audit.Secrets = map[string]string{"token": acc.Hasher.Secret(token)}
+	} else {
+		d.log.Warn("recording a connection without its token's HMAC: the API key pepper does not open", "error", err)
+	}
 	return d.Store.ConnectionUpsert(ctx, store.ConnectionUpsertParams{LocationID: locationID, Name: name,
-		BaseURL: cmp.Or(baseURL, ghl.DefaultBaseURL), Credential: sealed, CredentialKind: "pit"})
+		BaseURL: cmp.Or(baseURL, ghl.DefaultBaseURL), Credential: sealed, CredentialKind: "pit", Audit: &audit})
 }
 
 // WebhookPath is where serve takes GHL's webhooks.
@@ -347,7 +371,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := client.Start(runCtx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
-	in := intake.NewIntake(d.Store, d.webhookConfig())
+	inCfg := d.webhookConfig()
+	if d.Access != nil {
+		denials := d.Access.Denials
+		inCfg.OnBadSignature = func(remote string, err error) {
+			peer := remote
+			if host, _, serr := net.SplitHostPort(remote); serr == nil {
+				peer = host
+			}
+			denials.Add(access.Denial{Action: "webhook.bad_signature", Code: "bad_signature", IP: peer, PeerIP: peer,
+				Route: "POST " + WebhookPath})
+		}
+	}
+	in := intake.NewIntake(d.Store, inCfg)
 	proc := intake.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
 	in.Feed(proc)
 	in.Start()

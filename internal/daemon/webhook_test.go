@@ -18,6 +18,7 @@ import (
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
 	"github.com/rankr/rankr/internal/testwait"
@@ -127,6 +128,22 @@ func TestWebhookStorm(t *testing.T) {
 			cancel()
 			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 				t.Fatal(err)
+			}
+			// The unsigned and forged ones (2 a round) are in the audit log,
+			// counted per minute and sender, written by the time serve ends.
+			recs, err := d.Store.AuditList(context.Background(), store.AuditListParams{Action: "webhook.bad_signature"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refused := 0
+			for _, r := range recs {
+				if r.Outcome != rankr.AuditDenied || r.Request.PeerIP != "127.0.0.1" || r.Actor.Type != rankr.ActorGHL {
+					t.Errorf("record %+v", r)
+				}
+				refused += r.Count
+			}
+			if refused != 20 || len(recs) > 4 {
+				t.Errorf("%d bad signatures in %d audit records, want 20 in a few", refused, len(recs))
 			}
 			// Webhooks carry orders and invoices; payments, fulfillments and
 			// subscriptions come by polling, as in GHL.

@@ -66,6 +66,10 @@ type Config struct {
 	Linger time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnBadSignature, when set, hears of each webhook refused for its
+	// signature, with the sender's address (for the audit log, which
+	// counts them per minute).
+	OnBadSignature func(remoteAddr string, err error)
 }
 
 // Stats counts what the intake answered.
@@ -283,6 +287,9 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.stats.badSignature.Add(1)
 		// Logged without the body: an unsigned request may carry anything.
 		in.log.Warn("webhook refused: bad signature", "remote", r.RemoteAddr, "bytes", len(body), "reason", err)
+		if in.cfg.OnBadSignature != nil {
+			in.cfg.OnBadSignature(r.RemoteAddr, err)
+		}
 		answer(w, http.StatusUnauthorized, err.Error())
 		return
 	}
