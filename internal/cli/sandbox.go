@@ -28,6 +28,12 @@ type SandboxCmd struct {
 
 	WebhookRetries       int           `help:"Redeliveries after a 429 answer." default:"6" env:"RANKR_SANDBOX_WEBHOOK_RETRIES"`
 	WebhookRetryInterval time.Duration `help:"Wait between webhook redeliveries." default:"10m" env:"RANKR_SANDBOX_WEBHOOK_RETRY_INTERVAL"`
+
+	Companies         int           `help:"Spread the locations over this many agencies (companies), for agency (bulk) OAuth installs; 0 gives each location its own." default:"0" env:"RANKR_SANDBOX_COMPANIES"`
+	OAuthClientID     string        `help:"The OAuth app's client id (<appId>-<suffix>; default: made from the seed)." name:"oauth-client-id" env:"RANKR_SANDBOX_OAUTH_CLIENT_ID"`
+	OAuthClientSecret []string      `help:"The OAuth app's client secrets, all valid at once (default: one made from the seed)." name:"oauth-client-secret" env:"RANKR_SANDBOX_OAUTH_CLIENT_SECRETS"`
+	OAuthRedirectURI  []string      `help:"Redirect URIs the app allows (default: any loopback URL)." name:"oauth-redirect-uri" env:"RANKR_SANDBOX_OAUTH_REDIRECT_URIS"`
+	OAuthAccessTTL    time.Duration `help:"How long OAuth access tokens last (GHL: about a day)." name:"oauth-access-ttl" default:"86399s" env:"RANKR_SANDBOX_OAUTH_ACCESS_TTL"`
 }
 
 // config turns the flags into a sandbox configuration.
@@ -39,7 +45,10 @@ func (c *SandboxCmd) config(g *Globals) sandbox.Config {
 		MaxPageSize:  c.MaxPageSize,
 		ErrorStyle:   sandbox.ErrorStyle(c.ErrorStyle),
 		WebhookRetry: sandbox.RetrySchedule{Retries: c.WebhookRetries, Interval: c.WebhookRetryInterval},
-		Logger:       g.Logger(),
+		Companies:    c.Companies,
+		OAuth: sandbox.OAuthApp{ClientID: c.OAuthClientID, ClientSecrets: c.OAuthClientSecret, RedirectURIs: c.OAuthRedirectURI,
+			AccessTTL: c.OAuthAccessTTL},
+		Logger: g.Logger(),
 	}
 }
 
@@ -57,7 +66,8 @@ func (c *SandboxCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(g.stdout, "%s\n", line)
 	g.Logger().Info("sandbox listening", "baseUrl", sb.Info().BaseURL, "locations", c.Locations,
-		"ordersPerLocation", c.Orders, "activityPerSecond", c.Activity, "admin", sb.Info().BaseURL+sandbox.AdminPrefix)
+		"ordersPerLocation", c.Orders, "activityPerSecond", c.Activity, "admin", sb.Info().BaseURL+sandbox.AdminPrefix,
+		"oauthClientId", sb.OAuthApp().ClientID, "authorizeUrl", sb.Info().BaseURL+"/v2/oauth/chooselocation")
 	return sb.Serve(ctx, ln)
 }
 
