@@ -325,6 +325,12 @@ func TestFulfillPushesOnce(t *testing.T) {
 	if code, _, errOut := s.run(t, "fulfill", order, "--tracking", "x", "--carrier", "UPS", "--item", "bad"); code == 0 || !strings.Contains(errOut, "PRICE_ID:QTY") {
 		t.Fatalf("bad --item: %d %s", code, errOut)
 	}
+	// The push, requested once, is audited once, by whoever ran fulfill.
+	audit := s.must(t, "audit", "list", "--json", "--action", "fulfillment_push.requested")
+	if lines := strings.Split(strings.TrimSpace(audit), "\n"); len(lines) != 1 || !strings.Contains(lines[0], `"type":"host"`) ||
+		!strings.Contains(lines[0], order) {
+		t.Fatalf("audit of the push:\n%s", audit)
+	}
 }
 
 // TestReadingNeedsNoMasterKey reads every kind of record from a data

@@ -77,6 +77,9 @@ type Request struct {
 	// NotifyCustomer tells the customer: through Rankr's own mail when
 	// the pusher has RankrNotices, else through GHL's.
 	NotifyCustomer bool
+	// By is who asks, for the audit log (nil: not audited, as for rankr's
+	// own pushes).
+	By *rankr.AuditActor
 }
 
 // Request checks a fulfillment against the order as Rankr holds it and
@@ -92,7 +95,7 @@ func (p *Pusher) Request(ctx context.Context, r Request) (push rankr.Fulfillment
 		return push, false, fmt.Errorf("order %s: %w (sync it first)", r.OrderID, err)
 	}
 	push = rankr.FulfillmentPush{ID: newPushID(), LocationID: o.LocationID, OrderID: o.ID, Trackings: r.Trackings,
-		Items: r.Items, State: rankr.PushPending, CreatedAt: p.now()}
+		Items: r.Items, State: rankr.PushPending, CreatedAt: p.now(), RequestedBy: r.By}
 	switch {
 	case r.NotifyCustomer && p.RankrNotices:
 		// Decided now and kept with the push, so that the customer gets

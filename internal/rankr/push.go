@@ -48,6 +48,10 @@ type FulfillmentPush struct {
 	// Claim identifies the attempt holding the push while it is pushing:
 	// only that attempt may record how it ended.
 	Claim string `json:"-"`
+
+	// RequestedBy, when set on a new push, is who asked for it: the store
+	// records the request in the audit log with the push.
+	RequestedBy *AuditActor `json:"-"`
 }
 
 // PushItem is a quantity of one order item (by its price) to ship.

@@ -84,10 +84,22 @@ func (s *Store) ConnectionList(ctx context.Context) ([]rankr.Connection, error) 
 	return rowsOf(rows, scanConn)
 }
 
-// ConnectionSetState records a connection's state.
+// ConnectionSetState records a connection's state. A connection suspended
+// because the app was uninstalled stays suspended whatever else is said of
+// it (a sync that was under way when the uninstall came gets a 401 after
+// it): only an install, or a new credential, ends a suspension.
 func (s *Store) ConnectionSetState(ctx context.Context, p store.ConnectionSetStateParams) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE connections SET state = ?, state_message = ?, updated_at = ? WHERE location_id = ?`),
-		string(p.State), p.Message, cmp.Or(p.Now, time.Now()).UnixMilli(), p.LocationID)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE connections SET state = ?, state_message = ?, updated_at = ? WHERE location_id = ?
+		AND (state <> ? OR ? = ?)`), string(p.State), p.Message, cmp.Or(p.Now, time.Now()).UnixMilli(), p.LocationID,
+		string(rankr.StateSuspended), string(p.State), string(rankr.StateSuspended))
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			if _, gerr := s.ConnectionGet(ctx, p.LocationID); gerr != nil {
+				return gerr
+			}
+			return nil // suspended, and kept so
+		}
+	}
 	return affectedOne(res, err, "connection for location "+p.LocationID)
 }
 

@@ -68,6 +68,15 @@ func (s *Store) PushCreate(ctx context.Context, p rankr.FulfillmentPush) (rankr.
 		plan.State, plan.Attempts, plan.LastError, plan.FulfillmentID, plan.Claim = rankr.PushPending, 0, "", "", ""
 		plan.NextAttemptAt, plan.CreatedAt, plan.UpdatedAt = due, now, now
 		out, created = plan, true
+		if p.RequestedBy != nil {
+			changes, _ := json.Marshal(map[string]any{"orderId": plan.OrderID, "items": plan.Items, "trackings": plan.Trackings,
+				"notifyVia": plan.NotifyVia})
+			if err := t.appendAudit(ctx, rankr.AuditEntry{At: now, Actor: *p.RequestedBy, Action: "fulfillment_push.requested",
+				Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "fulfillment_push", ID: plan.ID, LocationID: plan.LocationID},
+				Changes: changes}); err != nil {
+				return err
+			}
+		}
 		return t.appendEvent(ctx, plan.LocationID, rankr.FulfillmentPushRequested, rankr.RecordFulfillmentPush, plan.ID, now,
 			map[string]any{"orderId": plan.OrderID, "items": plan.Items, "trackings": plan.Trackings, "notifyCustomer": plan.NotifyCustomer,
 				"notifyVia": plan.NotifyVia})

@@ -291,6 +291,19 @@ func testConnectionInstallEvents(t *testing.T, s store.Store) {
 	if _, _, err := s.ConnectionInstallEvent(ctx, store.ConnectionInstallEventParams{LocationID: "nope", At: at(1)}); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("an install event of an unknown location: %v", err)
 	}
+	// A suspension stands against a late 401 of a sync that was under way.
+	if state, _ := event(false, at(6)); state != rankr.StateSuspended {
+		t.Fatalf("uninstalled: %s", state)
+	}
+	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "L", State: rankr.StateTokenRejected}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.ConnectionGet(ctx, "L"); c.State != rankr.StateSuspended {
+		t.Fatalf("a late 401 over a suspension: %s", c.State)
+	}
+	if err := s.ConnectionSetState(ctx, store.ConnectionSetStateParams{LocationID: "nope", State: rankr.StateTokenRejected}); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("the state of an unknown location: %v", err)
+	}
 }
 
 func testOrderVersions(t *testing.T, s store.Store) {
