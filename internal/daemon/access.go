@@ -153,6 +153,13 @@ func (d *Daemon) runAccess(ctx context.Context) {
 		for _, k := range warned {
 			d.log.Warn("an API key expires soon: roll it (rankr keys roll)", "key", k.ID, "name", k.Name, "expires", k.ExpiresAt)
 		}
+		if d.OAuth != nil {
+			if n, err := d.OAuth.ExpirePending(ctx); err != nil && ctx.Err() == nil {
+				d.log.Warn("dropping unclaimed OAuth installs", "error", err)
+			} else if n > 0 {
+				d.log.Info("dropped OAuth installs nobody claimed within a day", "tokens", n)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			<-done

@@ -211,6 +211,11 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 	if isCompany {
 		tok.Kind, tok.ID = rankr.TokenCompany, rankr.CompanyTokenID(resp.CompanyID)
 	}
+	// The app installed again from the Marketplace on what an admin
+	// connected already: the same install, with new tokens.
+	if prev, err := m.cfg.Store.OAuthTokenGet(ctx, tok.ID); err == nil && prev.State != rankr.TokenPending && pending != "" {
+		pending, tok.PendingID, tok.State = "", "", rankr.TokenActive
+	}
 	sealed, err := m.sealed(tok, resp, secretID)
 	if err != nil {
 		return Installed{}, err
@@ -359,6 +364,39 @@ func (m *Manager) MintLocation(ctx context.Context, companyID, locationID string
 // Pending lists installs waiting for a claim.
 func (m *Manager) Pending(ctx context.Context) ([]rankr.OAuthToken, error) {
 	return m.cfg.Store.OAuthTokenList(ctx, store.OAuthTokenListParams{State: rankr.TokenPending})
+}
+
+// PendingLife is how long an install started in the Marketplace waits for
+// a claim before its tokens are dropped.
+const PendingLife = 24 * time.Hour
+
+// ExpirePending drops the pending installs nobody claimed within
+// PendingLife, and returns how many tokens went.
+func (m *Manager) ExpirePending(ctx context.Context) (int, error) {
+	toks, err := m.Pending(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, t := range toks {
+		if m.now().Sub(t.CreatedAt) < PendingLife {
+			continue
+		}
+		p := store.OAuthUninstallParams{Message: "the pending install was not claimed", Now: m.now(),
+			Audit: rankr.AuditEntry{At: m.now(), Actor: rankr.AuditActor{Type: rankr.ActorSystem, ID: "oauth.pending"},
+				Action: "oauth.pending_expired", Outcome: rankr.AuditSuccess,
+				Target: rankr.AuditTarget{Type: "oauth_install", ID: t.PendingID, LocationID: t.LocationID}}}
+		if t.Kind == rankr.TokenCompany {
+			p.CompanyID = t.CompanyID
+		} else {
+			p.LocationID = t.LocationID
+		}
+		if _, err := m.cfg.Store.OAuthUninstall(ctx, p); err != nil && !errors.Is(err, rankr.ErrNotFound) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Claim connects a pending install on behalf of actor.

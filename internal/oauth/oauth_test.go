@@ -209,7 +209,7 @@ func TestLocationInstall(t *testing.T) {
 func TestMarketplaceInstallAndReplayedCode(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) {
-		r := newRig(t, open, sandbox.Config{Locations: 1, Orders: 1})
+		r := newRig(t, open, sandbox.Config{Locations: 2, Orders: 1})
 		loc := r.sb.Locations()[0].ID
 		res, err := r.sb.Authorize(sandbox.AuthorizeRequest{LocationID: loc, RedirectURI: redirect})
 		if err != nil {
@@ -246,6 +246,39 @@ func TestMarketplaceInstallAndReplayedCode(t *testing.T) {
 		}
 		if _, err := r.procs[0].Claim(ctx, access.Host("test"), got.Pending); !errors.Is(err, rankr.ErrNotFound) {
 			t.Fatalf("claimed twice: %v", err)
+		}
+
+		// The app installed again from the Marketplace on the claimed
+		// location stays connected.
+		res, err = r.sb.Authorize(sandbox.AuthorizeRequest{LocationID: loc, RedirectURI: redirect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := r.procs[0].Callback(ctx, res.Code, ""); err != nil || again.Pending != "" {
+			t.Fatalf("a reinstall of a claimed location: %+v %v", again, err)
+		}
+		if err := r.listOrders(r.procs[1], loc); err != nil {
+			t.Fatal(err)
+		}
+
+		// An install nobody claims within a day is dropped.
+		res, err = r.sb.Authorize(sandbox.AuthorizeRequest{LocationID: r.sb.Locations()[1].ID, RedirectURI: redirect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := r.procs[0].Callback(ctx, res.Code, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := r.procs[1].ExpirePending(ctx); err != nil || n != 0 {
+			t.Fatalf("expired %d at once (%v)", n, err)
+		}
+		r.shift.Store(int64(PendingLife + time.Minute))
+		if n, err := r.procs[1].ExpirePending(ctx); err != nil || n != 1 {
+			t.Fatalf("expired %d after a day (%v)", n, err)
+		}
+		if _, err := r.procs[0].Claim(ctx, access.Host("test"), other.Pending); !errors.Is(err, rankr.ErrNotFound) {
+			t.Fatalf("claimed after it expired: %v", err)
 		}
 	})
 }
