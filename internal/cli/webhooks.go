@@ -60,6 +60,7 @@ type WebhooksCmd struct {
 	Disable    WebhooksDisableCmd    `cmd:"" help:"Stop sending to an endpoint: nothing that happens meanwhile is sent to it; queued deliveries wait."`
 	Enable     WebhooksEnableCmd     `cmd:"" help:"Send to a disabled endpoint again."`
 	Remove     WebhooksRemoveCmd     `cmd:"" help:"Remove an endpoint for good (its deliveries stay, for the record)."`
+	Rotate     WebhooksRotateCmd     `cmd:"" name:"rotate-secret" help:"Give an endpoint a new signing secret; prints it, once. Both secrets sign every delivery during the grace."`
 	Deliveries WebhooksDeliveriesCmd `cmd:"" help:"List deliveries, newest first."`
 	Replay     WebhooksReplayCmd     `cmd:"" help:"Send delivered or dead deliveries again, with the same webhook-id and body."`
 	DataFlags
@@ -81,13 +82,17 @@ func (c *WebhooksAddCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	d, err := g.open(ctx, true, daemon.Config{Outbound: cfg})
+	d, err := openWebhooks(ctx, g, true, cfg)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	e, secret, err := d.Webhooks.Add(ctx, outbound.AddParams{URL: c.URL, Events: c.Events, LocationID: c.Location, Description: c.Description})
+	e, secret, err := d.Webhooks.Add(ctx, outbound.AddParams{URL: c.URL, Events: c.Events, LocationID: c.Location,
+		Description: c.Description, Actor: hostAuditActor()})
 	if err != nil {
+		return err
+	}
+	if err := checkpointNow(ctx, d); err != nil {
 		return err
 	}
 	if c.JSON {
@@ -100,6 +105,30 @@ func (c *WebhooksAddCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(g.stdout, "events: %s; location: %s\n", strings.Join(e.Events, ", "), orAll(e.LocationID))
 	fmt.Fprintf(g.stdout, "signing secret (shown this once; give it to the receiver to verify webhook-signature):\n%s\n", secret)
 	return nil
+}
+
+// openWebhooks opens the database and the vault for commands that make
+// signing secrets, with what audits them: the hasher their records name
+// secrets by, and the signing key that covers the change with a
+// checkpoint.
+func openWebhooks(ctx context.Context, g *Globals, createKey bool, cfg outbound.Config) (*daemon.Daemon, error) {
+	d, err := g.open(ctx, createKey, daemon.Config{Outbound: cfg})
+	if err != nil {
+		return nil, err
+	}
+	a, err := d.OpenAccess(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.Webhooks.HashSecretsWith(a.Hasher.Secret)
+	return d, nil
+}
+
+// hostAuditActor is hostActor as audit records name it.
+func hostAuditActor() rankr.AuditActor {
+	a := hostActor()
+	return rankr.AuditActor{Type: a.Type, ID: a.ID, Role: a.Role}
 }
 
 func orAll(loc string) string {
@@ -177,7 +206,7 @@ func setEnabled(ctx context.Context, g *Globals, id string, enabled bool) error 
 		return err
 	}
 	defer d.Close()
-	e, err := d.Webhooks.SetEnabled(ctx, id, enabled)
+	e, err := d.Webhooks.SetEnabled(ctx, hostAuditActor(), id, enabled)
 	if err != nil {
 		return err
 	}
@@ -201,11 +230,51 @@ func (c *WebhooksRemoveCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	e, err := d.Webhooks.Remove(ctx, c.ID)
+	e, err := d.Webhooks.Remove(ctx, hostAuditActor(), c.ID)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "endpoint %s removed\n", e.ID)
+	return nil
+}
+
+// WebhooksRotateCmd rotates an endpoint's signing secret.
+type WebhooksRotateCmd struct {
+	ID    string        `arg:"" help:"The endpoint (ep_…)."`
+	Grace time.Duration `help:"How long the old secret keeps signing beside the new one (at most 168h; 0: stop at once)." default:"24h"`
+	JSON  bool          `help:"Print JSON (the endpoint and its new secret)." name:"json"`
+}
+
+// Run rotates.
+func (c *WebhooksRotateCmd) Run(ctx context.Context, g *Globals) error {
+	if c.Grace < 0 || c.Grace > outbound.MaxGrace {
+		return fmt.Errorf("--grace: 0 to 168h, not %s", c.Grace)
+	}
+	d, err := openWebhooks(ctx, g, false, outbound.Config{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	e, secret, err := d.Webhooks.RotateSecret(ctx, hostAuditActor(), c.ID, c.Grace)
+	if err != nil {
+		return err
+	}
+	if err := checkpointNow(ctx, d); err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(g.stdout, struct {
+			Endpoint rankr.WebhookEndpoint `json:"endpoint"`
+			Secret   string                `json:"secret"`
+		}{e, secret})
+	}
+	if e.PreviousUntil.IsZero() {
+		fmt.Fprintf(g.stdout, "rotated the signing secret of %s: only the new one signs, from now on\n", e.ID)
+	} else {
+		fmt.Fprintf(g.stdout, "rotated the signing secret of %s: both secrets sign every delivery until %s, then only the new one\n",
+			e.ID, e.PreviousUntil.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	fmt.Fprintf(g.stdout, "new signing secret (shown this once; give it to the receiver to verify webhook-signature):\n%s\n", secret)
 	return nil
 }
 
@@ -292,7 +361,7 @@ func (c *WebhooksReplayCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	n, err := d.Webhooks.Replay(ctx, p)
+	n, err := d.Webhooks.Replay(ctx, hostAuditActor(), p)
 	if err != nil {
 		return err
 	}

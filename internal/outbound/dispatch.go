@@ -153,6 +153,7 @@ func (w *Webhooks) RunOnce(ctx context.Context) (Round, error) {
 // reason it could not be.
 type job struct {
 	d   rankr.WebhookDelivery
+	e   rankr.WebhookEndpoint // as the claim read it
 	err error
 }
 
@@ -165,7 +166,7 @@ func (w *Webhooks) prepare(ctx context.Context, claimed []store.ClaimedDelivery)
 	bySeq := map[int64][]byte{}
 	claim := ""
 	for i, c := range claimed {
-		jobs[i].d, claim = c.Delivery, c.Delivery.Claim
+		jobs[i].d, jobs[i].e, claim = c.Delivery, c.Endpoint, c.Delivery.Claim
 		if c.Delivery.Payload != nil {
 			continue
 		}
@@ -207,7 +208,7 @@ func (w *Webhooks) attempt(ctx context.Context, j job) rankr.DeliveryState {
 	log := w.log.With("delivery", d.ID, "endpoint", d.EndpointID, "kind", d.Kind, "attempt", d.Attempts)
 	out := outcome{err: j.err}
 	if j.err == nil {
-		out = w.send(ctx, d)
+		out = w.send(ctx, j)
 	}
 	fin := store.WebhookDeliveryFinishParams{ID: d.ID, Claim: d.Claim, Status: out.status, Response: out.snippet, Now: w.now()}
 	switch {
@@ -247,11 +248,12 @@ type outcome struct {
 	took       time.Duration
 }
 
-// send makes one attempt: the body, signed with a fresh timestamp, posted
-// within the attempt timeout.
-func (w *Webhooks) send(ctx context.Context, d rankr.WebhookDelivery) outcome {
+// send makes one attempt: the body, signed with a fresh timestamp (by each
+// of the endpoint's secrets), posted within the attempt timeout.
+func (w *Webhooks) send(ctx context.Context, j job) outcome {
+	d := j.d
 	body := d.Payload
-	target, key, err := w.endpoint(ctx, d.EndpointID)
+	target, keys, err := w.endpoint(j.e)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -266,7 +268,7 @@ func (w *Webhooks) send(ctx context.Context, d rankr.WebhookDelivery) outcome {
 	req.Header.Set("User-Agent", w.cfg.UserAgent)
 	req.Header.Set("webhook-id", d.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set("webhook-signature", Sign(key, d.ID, now, body))
+	req.Header.Set("webhook-signature", SignAll(keys, d.ID, now, body))
 	start := time.Now()
 	resp, err := w.client.Do(req)
 	took := time.Since(start)
@@ -292,44 +294,48 @@ func (w *Webhooks) send(ctx context.Context, d rankr.WebhookDelivery) outcome {
 	return out
 }
 
-// endpointTTL is how long an endpoint's URL and opened key are reused:
-// endpoints never change URL or secret, and enabling, disabling or removing
-// one takes effect at the claim, which reads the database.
-const endpointTTL = 30 * time.Second
-
+// cachedEndpoint is an endpoint's opened signing keys, kept while its
+// sealed secrets are the ones the claim read: a rotation changes them, and
+// the next claim reads the change, so no attempt signs with a stale set.
 type cachedEndpoint struct {
-	url string
-	key []byte
-	at  time.Time
+	sealed, previous []byte
+	keys             [][]byte
 }
 
-// endpoint returns an endpoint's URL and signing key.
-func (w *Webhooks) endpoint(ctx context.Context, id string) (string, []byte, error) {
-	w.mu.Lock()
-	c, ok := w.endpoints[id]
-	w.mu.Unlock()
-	if ok && time.Since(c.at) < endpointTTL {
-		return c.url, c.key, nil
-	}
-	e, err := w.store.WebhookEndpointGet(ctx, id)
-	if err != nil {
-		return "", nil, err
+// endpoint returns an endpoint's URL and signing keys: the current
+// secret's, then the previous one's while its grace lasts.
+func (w *Webhooks) endpoint(e rankr.WebhookEndpoint) (string, [][]byte, error) {
+	if e.ID == "" {
+		return "", nil, errors.New("the delivery's endpoint is gone")
 	}
 	if _, err := ParseURL(e.URL); err != nil {
 		return "", nil, err
 	}
-	secret, err := w.vault.Open(e.Secret, secretContext(e.ID))
-	if err != nil {
-		return "", nil, fmt.Errorf("opening the endpoint's signing secret: %w", err)
+	w.mu.Lock()
+	c, ok := w.endpoints[e.ID]
+	w.mu.Unlock()
+	if ok && bytes.Equal(c.sealed, e.Secret) && bytes.Equal(c.previous, e.PreviousSecret) {
+		return e.URL, c.keys, nil
 	}
-	key, err := secretKey(string(secret))
-	if err != nil {
-		return "", nil, err
+	var keys [][]byte
+	for _, sealed := range [][]byte{e.Secret, e.PreviousSecret} {
+		if len(sealed) == 0 {
+			continue
+		}
+		secret, err := w.vault.Open(sealed, secretContext(e.ID))
+		if err != nil {
+			return "", nil, fmt.Errorf("opening the endpoint's signing secret: %w", err)
+		}
+		key, err := secretKey(string(secret))
+		if err != nil {
+			return "", nil, err
+		}
+		keys = append(keys, key)
 	}
 	w.mu.Lock()
-	w.endpoints[id] = cachedEndpoint{url: e.URL, key: key, at: time.Now()}
+	w.endpoints[e.ID] = cachedEndpoint{sealed: e.Secret, previous: e.PreviousSecret, keys: keys}
 	w.mu.Unlock()
-	return e.URL, key, nil
+	return e.URL, keys, nil
 }
 
 // describe turns a failed request into a message without the URL (which

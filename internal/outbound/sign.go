@@ -37,6 +37,18 @@ func secretKey(secret string) ([]byte, error) {
 	return k, nil
 }
 
+// SignAll returns the webhook-signature header for a message signed by
+// several keys: their signatures, space-separated, as Standard Webhooks
+// allows during a secret's rotation (a receiver accepts the message when
+// one of them verifies with the secret it has).
+func SignAll(keys [][]byte, id string, at time.Time, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = Sign(k, id, at, body)
+	}
+	return strings.Join(sigs, " ")
+}
+
 // Sign returns the webhook-signature header for a message: "v1," and the
 // base64 HMAC-SHA256, under key, of "id.timestamp.body".
 func Sign(key []byte, id string, at time.Time, body []byte) string {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +70,17 @@ type Webhooks struct {
 
 	mu        sync.Mutex
 	endpoints map[string]cachedEndpoint
+	// hashSecret names a secret in audit records (see HashSecretsWith).
+	hashSecret func(string) string
 }
+
+// HashSecretsWith makes the audit records of new signing secrets name
+// them by fn(secret), an HMAC (access.Hasher.Secret): without it they
+// record that a secret was made, not which. Call it before use.
+func (w *Webhooks) HashSecretsWith(fn func(string) string) { w.hashSecret = fn }
+
+// MaxGrace is the longest a replaced signing secret keeps signing.
+const MaxGrace = 7 * 24 * time.Hour
 
 // New returns outbound webhooks over a store, with secrets sealed by v.
 func New(st store.Store, v *vault.Vault, cfg Config) *Webhooks {
@@ -105,6 +117,9 @@ type AddParams struct {
 	Events      []string
 	LocationID  string
 	Description string
+	// Actor, when set, is who adds it, for the audit record written with
+	// the endpoint.
+	Actor rankr.AuditActor
 }
 
 // Add checks an endpoint (its URL against the guard, its patterns) and
@@ -132,8 +147,14 @@ func (w *Webhooks) Add(ctx context.Context, p AddParams) (rankr.WebhookEndpoint,
 	if err != nil {
 		return rankr.WebhookEndpoint{}, "", fmt.Errorf("sealing the signing secret: %w", err)
 	}
+	var audit *rankr.AuditEntry
+	if p.Actor.Type != "" {
+		audit = w.entry(p.Actor, "webhook_endpoint.created", id, p.LocationID, map[string]any{"url": redactURL(p.URL),
+			"events": events, "locationId": p.LocationID, "description": p.Description})
+		w.recordSecret(audit, "secret", secret)
+	}
 	e, err := w.store.WebhookEndpointCreate(ctx, store.WebhookEndpointCreateParams{ID: id, URL: p.URL, Secret: sealed,
-		Events: events, LocationID: p.LocationID, Description: p.Description, Now: w.now()})
+		Events: events, LocationID: p.LocationID, Description: p.Description, Now: w.now(), Audit: audit})
 	if err != nil {
 		return rankr.WebhookEndpoint{}, "", err
 	}
@@ -141,22 +162,94 @@ func (w *Webhooks) Add(ctx context.Context, p AddParams) (rankr.WebhookEndpoint,
 	return e, secret, nil
 }
 
-// SetEnabled enables or disables an endpoint. A disabled endpoint receives
-// nothing of what happens while it is disabled; its queued deliveries wait.
-func (w *Webhooks) SetEnabled(ctx context.Context, id string, enabled bool) (rankr.WebhookEndpoint, error) {
-	return w.store.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: id, Enabled: &enabled, Now: w.now()})
+// SetEnabled enables or disables an endpoint, audited as actor's. A
+// disabled endpoint receives nothing of what happens while it is disabled;
+// its queued deliveries wait.
+func (w *Webhooks) SetEnabled(ctx context.Context, actor rankr.AuditActor, id string, enabled bool) (rankr.WebhookEndpoint, error) {
+	action := "webhook_endpoint.disabled"
+	if enabled {
+		action = "webhook_endpoint.enabled"
+	}
+	return w.store.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: id, Enabled: &enabled, Now: w.now(),
+		Audit: w.entry(actor, action, id, "", map[string]any{"enabled": enabled})})
 }
 
-// Remove removes an endpoint for good; its deliveries stay for the record
-// and are not attempted again.
-func (w *Webhooks) Remove(ctx context.Context, id string) (rankr.WebhookEndpoint, error) {
-	return w.store.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: id, Remove: true, Now: w.now()})
+// Remove removes an endpoint for good, audited as actor's; its deliveries
+// stay for the record and are not attempted again.
+func (w *Webhooks) Remove(ctx context.Context, actor rankr.AuditActor, id string) (rankr.WebhookEndpoint, error) {
+	return w.store.WebhookEndpointUpdate(ctx, store.WebhookEndpointUpdateParams{ID: id, Remove: true, Now: w.now(),
+		Audit: w.entry(actor, "webhook_endpoint.removed", id, "", nil)})
+}
+
+// RotateSecret gives an endpoint a new signing secret, audited as actor's,
+// and returns it in clear: the only time it is shown. The replaced secret
+// keeps signing beside it for grace (at most MaxGrace; 0: not at all), so
+// that the receiver can switch to the new one meanwhile: every delivery
+// carries a signature by each.
+func (w *Webhooks) RotateSecret(ctx context.Context, actor rankr.AuditActor, id string, grace time.Duration) (rankr.WebhookEndpoint, string, error) {
+	if grace < 0 || grace > MaxGrace {
+		return rankr.WebhookEndpoint{}, "", fmt.Errorf("%w: the grace is 0 to %s, not %s", rankr.ErrInvalid, MaxGrace, grace)
+	}
+	secret := NewSecret()
+	sealed, err := w.vault.Seal([]byte(secret), secretContext(id))
+	if err != nil {
+		return rankr.WebhookEndpoint{}, "", fmt.Errorf("sealing the signing secret: %w", err)
+	}
+	audit := w.entry(actor, "webhook_endpoint.secret_rotated", id, "", map[string]any{"grace": grace.String()})
+	w.recordSecret(audit, "secret", secret)
+	e, err := w.store.WebhookEndpointRotateSecret(ctx, store.WebhookEndpointRotateParams{ID: id, Secret: sealed, Grace: grace,
+		Now: w.now(), Audit: audit})
+	if err != nil {
+		return rankr.WebhookEndpoint{}, "", err
+	}
+	w.mu.Lock()
+	delete(w.endpoints, id)
+	w.mu.Unlock()
+	w.log.Info("webhook endpoint secret rotated", "endpoint", id, "grace", grace)
+	return e, secret, nil
+}
+
+// entry is the audit record of a change to an endpoint.
+func (w *Webhooks) entry(actor rankr.AuditActor, action, id, loc string, changes map[string]any) *rankr.AuditEntry {
+	e := &rankr.AuditEntry{At: w.now(), Actor: actor, Action: action, Outcome: rankr.AuditSuccess,
+		Target: rankr.AuditTarget{Type: "webhook_endpoint", ID: id, LocationID: loc}}
+	if changes != nil {
+		e.Changes, _ = json.Marshal(changes)
+	}
+	return e
+}
+
+// recordSecret names a new secret in an audit record by its HMAC, when
+// there is a hasher.
+func (w *Webhooks) recordSecret(e *rankr.AuditEntry, field, secret string) {
+	if w.hashSecret != nil {
+		e.Secrets = map[string]string{field: w.hashSecret(secret)}
+	}
+}
+
+// redactURL keeps a URL's scheme, host and path for the record: a query
+// may carry a token.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 // Replay queues delivered or dead deliveries again, with their message id
-// and body, and returns how many.
-func (w *Webhooks) Replay(ctx context.Context, p store.WebhookDeliveryReplayParams) (int, error) {
+// and body, audited as actor's, and returns how many.
+func (w *Webhooks) Replay(ctx context.Context, actor rankr.AuditActor, p store.WebhookDeliveryReplayParams) (int, error) {
 	p.Now = cmp.Or(p.Now, w.now())
+	sel := map[string]any{"ids": p.IDs, "endpointId": p.EndpointID, "state": p.State}
+	if !p.Since.IsZero() {
+		sel["since"] = p.Since
+	}
+	p.Audit = w.entry(actor, "webhook_delivery.replayed", p.EndpointID, "", sel)
+	if p.EndpointID == "" {
+		p.Audit.Target.Type = "webhook_delivery" // deliveries of every endpoint
+	}
 	n, err := w.store.WebhookDeliveryReplay(ctx, p)
 	if err == nil && n > 0 {
 		w.Wake()

@@ -235,7 +235,7 @@ func TestDeadLetterThenReplay(t *testing.T) {
 				first[got.ID] = got.Body
 			}
 			up.Store(true)
-			n, err := w.Replay(ctx, store.WebhookDeliveryReplayParams{State: rankr.DeliveryDead})
+			n, err := w.Replay(ctx, rankr.AuditActor{Type: rankr.ActorHost, ID: "ops"}, store.WebhookDeliveryReplayParams{State: rankr.DeliveryDead})
 			if err != nil || n != want {
 				t.Fatalf("replayed %d, %v; want %d", n, err, want)
 			}

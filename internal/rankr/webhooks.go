@@ -30,6 +30,11 @@ type WebhookEndpoint struct {
 	// RemovedAt is set when the endpoint was removed; its deliveries stay
 	// for the record.
 	RemovedAt time.Time `json:"removedAt,omitzero"`
+	// PreviousSecret is the secret the last rotation replaced (sealed, as
+	// Secret), set only while its grace lasts, until PreviousUntil by the
+	// database's clock: meanwhile both sign every delivery.
+	PreviousSecret []byte    `json:"-"`
+	PreviousUntil  time.Time `json:"previousUntil,omitzero"`
 }
 
 // Wants reports whether the endpoint subscribes to an event. Events about

@@ -31,6 +31,12 @@ type Outbound interface {
 	// WebhookEndpointUpdate enables, disables or removes an endpoint. A
 	// removed endpoint stays removed.
 	WebhookEndpointUpdate(ctx context.Context, p WebhookEndpointUpdateParams) (rankr.WebhookEndpoint, error)
+	// WebhookEndpointRotateSecret gives an endpoint a new signing secret;
+	// the one it replaces keeps signing beside it for the grace, measured
+	// with the database's clock (none: at once only the new one). It fails
+	// with rankr.ErrNotFound for an unknown endpoint and rankr.ErrConflict
+	// for a removed one.
+	WebhookEndpointRotateSecret(ctx context.Context, p WebhookEndpointRotateParams) (rankr.WebhookEndpoint, error)
 
 	// WebhookFanOut reads up to Limit events after the fan-out cursor,
 	// queues a delivery for each endpoint that wants each one (see
@@ -73,6 +79,9 @@ type WebhookEndpointCreateParams struct {
 	LocationID  string
 	Description string
 	Now         time.Time
+	// Audit, when set, is appended to the audit log in the transaction
+	// that adds the endpoint: if it cannot be, the endpoint is not added.
+	Audit *rankr.AuditEntry
 }
 
 // WebhookEndpointListParams selects endpoints.
@@ -87,6 +96,20 @@ type WebhookEndpointUpdateParams struct {
 	Enabled *bool
 	Remove  bool
 	Now     time.Time
+	// Audit, when set, is appended in the transaction of the change.
+	Audit *rankr.AuditEntry
+}
+
+// WebhookEndpointRotateParams replaces an endpoint's signing secret.
+type WebhookEndpointRotateParams struct {
+	ID     string
+	Secret []byte // the new one, sealed by the vault
+	// Grace is how long the replaced secret keeps signing, from the
+	// database's clock.
+	Grace time.Duration
+	Now   time.Time
+	// Audit, when set, is appended in the transaction of the rotation.
+	Audit *rankr.AuditEntry
 }
 
 // WebhookFanOutParams runs one fan-out step.
@@ -121,6 +144,9 @@ type WebhookDeliveryClaimParams struct {
 type ClaimedDelivery struct {
 	Delivery rankr.WebhookDelivery
 	Event    rankr.Event
+	// Endpoint is the delivery's endpoint as the claim read it: its URL
+	// and secrets are current for the attempt.
+	Endpoint rankr.WebhookEndpoint
 }
 
 // WebhookDeliveryFinishParams ends an attempt: State is delivered, pending
@@ -161,4 +187,7 @@ type WebhookDeliveryReplayParams struct {
 	Since time.Time
 	// Now is the record time (updated_at); it decides nothing.
 	Now time.Time
+	// Audit, when set, is appended in the transaction of the replay, with
+	// "replayed" (how many) added to its changes.
+	Audit *rankr.AuditEntry
 }

@@ -50,32 +50,46 @@ func (s *Store) WebhookEndpointCreate(ctx context.Context, p store.WebhookEndpoi
 		_, err := t.exec(ctx, `INSERT INTO webhook_endpoints (id, url, secret, events, location_id, description, enabled, after_seq,
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.URL, p.Secret, string(events), p.LocationID, p.Description, true, after, now.UnixMilli(), now.UnixMilli())
-		return err
+		if err != nil {
+			return err
+		}
+		return t.appendAuditOf(ctx, p.Audit)
 	})
 	if err != nil {
-		return rankr.WebhookEndpoint{}, fmt.Errorf("adding webhook endpoint %s: %w", p.ID, unavailable(err))
+		return rankr.WebhookEndpoint{}, fmt.Errorf("adding webhook endpoint %s: %w", p.ID, storeErr(err))
 	}
 	return s.WebhookEndpointGet(ctx, p.ID)
 }
 
-const endpointColumns = `id, url, secret, events, location_id, description, enabled, after_seq, created_at, updated_at, removed_at`
+// endpointColumns are an endpoint's columns, for scanEndpoint. The
+// previous secret is read only while its grace lasts, by the database's
+// clock, so that every process stops signing with it at the same moment.
+func (s *Store) endpointColumns() string {
+	live := `previous_until > ` + s.d.Clock
+	return `id, url, secret, events, location_id, description, enabled, after_seq, created_at, updated_at, removed_at,
+		CASE WHEN ` + live + ` THEN previous_secret END, CASE WHEN ` + live + ` THEN previous_until END`
+}
 
 func scanEndpoint(r scanner) (rankr.WebhookEndpoint, error) {
 	var e rankr.WebhookEndpoint
 	var events string
 	var created, updated int64
-	var removed sql.NullInt64
+	var removed, previousUntil sql.NullInt64
 	if err := r.Scan(&e.ID, &e.URL, &e.Secret, &events, &e.LocationID, &e.Description, &e.Enabled, &e.AfterSeq,
-		&created, &updated, &removed); err != nil {
+		&created, &updated, &removed, &e.PreviousSecret, &previousUntil); err != nil {
 		return e, err
 	}
 	e.CreatedAt, e.UpdatedAt, e.RemovedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC(), fromMS(removed)
+	e.PreviousUntil = fromMS(previousUntil)
+	if e.PreviousUntil.IsZero() {
+		e.PreviousSecret = nil
+	}
 	return e, json.Unmarshal([]byte(events), &e.Events)
 }
 
 // WebhookEndpointGet returns one endpoint.
 func (s *Store) WebhookEndpointGet(ctx context.Context, id string) (rankr.WebhookEndpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRowContext(ctx, s.q(`SELECT `+endpointColumns+` FROM webhook_endpoints WHERE id = ?`), id))
+	e, err := scanEndpoint(s.db.QueryRowContext(ctx, s.q(`SELECT `+s.endpointColumns()+` FROM webhook_endpoints WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, notFound("webhook endpoint " + id)
 	}
@@ -87,7 +101,7 @@ func (s *Store) WebhookEndpointGet(ctx context.Context, id string) (rankr.Webhoo
 
 // WebhookEndpointList lists endpoints, oldest first.
 func (s *Store) WebhookEndpointList(ctx context.Context, p store.WebhookEndpointListParams) ([]rankr.WebhookEndpoint, error) {
-	query := `SELECT ` + endpointColumns + ` FROM webhook_endpoints`
+	query := `SELECT ` + s.endpointColumns() + ` FROM webhook_endpoints`
 	if !p.Removed {
 		query += ` WHERE removed_at IS NULL`
 	}
@@ -137,12 +151,64 @@ func (s *Store) WebhookEndpointUpdate(ctx context.Context, p store.WebhookEndpoi
 		}
 		_, err = t.exec(ctx, `UPDATE webhook_endpoints SET enabled = ?, removed_at = ?, after_seq = COALESCE(?, after_seq), updated_at = ?
 			WHERE id = ?`, enabled, removed, after, now.UnixMilli(), p.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return t.appendAuditOf(ctx, p.Audit)
 	})
 	if err != nil {
-		return rankr.WebhookEndpoint{}, fmt.Errorf("updating webhook endpoint %s: %w", p.ID, unavailable(err))
+		return rankr.WebhookEndpoint{}, fmt.Errorf("updating webhook endpoint %s: %w", p.ID, storeErr(err))
 	}
 	return s.WebhookEndpointGet(ctx, p.ID)
+}
+
+// WebhookEndpointRotateSecret replaces an endpoint's signing secret, the
+// replaced one signing beside it for the grace.
+func (s *Store) WebhookEndpointRotateSecret(ctx context.Context, p store.WebhookEndpointRotateParams) (rankr.WebhookEndpoint, error) {
+	if p.ID == "" || len(p.Secret) == 0 || p.Grace < 0 {
+		return rankr.WebhookEndpoint{}, invalid("a rotation needs an endpoint, a sealed secret and a grace of 0 or more")
+	}
+	now := cmp.Or(p.Now, time.Now())
+	err := s.inTx(ctx, func(t *tx) error {
+		var removed sql.NullInt64
+		err := t.queryRow(ctx, `SELECT removed_at FROM webhook_endpoints WHERE id = ?`+t.s.d.LockRows, p.ID).Scan(&removed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("webhook endpoint " + p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if removed.Valid {
+			return fmt.Errorf("webhook endpoint %s was removed: %w", p.ID, rankr.ErrConflict)
+		}
+		// The secret moves to previous_secret as it is, sealed with the
+		// same context (store.SealedColumns): nothing is opened here. A
+		// secret replaced by an earlier rotation, still in its grace, is
+		// dropped: two secrets sign at most.
+		if p.Grace > 0 {
+			_, err = t.exec(ctx, `UPDATE webhook_endpoints SET previous_secret = secret, previous_until = `+t.s.d.Clock+` + ?,
+				secret = ?, updated_at = ? WHERE id = ?`, p.Grace.Milliseconds(), p.Secret, now.UnixMilli(), p.ID)
+		} else {
+			_, err = t.exec(ctx, `UPDATE webhook_endpoints SET previous_secret = NULL, previous_until = NULL, secret = ?, updated_at = ?
+				WHERE id = ?`, p.Secret, now.UnixMilli(), p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return t.appendAuditOf(ctx, p.Audit)
+	})
+	if err != nil {
+		return rankr.WebhookEndpoint{}, fmt.Errorf("rotating the secret of webhook endpoint %s: %w", p.ID, storeErr(err))
+	}
+	return s.WebhookEndpointGet(ctx, p.ID)
+}
+
+// appendAuditOf appends an optional audit entry.
+func (t *tx) appendAuditOf(ctx context.Context, e *rankr.AuditEntry) error {
+	if e == nil {
+		return nil
+	}
+	return t.appendAudit(ctx, *e)
 }
 
 // lockFanOut takes the fan-out's cursor row (creating it at 0) for the
@@ -192,7 +258,7 @@ func (s *Store) WebhookFanOut(ctx context.Context, p store.WebhookFanOutParams) 
 		if err != nil {
 			return err
 		}
-		rows, err := t.query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL`, true)
+		rows, err := t.query(ctx, `SELECT `+t.s.endpointColumns()+` FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL`, true)
 		if err != nil {
 			return err
 		}
@@ -385,8 +451,30 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 		for _, e := range events {
 			bySeq[e.Seq] = e
 		}
+		// The endpoints too, as they are now: a secret rotated a moment
+		// ago signs this attempt.
+		var ids []any
+		seen := map[string]bool{}
 		for _, d := range claimed {
-			out = append(out, store.ClaimedDelivery{Delivery: d, Event: bySeq[d.EventSeq]})
+			if !seen[d.EndpointID] {
+				seen[d.EndpointID] = true
+				ids = append(ids, d.EndpointID)
+			}
+		}
+		rows, err = t.query(ctx, `SELECT `+t.s.endpointColumns()+` FROM webhook_endpoints WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+		if err != nil {
+			return err
+		}
+		endpoints, err := rowsOf(rows, scanEndpoint)
+		if err != nil {
+			return err
+		}
+		byID := map[string]rankr.WebhookEndpoint{}
+		for _, e := range endpoints {
+			byID[e.ID] = e
+		}
+		for _, d := range claimed {
+			out = append(out, store.ClaimedDelivery{Delivery: d, Event: bySeq[d.EventSeq], Endpoint: byID[d.EndpointID]})
 		}
 		return nil
 	})
@@ -557,11 +645,24 @@ func (s *Store) WebhookDeliveryReplay(ctx context.Context, p store.WebhookDelive
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || p.Audit == nil {
+			return err
+		}
+		e := *p.Audit
+		changes := map[string]any{}
+		if len(e.Changes) > 0 {
+			if err := json.Unmarshal(e.Changes, &changes); err != nil {
+				return invalid("the replay's audit changes are not a JSON object")
+			}
+		}
+		changes["replayed"] = n
+		if e.Changes, err = json.Marshal(changes); err != nil {
+			return err
+		}
+		return t.appendAudit(ctx, e)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("replaying webhook deliveries: %w", unavailable(err))
+		return 0, fmt.Errorf("replaying webhook deliveries: %w", storeErr(err))
 	}
 	return int(n), nil
 }

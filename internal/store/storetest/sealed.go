@@ -16,6 +16,9 @@ func sealedTests() map[string]func(*testing.T, store.Store) {
 		"SealedCounts":  testSealedCounts,
 		"SealedPages":   testSealedPages,
 		"SealedReplace": testSealedReplace,
+
+		"WebhookSecretRotation": testWebhookSecretRotation,
+		"WebhookEndpointAudit":  testWebhookEndpointAudit,
 	}
 }
 
