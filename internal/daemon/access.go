@@ -91,6 +91,7 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	}
 	if d.OAuth != nil {
 		rt.Handle("GET "+oauth.StartPath, access.Public(), d.OAuth.StartHandler())
+		rt.Handle("POST "+oauth.StartPath, access.Public(), d.OAuth.StartHandler())
 		rt.Handle("GET "+oauth.CallbackPath, access.Public(), d.OAuth.CallbackHandler())
 	}
 	rt.HandleFunc("GET /healthz", access.Probe(), func(w http.ResponseWriter, r *http.Request) {

@@ -80,6 +80,18 @@ func TestOAuthAgencyInstallThroughServe(t *testing.T) {
 				}
 				return true, ""
 			})
+			// A GET (a link preview) spends nothing: it shows the button,
+			// whose POST does.
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(page), `<form method="post">`) {
+				t.Fatalf("the link's page: %d %s", resp.StatusCode, page)
+			}
+			lu, _ := url.Parse(link)
+			resp, err = noFollow.PostForm(link, url.Values{"link": {lu.Query().Get("link")}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			to, _ := url.Parse(resp.Header.Get("Location"))
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusFound || !strings.HasPrefix(to.String(), sbURL+"/v2/oauth/chooselocation") {
@@ -97,7 +109,7 @@ func TestOAuthAgencyInstallThroughServe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			page, _ := io.ReadAll(resp.Body)
+			page, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 || !strings.Contains(string(page), "tokens for its 3 locations") {
 				t.Fatalf("the callback: %d %s", resp.StatusCode, page)

@@ -127,7 +127,7 @@ func TestEveryRouteHasItsPolicy(t *testing.T) {
 		}
 	}
 	want := []string{"POST " + daemon.WebhookPath, "GET /healthz", "GET /readyz", "POST /session", "DELETE /session",
-		"GET " + oauth.StartPath, "GET " + oauth.CallbackPath}
+		"GET " + oauth.StartPath, "POST " + oauth.StartPath, "GET " + oauth.CallbackPath}
 	for _, p := range want {
 		if !open[p] {
 			t.Errorf("%s is not an open route", p)

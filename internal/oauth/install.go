@@ -182,10 +182,11 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 		}
 		actor, company, pending = o.Actor, o.Company, ""
 	}
-	creds, secretID, _, err := m.app(ctx, "")
+	cr, err := m.app(ctx)
 	if err != nil {
 		return Installed{}, err
 	}
+	creds, secretID := cr.app, cr.secretID
 	userType := ghl.UserLocation
 	if company {
 		userType = ghl.UserCompany
@@ -378,19 +379,17 @@ func (m *Manager) ExpirePending(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
+	seen := map[string]bool{}
 	for _, t := range toks {
-		if m.now().Sub(t.CreatedAt) < PendingLife {
+		if m.now().Sub(t.CreatedAt) < PendingLife || seen[t.PendingID] {
 			continue
 		}
+		seen[t.PendingID] = true
 		p := store.OAuthUninstallParams{Message: "the pending install was not claimed", Now: m.now(),
 			Audit: rankr.AuditEntry{At: m.now(), Actor: rankr.AuditActor{Type: rankr.ActorSystem, ID: "oauth.pending"},
 				Action: "oauth.pending_expired", Outcome: rankr.AuditSuccess,
 				Target: rankr.AuditTarget{Type: "oauth_install", ID: t.PendingID, LocationID: t.LocationID}}}
-		if t.Kind == rankr.TokenCompany {
-			p.CompanyID = t.CompanyID
-		} else {
-			p.LocationID = t.LocationID
-		}
+		p.PendingID = t.PendingID
 		if _, err := m.cfg.Store.OAuthUninstall(ctx, p); err != nil && !errors.Is(err, rankr.ErrNotFound) {
 			return n, err
 		}
@@ -403,6 +402,10 @@ func (m *Manager) ExpirePending(ctx context.Context) (int, error) {
 func (m *Manager) Claim(ctx context.Context, actor access.Actor, pendingID string) (Installed, error) {
 	if !actor.Rights.Has("connections:write") {
 		return Installed{}, fmt.Errorf("%w: claiming an install needs connections:write", rankr.ErrForbidden)
+	}
+	if actor.Locations != nil {
+		// An install may bring any location, or an agency's all.
+		return Installed{}, fmt.Errorf("%w: a key bound to locations cannot claim installs", rankr.ErrForbidden)
 	}
 	app, err := m.cfg.Store.OAuthAppGet(ctx)
 	if err != nil {

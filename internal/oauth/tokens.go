@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -69,6 +70,7 @@ type Manager struct {
 	cache   map[string]cachedToken // token id -> the access token in clear
 	flights map[string]*flight     // token id -> the refresh under way in this process
 	clients map[string]*ghl.OAuth  // base URL -> client
+	slots   chan struct{}          // refreshes under way in this process
 }
 
 type cachedToken struct {
@@ -91,7 +93,8 @@ func New(cfg Config) *Manager {
 	cfg.RefreshBefore = cmp.Or(cfg.RefreshBefore, 10*time.Minute)
 	cfg.InactiveRetry = cmp.Or(cfg.InactiveRetry, time.Hour)
 	return &Manager{cfg: cfg, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), now: time.Now,
-		cache: map[string]cachedToken{}, flights: map[string]*flight{}, clients: map[string]*ghl.OAuth{}}
+		cache: map[string]cachedToken{}, flights: map[string]*flight{}, clients: map[string]*ghl.OAuth{},
+		slots: make(chan struct{}, 4)}
 }
 
 // SetEnqueue sets Config.Enqueue, for a job queue made after the manager.
@@ -175,7 +178,9 @@ func (m *Manager) refreshAt(tok rankr.OAuthToken) time.Time {
 	if before <= 0 {
 		return tok.ExpiresAt // the row changed since the pair came (a state): refresh at expiry
 	}
-	r := rand.New(rand.NewPCG(uint64(tok.Generation), uint64(len(tok.ID))))
+	h := fnv.New64a()
+	h.Write([]byte(tok.ID))
+	r := rand.New(rand.NewPCG(uint64(tok.Generation), h.Sum64()))
 	jitter := time.Duration(r.Int64N(int64(before/10) + 1))
 	return tok.ExpiresAt.Add(-before - jitter)
 }
@@ -225,17 +230,38 @@ func (m *Manager) refresh(ctx context.Context, id string, seen int64) (string, e
 	return f.access, f.err
 }
 
-// refreshTimeout bounds one refresh: GHL's token endpoint has been seen to
-// take over 10 s, and a refresh given up early may leave GHL holding a new
-// pair nobody has.
-const refreshTimeout = 45 * time.Second
+// refreshTimeout bounds one call to GHL's token endpoint, which has been
+// seen to take over 10 s (a refresh given up early may leave GHL holding a
+// new pair nobody has); lockWait bounds the wait for another process's
+// refresh of the same token.
+const (
+	refreshTimeout = 45 * time.Second
+	lockWait       = time.Minute
+)
 
 // errRemint marks a location token whose refresh failed in a way minting a
 // new one from its company's token fixes.
 var errRemint = errors.New("mint a new location token from the company's")
 
 func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+	// The client credentials are read before the lock is taken: a refresh
+	// holding a row lock (and, on PostgreSQL, a pooled connection) must
+	// not wait for another connection to read them.
+	creds, err := m.app(ctx)
+	if err != nil {
+		return "", err
+	}
+	// A few refreshes at a time per process, well below the connection
+	// pool, however many tokens fall due together.
+	select {
+	case m.slots <- struct{}{}:
+		defer func() { <-m.slots }()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	// The wait for the lock has its own bound; the calls to GHL get theirs
+	// once it is held, and storing the new pair is never cut short.
+	ctx, cancel := context.WithTimeout(ctx, lockWait+2*refreshTimeout+30*time.Second)
 	defer cancel()
 	var outcome error
 	prev := ""
@@ -250,7 +276,7 @@ func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64) (str
 		if cur.Generation != seen || now.Before(m.refreshAt(cur)) {
 			return nil, nil
 		}
-		next, err := m.refreshOnce(ctx, cur)
+		next, err := m.refreshOnce(ctx, cur, creds)
 		outcome = err
 		return next, err
 	})
@@ -278,7 +304,7 @@ func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64) (str
 // refreshOnce spends the token's refresh token for a new pair. It returns
 // the token to store (a new pair, or the old one with a new state) and why
 // not the new pair, if not.
-func (m *Manager) refreshOnce(ctx context.Context, cur rankr.OAuthToken) (*rankr.OAuthToken, error) {
+func (m *Manager) refreshOnce(ctx context.Context, cur rankr.OAuthToken, creds credentials) (*rankr.OAuthToken, error) {
 	if len(cur.Refresh) == 0 {
 		if cur.Derived {
 			return nil, errRemint
@@ -289,20 +315,23 @@ func (m *Manager) refreshOnce(ctx context.Context, cur rankr.OAuthToken) (*rankr
 	if err != nil {
 		return nil, fmt.Errorf("opening the refresh token of %s: %w", cur.ID, err)
 	}
-	app, secretID, base, err := m.app(context.WithoutCancel(ctx), cur.SecretID)
-	if err != nil {
-		return nil, err
-	}
+	app, secretID, base := creds.app, creds.secretID, creds.base
 	userType := ghl.UserLocation
 	if cur.Kind == rankr.TokenCompany {
 		userType = ghl.UserCompany
 	}
 	client := m.client(base)
-	resp, err := client.Refresh(ctx, app, string(refresh), userType)
+	call := func() (ghl.TokenResponse, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		defer cancel()
+		return client.Refresh(cctx, app, string(refresh), userType)
+	}
+	resp, err := call()
 	if errors.Is(err, ghl.ErrOutcomeUnknown) && !cur.Derived {
-		// GHL may not have seen it: the same refresh token once more.
+		// GHL may not have seen it (the research's advice for a timeout
+		// after sending: the same token once more, then as refused).
 		m.log.Warn("an OAuth refresh got no answer; trying the same refresh token once more", "token", cur.ID, "error", err)
-		resp, err = client.Refresh(ctx, app, string(refresh), userType)
+		resp, err = call()
 	}
 	switch {
 	case err == nil:
@@ -417,17 +446,23 @@ func (m *Manager) client(base string) *ghl.OAuth {
 	return c
 }
 
-// app returns the client credentials to use for a token that last
-// refreshed with secret secretID: the newest secret (so that tokens move
-// to it as they refresh, and an old one can be retired), else that one.
-func (m *Manager) app(ctx context.Context, secretID string) (ghl.OAuthApp, string, string, error) {
+// credentials are the client credentials a refresh or an exchange uses.
+type credentials struct {
+	app      ghl.OAuthApp
+	secretID string
+	base     string
+}
+
+// app returns the client credentials: the newest client secret, so that
+// tokens move to it as they refresh and an old one can be retired.
+func (m *Manager) app(ctx context.Context) (credentials, error) {
 	a, err := m.cfg.Store.OAuthAppGet(ctx)
 	if err != nil {
-		return ghl.OAuthApp{}, "", "", err
+		return credentials{}, err
 	}
 	secrets, err := m.cfg.Store.OAuthSecrets(ctx)
 	if err != nil {
-		return ghl.OAuthApp{}, "", "", err
+		return credentials{}, err
 	}
 	for _, s := range secrets {
 		if !s.RetiredAt.IsZero() || s.ClientID != a.ClientID {
@@ -435,9 +470,9 @@ func (m *Manager) app(ctx context.Context, secretID string) (ghl.OAuthApp, strin
 		}
 		secret, err := m.cfg.Vault.Open(s.Sealed, secretContext(s.ID))
 		if err != nil {
-			return ghl.OAuthApp{}, "", "", fmt.Errorf("opening client secret %s: %w", s.ID, err)
+			return credentials{}, fmt.Errorf("opening client secret %s: %w", s.ID, err)
 		}
-		return ghl.OAuthApp{ClientID: a.ClientID, ClientSecret: ghl.ClientSecret(secret)}, s.ID, a.BaseURL, nil
+		return credentials{app: ghl.OAuthApp{ClientID: a.ClientID, ClientSecret: ghl.ClientSecret(secret)}, secretID: s.ID, base: a.BaseURL}, nil
 	}
-	return ghl.OAuthApp{}, "", "", fmt.Errorf("no client secret for %s: set one with rankr oauth configure", a.ClientID)
+	return credentials{}, fmt.Errorf("no client secret for %s: set one with rankr oauth configure", a.ClientID)
 }

@@ -110,6 +110,9 @@ type OAuthSetStateParams struct {
 type OAuthUninstallParams struct {
 	CompanyID  string
 	LocationID string
+	// PendingID, instead, drops a pending install's tokens, if it is still
+	// pending.
+	PendingID string
 	Message    string
 	Audit      rankr.AuditEntry
 	Now        time.Time

@@ -135,8 +135,14 @@ func (s *Store) OAuthOnceTake(ctx context.Context, kind string, hash []byte) (st
 		}
 		_ = json.Unmarshal([]byte(actor), &o.Actor)
 		o.Kind, o.Hash, o.ExpiresAt = kind, hash, time.UnixMilli(expires).UTC()
-		_, err = t.exec(ctx, `UPDATE oauth_states SET used_at = ? WHERE hash = ?`, now.UnixMilli(), hash)
-		return err
+		res, err := t.exec(ctx, `UPDATE oauth_states SET used_at = ? WHERE hash = ? AND used_at IS NULL`, now.UnixMilli(), hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n != 1 {
+			return notFound("this " + kind + " (it was just used)")
+		}
+		return nil
 	})
 	if err != nil {
 		return o, fmt.Errorf("spending a one-time %s: %w", kind, storeErr(err))
@@ -326,8 +332,12 @@ func (s *Store) refreshUnderLockDB(ctx context.Context, id string, fn func(conte
 	if next == nil {
 		return cur, fnErr
 	}
-	err = s.inTx(ctx, func(t *tx) error {
-		return t.updateToken(ctx, *next, cur.Generation, cmp.Or(next.UpdatedAt, time.Now()).UnixMilli())
+	// GHL has spent the old refresh token: the new pair is stored even if
+	// the caller has given up meanwhile.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err = s.inTx(sctx, func(t *tx) error {
+		return t.updateToken(sctx, *next, cur.Generation, cmp.Or(next.UpdatedAt, time.Now()).UnixMilli())
 	})
 	if err != nil {
 		return cur, fmt.Errorf("storing the refreshed OAuth token %s: %w", id, storeErr(err))
@@ -418,7 +428,7 @@ func (s *Store) OAuthClaim(ctx context.Context, pendingID string, audit rankr.Au
 
 // OAuthUninstall removes an install's tokens and suspends its connections.
 func (s *Store) OAuthUninstall(ctx context.Context, p store.OAuthUninstallParams) ([]string, error) {
-	if (p.CompanyID == "") == (p.LocationID == "") {
+	if (p.CompanyID == "") == (p.LocationID == "") && p.PendingID == "" {
 		return nil, invalid("an uninstall names a company or a location")
 	}
 	var suspended []string
@@ -441,6 +451,18 @@ func (s *Store) OAuthUninstall(ctx context.Context, p store.OAuthUninstallParams
 			return err
 		}
 		var res sql.Result
+		if p.PendingID != "" {
+			// An unclaimed install, and only while it is: a claim that came
+			// first keeps it.
+			res, err = t.exec(ctx, `DELETE FROM oauth_tokens WHERE pending_id = ? AND state = ?`, p.PendingID, rankr.TokenPending)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return notFound("a pending install " + p.PendingID)
+			}
+			return t.appendAudit(ctx, p.Audit)
+		}
 		if p.CompanyID != "" {
 			res, err = t.exec(ctx, `DELETE FROM oauth_tokens WHERE id = ? OR (company_id = ? AND kind = ? AND derived)`,
 				rankr.CompanyTokenID(p.CompanyID), p.CompanyID, rankr.TokenLocation)
