@@ -113,7 +113,7 @@ type OAuthUninstallParams struct {
 	// PendingID, instead, drops a pending install's tokens, if it is still
 	// pending.
 	PendingID string
-	Message    string
-	Audit      rankr.AuditEntry
-	Now        time.Time
+	Message   string
+	Audit     rankr.AuditEntry
+	Now       time.Time
 }
