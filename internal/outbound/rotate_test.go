@@ -66,7 +66,7 @@ func TestRotatedSecretSignsDuringGrace(t *testing.T) {
 				t.Fatal(err)
 			}
 			if fresh == old || !strings.HasPrefix(fresh, outbound.SecretPrefix) || rotated.PreviousUntil.IsZero() {
-				t.Fatalf("rotated to %+v", rotated)
+				t.Fatalf("rotated to a bad secret, or no grace (until %v)", rotated.PreviousUntil)
 			}
 			rc.mu.Lock()
 			rc.secret = fresh // the receiver switched at once
