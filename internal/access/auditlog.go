@@ -354,8 +354,12 @@ func Verify(ctx context.Context, st store.Store, install string, keys map[string
 			case !bytes.Equal(rankr.AuditChain(prev, rec.Body), rec.Hash):
 				bad(rec.Seq, "its content does not match its hash: edited")
 			default:
-				if seq, _, err := rankr.ParseAuditBody(rec.Body); err != nil || seq != rec.Seq {
+				seq, e, err := rankr.ParseAuditBody(rec.Body)
+				switch {
+				case err != nil || seq != rec.Seq:
 					bad(rec.Seq, "its content is not a record numbered %d: edited", rec.Seq)
+				case !indexMatches(e.Indexed(), rec.Index):
+					bad(rec.Seq, "its searchable columns (time, actor, action, outcome) do not say what it does: edited")
 				}
 			}
 			for _, cp := range bySize[rec.Seq] {
@@ -392,6 +396,10 @@ func Verify(ctx context.Context, st store.Store, install string, keys map[string
 		rep.Problem = badCheckpoint
 	}
 	return rep, nil
+}
+
+func indexMatches(a, b rankr.AuditIndex) bool {
+	return a.At.Equal(b.At) && a.ActorType == b.ActorType && a.ActorID == b.ActorID && a.Action == b.Action && a.Outcome == b.Outcome
 }
 
 // firstAfterValid is the first record after the newest checkpoint that

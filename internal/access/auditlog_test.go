@@ -103,6 +103,7 @@ func TestAuditTampering(t *testing.T) {
 		{"an edited record", []string{"edit 6"}, 6, "edited"},
 		{"an edited record with its hash recomputed", nil, 5, "checkpoint"}, // done in Go below
 		{"a deleted record", []string{`DELETE FROM audit_log WHERE seq = 3`}, 3, "missing"},
+		{"a record hidden from searches", []string{`UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 4`}, 4, "searchable columns"},
 		{"two records swapped", []string{
 			`UPDATE audit_log SET seq = 100 WHERE seq = 5`, `UPDATE audit_log SET seq = 5 WHERE seq = 6`,
 			`UPDATE audit_log SET seq = 6 WHERE seq = 100`}, 5, ""},
@@ -138,6 +139,9 @@ func TestAuditTampering(t *testing.T) {
 						}
 						prev = rankr.AuditChain(prev, body)
 						if _, err := a.db.ExecContext(ctx, `UPDATE audit_log SET body = $1, hash = $2 WHERE seq = $3`, body, prev, r.Seq); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := a.db.ExecContext(ctx, `UPDATE audit_log SET action = 'test.stepX' WHERE seq = 6`); err != nil {
 							t.Fatal(err)
 						}
 					}

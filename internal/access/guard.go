@@ -40,8 +40,10 @@ type GuardConfig struct {
 	KeyRate  float64
 	KeyBurst int
 	// Fresh is how long a key read from the database is trusted before it
-	// is read again, and so how long a revocation takes to reach this
-	// process (default and at most 1 s).
+	// is read again (default and at most 500 ms). What a key may do is
+	// worked out from its read and its creators', each at most this old,
+	// so a revocation or a change of role reaches this process within
+	// twice that: a second.
 	Fresh time.Duration
 	// TouchEvery is how often a key's last use is written (default 30 s).
 	TouchEvery time.Duration
@@ -63,8 +65,10 @@ type Guard struct {
 	ips *ClientIP
 	now func() time.Time
 
-	mu      sync.RWMutex // guards keys and install, read on every request
+	mu      sync.RWMutex // guards keys, missing, failures and install
 	keys    map[string]cachedKey
+	missing map[string]time.Time     // key ids found in no row, and when: made-up keys cost one read a Fresh
+	fails   map[string]*rate.Limiter // client address -> its allowance of refused keys
 	install cachedInstall
 	limits  sync.Map       // key id -> *rate.Limiter
 	touched sync.Map       // key id -> time.Time of the last write of its use
@@ -96,7 +100,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	}
 	cfg.KeyRate = cmp.Or(cfg.KeyRate, 50)
 	cfg.KeyBurst = cmp.Or(cfg.KeyBurst, 100)
-	cfg.Fresh = min(cmp.Or(cfg.Fresh, time.Second), time.Second)
+	cfg.Fresh = min(cmp.Or(cfg.Fresh, 500*time.Millisecond), 500*time.Millisecond)
 	cfg.TouchEvery = cmp.Or(cfg.TouchEvery, 30*time.Second)
 	cfg.SessionFor = cmp.Or(cfg.SessionFor, 12*time.Hour)
 	ips := cfg.ClientIP
@@ -104,7 +108,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 		ips, _ = NewClientIP(nil)
 	}
 	return &Guard{cfg: cfg, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), ips: ips, now: time.Now,
-		keys: map[string]cachedKey{}}, nil
+		keys: map[string]cachedKey{}, missing: map[string]time.Time{}, fails: map[string]*rate.Limiter{}}, nil
 }
 
 // Policy says who may call a route.
@@ -120,6 +124,7 @@ type policyKind int
 
 const (
 	needKey policyKind = iota
+	anyKey
 	public
 	probe
 	signIn
@@ -132,6 +137,11 @@ func Need(scope string) Policy {
 	}
 	return Policy{kind: needKey, scope: scope}
 }
+
+// AnyKey is the policy of the router's catch-all: any valid key, no
+// scope, so that a path no route takes tells a caller without a key
+// nothing.
+func AnyKey() Policy { return Policy{kind: anyKey} }
 
 // Public is the policy of a route anyone may call because it proves itself
 // otherwise: GHL's signed webhooks, the OAuth start and callback.
@@ -155,7 +165,7 @@ func (p Policy) InLocation(where string) Policy {
 func (p Policy) Scope() string { return p.scope }
 
 // Open reports whether the route takes requests without a key.
-func (p Policy) Open() bool { return p.kind != needKey }
+func (p Policy) Open() bool { return p.kind != needKey && p.kind != anyKey }
 
 // Location is where the route reads the location id its key must see.
 func (p Policy) Location() string { return p.location }
@@ -168,6 +178,8 @@ func (p Policy) String() string {
 		return "probe"
 	case signIn:
 		return "sign-in"
+	case anyKey:
+		return "any key"
 	}
 	return "needs " + p.scope
 }
@@ -264,6 +276,15 @@ func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
 	}
 	var key rankr.APIKey
 	var d *denied
+	fails := g.failureAllowance(client)
+	if (token != "" || session != "") && fails.Tokens() < 1 {
+		return pr, deny(http.StatusTooManyRequests, "too_many_bad_keys", "too many refused keys from %s: wait a little", client)
+	}
+	defer func() {
+		if d != nil && (d.code == "invalid_key" || d.code == "invalid_session") {
+			fails.Allow() // spends one of the address's allowance
+		}
+	}()
 	switch {
 	case token != "":
 		key, d = g.keyFor(r.Context(), token)
@@ -285,7 +306,7 @@ func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
 		return pr, unavailableNow("the key's rights cannot be read now; try again", err)
 	}
 	pr.Rights, pr.Locations = rights, key.Locations
-	if !rights.Has(p.scope) {
+	if p.kind == needKey && !rights.Has(p.scope) {
 		return pr, deny(http.StatusForbidden, "insufficient_scope", "this route needs the scope %s, which key %s does not hold (it holds: %s)",
 			p.scope, key.ID, strings.Join(rights.List(), " "))
 	}
@@ -397,6 +418,12 @@ func (g *Guard) rights(ctx context.Context, key rankr.APIKey, depth int) (Rights
 	if err != nil {
 		return nil, err
 	}
+	if !creator.RevokedAt.IsZero() || !g.now().Before(creator.ExpiresAt) {
+		// A key made by a key that was revoked (or ran out) holds nothing:
+		// revoking a stolen key undoes what it made too. A roll moves the
+		// keys a key made to its successor.
+		return Rights{}, nil
+	}
 	up, err := g.rights(ctx, creator, depth+1)
 	if err != nil {
 		return nil, err
@@ -404,13 +431,13 @@ func (g *Guard) rights(ctx context.Context, key rankr.APIKey, depth int) (Rights
 	return r.Intersect(up), nil
 }
 
-// cachedRights is rights, kept with the key's cache entry while it is
-// fresh.
+// cachedRights is rights, kept with the key's cache entry while the
+// entry is fresh and still the read they were worked out from.
 func (g *Guard) cachedRights(ctx context.Context, key rankr.APIKey) (Rights, error) {
 	g.mu.RLock()
 	c, ok := g.keys[key.ID]
 	g.mu.RUnlock()
-	if ok && c.rights != nil && c.key.ID == key.ID && g.now().Sub(c.at) < g.cfg.Fresh {
+	if ok && c.rights != nil && sameKey(c.key, key) && g.now().Sub(c.at) < g.cfg.Fresh {
 		return c.rights, nil
 	}
 	r, err := g.rights(ctx, key, 0)
@@ -418,7 +445,7 @@ func (g *Guard) cachedRights(ctx context.Context, key rankr.APIKey) (Rights, err
 		return nil, err
 	}
 	g.mu.Lock()
-	if c, ok := g.keys[key.ID]; ok {
+	if c, ok := g.keys[key.ID]; ok && sameKey(c.key, key) {
 		c.rights = r
 		g.keys[key.ID] = c
 	}
@@ -426,7 +453,9 @@ func (g *Guard) cachedRights(ctx context.Context, key rankr.APIKey) (Rights, err
 	return r, nil
 }
 
-// keyAllow is a key's own allow-list, parsed once per cache entry.
+// keyAllow is a key's own allow-list, parsed once per cache entry. A list
+// that does not parse (written by an older rankr, or by hand) allows no
+// address: it fails closed.
 func (g *Guard) keyAllow(key rankr.APIKey) []netip.Prefix {
 	if len(key.AllowIPs) == 0 {
 		return nil
@@ -434,12 +463,16 @@ func (g *Guard) keyAllow(key rankr.APIKey) []netip.Prefix {
 	g.mu.RLock()
 	c, ok := g.keys[key.ID]
 	g.mu.RUnlock()
-	if ok && c.allow != nil {
+	if ok && c.allow != nil && sameKey(c.key, key) {
 		return c.allow
 	}
-	allow, _, _ := ParseAllowList(key.AllowIPs)
+	allow, _, err := ParseAllowList(key.AllowIPs)
+	if err != nil || len(allow) == 0 {
+		g.log.Error("a key's allow-list does not parse: refusing every address until it is set again", "key", key.ID, "error", err)
+		allow = []netip.Prefix{{}} // the zero prefix contains no address
+	}
 	g.mu.Lock()
-	if c, ok := g.keys[key.ID]; ok {
+	if c, ok := g.keys[key.ID]; ok && sameKey(c.key, key) {
 		c.allow = allow
 		g.keys[key.ID] = c
 	}
@@ -447,26 +480,69 @@ func (g *Guard) keyAllow(key rankr.APIKey) []netip.Prefix {
 	return allow
 }
 
+// sameKey reports whether two reads of a key agree on what it may do.
+func sameKey(a, b rankr.APIKey) bool {
+	return a.ID == b.ID && a.Role == b.Role && a.CreatedBy == b.CreatedBy && a.RevokedAt.Equal(b.RevokedAt) &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.AllowIPs, b.AllowIPs) &&
+		slices.Equal(a.Locations, b.Locations)
+}
+
 // key reads a key, from the cache while it is fresh.
 func (g *Guard) key(ctx context.Context, id string) (rankr.APIKey, error) {
 	now := g.now()
 	g.mu.RLock()
 	c, ok := g.keys[id]
+	missed, gone := g.missing[id]
 	g.mu.RUnlock()
 	if ok && now.Sub(c.at) < g.cfg.Fresh {
 		return c.key, c.err
 	}
+	if gone && now.Sub(missed) < g.cfg.Fresh {
+		return rankr.APIKey{}, notFoundKey(id)
+	}
 	k, err := g.cfg.Store.KeyGet(ctx, id)
-	if err != nil && !errors.Is(err, rankr.ErrNotFound) {
+	switch {
+	case errors.Is(err, rankr.ErrNotFound):
+		g.mu.Lock()
+		if len(g.missing) > 10000 {
+			clear(g.missing) // made-up ids must not grow it without bound; real keys stay cached
+		}
+		g.missing[id] = now
+		g.mu.Unlock()
+		return k, err
+	case err != nil:
 		return k, err
 	}
 	g.mu.Lock()
-	if len(g.keys) > 10000 {
-		clear(g.keys) // made-up key ids must not grow the cache without bound
-	}
-	g.keys[id] = cachedKey{key: k, err: err, at: now}
+	delete(g.missing, id)
+	g.keys[id] = cachedKey{key: k, at: now}
 	g.mu.Unlock()
-	return k, err
+	return k, nil
+}
+
+func notFoundKey(id string) error { return fmt.Errorf("key %s: %w", id, rankr.ErrNotFound) }
+
+// failureAllowance bounds how many refused keys one address may present:
+// a well-formed key costs a database read, and anyone can make one.
+func (g *Guard) failureAllowance(client netip.Addr) *rate.Limiter {
+	ip := client.String()
+	g.mu.RLock()
+	l, ok := g.fails[ip]
+	g.mu.RUnlock()
+	if ok {
+		return l
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l, ok := g.fails[ip]; ok {
+		return l
+	}
+	if len(g.fails) > 10000 {
+		clear(g.fails)
+	}
+	l = rate.NewLimiter(5, 20)
+	g.fails[ip] = l
+	return l
 }
 
 func (g *Guard) installAllow(ctx context.Context) ([]netip.Prefix, error) {
@@ -642,8 +718,6 @@ func (g *Guard) signIn(w http.ResponseWriter, r *http.Request) {
 	if key.ExpiresAt.Before(exp) {
 		exp = key.ExpiresAt
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: g.sessionValue(key.ID, exp), Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookies || r.TLS != nil})
 	err := g.cfg.Store.AuditAppend(r.Context(), rankr.AuditEntry{At: g.now(), Actor: pr.Actor().audit(),
 		Action: "session.signed_in", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "api_key", ID: key.ID},
 		Request: pr.Actor().Request})
@@ -652,6 +726,8 @@ func (g *Guard) signIn(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusServiceUnavailable, "unavailable", "signing in cannot be recorded now; try again")
 		return
 	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: g.sessionValue(key.ID, exp), Path: "/", Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.cfg.SecureCookies || r.TLS != nil})
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"key": key.ID, "role": key.Role, "expiresAt": exp.UTC()})
 }

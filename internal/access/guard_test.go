@@ -433,3 +433,54 @@ func TestSession(t *testing.T) {
 		r.expect(r.call("GET", "/orders", "", withCookie(cookie.Value)), 401, "key_revoked")
 	})
 }
+
+// Anyone can make a well-formed key; each costs a database read, so an
+// address that keeps presenting refused keys is held off, and made-up ids
+// do not push real keys out of the cache.
+func TestMadeUpKeysAreHeldOff(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, open storetest.Opener) {
+		r := newRig(t, open, nil)
+		real := r.key(Host("ops"), KeyRequest{Role: "viewer"})
+		from := func(peer string) func(*http.Request) { return func(req *http.Request) { req.RemoteAddr = peer } }
+		before := r.st.keyGets.Load()
+		codes := map[int]int{}
+		for range 30 {
+			fake, _ := newToken(false)
+			codes[r.call("GET", "/orders", fake, from("198.51.100.9:1"+"000")).status]++
+		}
+		if codes[401] != 20 || codes[429] != 10 {
+			t.Fatalf("answers to 30 made-up keys from one address: %v", codes)
+		}
+		if n := r.st.keyGets.Load() - before; n > 20 {
+			t.Errorf("%d key reads for 20 refused keys", n)
+		}
+		fake, _ := newToken(false)
+		r.expect(r.call("GET", "/orders", fake, from("198.51.100.10:1000")), 401, "invalid_key")
+		r.expect(r.call("GET", "/orders", real.Token), 200, "")
+	})
+}
+
+// Revoking a key takes back what the keys it made may do; rolling it
+// hands them to its successor.
+func TestRevokedCreatorsKeysHoldNothing(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, open storetest.Opener) {
+		r := newRig(t, open, nil)
+		admin := r.key(Host("ops"), KeyRequest{Role: "admin"})
+		adminRights, _ := RoleRights("admin")
+		actor := Actor{Type: rankr.ActorAPIKey, ID: admin.Key.ID, Role: "admin", Rights: adminRights}
+		child := r.key(actor, KeyRequest{Role: "operator"})
+		rolled, err := r.keys.Roll(ctx, Host("ops"), admin.Key.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.clock.add(time.Second)
+		r.expect(r.call("GET", "/orders", child.Token), 200, "") // the old admin key expired at the roll; its child moved
+		if err := r.keys.Revoke(ctx, Host("ops"), rolled.Key.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.add(time.Second)
+		r.expect(r.call("GET", "/orders", child.Token), 403, "insufficient_scope")
+	})
+}

@@ -34,9 +34,15 @@ func ParseAllowList(cidrs []string) ([]netip.Prefix, []string, error) {
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, nil, fmt.Errorf("%q: an IPv4-mapped range must be /96 or narrower (it covers IPv4 addresses only); write the IPv4 CIDR", c)
+			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		p = p.Masked()
+		if !p.IsValid() {
+			return nil, nil, fmt.Errorf("%q is not a valid CIDR", c)
+		}
 		prefixes = append(prefixes, p)
 		text = append(text, p.String())
 	}

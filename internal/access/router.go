@@ -32,7 +32,14 @@ func (rt *Router) HandleFunc(pattern string, p Policy, h http.HandlerFunc) { rt.
 // Routes lists the routes registered, in order.
 func (rt *Router) Routes() []Route { return append([]Route(nil), rt.routes...) }
 
-// ServeHTTP serves a request. A path no route matches answers 404 as JSON
-// only after the guard: an unknown path tells an anonymous caller nothing a
-// known one would not.
+// NotFound registers the catch-all: a path no route takes answers 404,
+// as JSON, and only to a valid key, so that the routes cannot be listed
+// by probing without one. Register it last.
+func (rt *Router) NotFound() {
+	rt.Handle("/", AnyKey(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
+	}))
+}
+
+// ServeHTTP serves a request.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) { rt.mux.ServeHTTP(w, r) }

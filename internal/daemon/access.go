@@ -99,6 +99,7 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	})
 	rt.HandleFunc("GET /readyz", access.Probe(), d.ready)
 	web.Register(rt, d.sharedStatus, d.Store.EventList, d.log)
+	rt.NotFound()
 	return rt, nil
 }
 

@@ -57,6 +57,23 @@ func TestEveryRouteHasItsPolicy(t *testing.T) {
 		t.Fatalf("only %d routes: %v", len(routes), routes)
 	}
 	for _, route := range routes {
+		if route.Pattern == "/" {
+			// The catch-all: unknown paths tell a caller without a key
+			// nothing, and a key a 404.
+			for key, want := range map[string]int{"": http.StatusUnauthorized, roles["viewer"]: http.StatusNotFound} {
+				r := httptest.NewRequest("GET", "/no/such/route", nil)
+				r.RemoteAddr = "127.0.0.1:5555"
+				if key != "" {
+					r.Header.Set("Authorization", "Bearer "+key)
+				}
+				rec := httptest.NewRecorder()
+				rt.ServeHTTP(rec, r)
+				if rec.Code != want {
+					t.Errorf("an unknown path with key %v: %d, want %d", key != "", rec.Code, want)
+				}
+			}
+			continue
+		}
 		method, pattern, ok := strings.Cut(route.Pattern, " ")
 		if !ok {
 			t.Errorf("route %q names no method: it would answer every method under one policy", route.Pattern)

@@ -117,6 +117,21 @@ type AuditRecord struct {
 	Body []byte `json:"-"`
 	// Hash is AuditChain(previous record's Hash, Body).
 	Hash []byte `json:"-"`
+	// Index is what the log's searchable columns say of the record; they
+	// must say what Body does.
+	Index AuditIndex `json:"-"`
+}
+
+// AuditIndex is the part of a record its store searches by.
+type AuditIndex struct {
+	At                                  time.Time
+	ActorType, ActorID, Action, Outcome string
+}
+
+// Indexed returns what the searchable columns of a record of e hold.
+func (e AuditEntry) Indexed() AuditIndex {
+	return AuditIndex{At: e.At.UTC().Truncate(time.Millisecond), ActorType: e.Actor.Type, ActorID: e.Actor.ID, Action: e.Action,
+		Outcome: e.Outcome}
 }
 
 // auditBody is the canonical form of a record: a version, then the fields

@@ -41,9 +41,9 @@ type Access interface {
 	// It fails with rankr.ErrNotFound for an unknown key and
 	// rankr.ErrConflict for a revoked one.
 	KeyUpdate(ctx context.Context, p KeyUpdateParams, audit rankr.AuditEntry) error
-	// KeyRoll stores the key replacing another and sets the old one to
-	// expire at OldExpiresAt (not later than it would anyway), in one
-	// transaction.
+	// KeyRoll stores the key replacing another, sets the old one to
+	// expire at OldExpiresAt (not later than it would anyway), and hands
+	// the keys the old one made to the new one, in one transaction.
 	KeyRoll(ctx context.Context, p KeyRollParams, audit rankr.AuditEntry) error
 	// KeyTouch records a key's last use, unless one was recorded less
 	// than Every ago.

@@ -257,6 +257,11 @@ func (s *Store) KeyRoll(ctx context.Context, p store.KeyRollParams, audit rankr.
 			WHERE id = ?`, p.OldExpiresAt.UnixMilli(), p.OldExpiresAt.UnixMilli(), p.Old); err != nil {
 			return err
 		}
+		// The keys the old key made are the new one's now: their rights
+		// follow it, and outlive the old key's expiry.
+		if _, err := t.exec(ctx, `UPDATE api_keys SET created_by = ? WHERE created_by = ?`, p.New.ID, p.Old); err != nil {
+			return err
+		}
 		return t.appendAudit(ctx, audit)
 	})
 	if err != nil {
@@ -378,7 +383,7 @@ func (s *Store) AuditAppend(ctx context.Context, entries ...rankr.AuditEntry) er
 
 // AuditList lists records in order.
 func (s *Store) AuditList(ctx context.Context, p store.AuditListParams) ([]rankr.AuditRecord, error) {
-	q := `SELECT seq, body, hash FROM audit_log WHERE seq > ?`
+	q := `SELECT seq, body, hash, at, actor_type, actor_id, action, outcome FROM audit_log WHERE seq > ?`
 	args := []any{p.AfterSeq}
 	if !p.Since.IsZero() {
 		q += ` AND at >= ?`
@@ -410,9 +415,12 @@ func (s *Store) AuditList(ctx context.Context, p store.AuditListParams) ([]rankr
 // its seq and bytes, for verification to name it.
 func scanAudit(r scanner) (rankr.AuditRecord, error) {
 	var rec rankr.AuditRecord
-	if err := r.Scan(&rec.Seq, &rec.Body, &rec.Hash); err != nil {
+	var at int64
+	ix := &rec.Index
+	if err := r.Scan(&rec.Seq, &rec.Body, &rec.Hash, &at, &ix.ActorType, &ix.ActorID, &ix.Action, &ix.Outcome); err != nil {
 		return rec, err
 	}
+	ix.At = time.UnixMilli(at).UTC()
 	if _, e, err := rankr.ParseAuditBody(rec.Body); err == nil {
 		rec.AuditEntry = e
 	}
