@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -229,11 +230,17 @@ func start(t *testing.T, env rankrEnv, args ...string) *proc {
 }
 
 func tail(s string, n int) string {
+	s = secrets.ReplaceAllString(s, "${1}[redacted]")
 	if len(s) > n {
 		return "…" + s[len(s)-n:]
 	}
 	return s
 }
+
+// secrets are what a process prints once on purpose (a new API key, a new
+// webhook signing secret, a sandbox token): kept out of a failure's
+// output.
+var secrets = regexp.MustCompile(`(rnkr_(?:live|test)_|whsec_|pit-)[A-Za-z0-9_+/=-]+`)
 
 // kill ends the process with SIGKILL, if it still runs, and waits for it.
 func (p *proc) kill() {
