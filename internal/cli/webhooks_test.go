@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,8 +16,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/testwait"
 )
+
+// lockedBuffer is a buffer a running command writes while a test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// secretsPrinted are what commands print once on purpose: kept out of a
+// test's failure output.
+var secretsPrinted = regexp.MustCompile(`(rnkr_(?:live|test)_|whsec_|pit-)[A-Za-z0-9_+/=-]+`)
+
+// redacted is the end of a command's output, without its secrets.
+func redacted(s string, n int) string {
+	s = secretsPrinted.ReplaceAllString(s, "${1}[redacted]")
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
+}
 
 // hookReceiver is an endpoint on 127.0.0.1 that answers 500 until told to
 // take messages, and counts each message id it gets.
@@ -126,7 +160,8 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	s.must(t, "sync", "--location", l.ID)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var serveOut, serveErr bytes.Buffer
+	var serveOut bytes.Buffer
+	var serveErr lockedBuffer
 	served := make(chan int)
 	go func() {
 		served <- Main(ctx, s.args("serve", "--addr", "127.0.0.1:0", "--webhook-allow", "127.0.0.1/32",
@@ -170,8 +205,16 @@ func TestWebhooksAddListReplay(t *testing.T) {
 	if out := s.must(t, "webhooks", "replay", "--dead", "--endpoint", ep, "--since", "1h"); !strings.Contains(out, "replaying "+strconv.Itoa(len(dead))+" deliveries") {
 		t.Fatalf("replay said: %s", out)
 	}
-	testwait.Until(t, time.Minute, "replayed deliveries delivered", func() bool {
-		return len(s.deliveries(t, "--state", "delivered", "--endpoint", ep)) == len(dead)
+	testwait.UntilWhy(t, time.Minute, "replayed deliveries delivered", func() (bool, string) {
+		all := s.deliveries(t, "--endpoint", ep)
+		states := map[string]int{}
+		for _, d := range all {
+			states[fmt.Sprintf("%s %d", d.State, d.LastStatus)]++
+		}
+		if states[fmt.Sprintf("%s 200", rankr.DeliveryDelivered)] == len(dead) {
+			return true, ""
+		}
+		return false, fmt.Sprintf("deliveries by state and last answer: %v; serve's log: %s", states, redacted(serveErr.String(), 3000))
 	})
 	rc.mu.Lock()
 	for _, d := range dead {
