@@ -219,6 +219,28 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 		return nil, e
 	}
 
+	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body, contentType: "application/json",
+		bearer: token, idempotent: cl.op.idempotent(), scope: cl.op.Scope}, e)
+}
+
+// exchange is one request to GHL as its API and OAuth calls both send it.
+type exchange struct {
+	method, url string
+	body        []byte
+	contentType string // of the body
+	bearer      string // "" sends no Authorization
+	idempotent  bool   // a lost answer leaves nothing unknown
+	scope       string // the operation's, named when GHL says it is missing
+	sent        *time.Time
+	// scrub are secrets the request carries, taken out of any answer
+	// quoted in an error.
+	scrub []string
+}
+
+// exchange sends x once, within the attempt timeout, and reports the
+// answer to the governor through ticket. It returns the body of a 2xx
+// answer, or e filled in.
+func (c *Client) exchange(ctx context.Context, ticket Ticket, x exchange, e *Error) ([]byte, error) {
 	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
 	// The transport reports the write from its own goroutine.
@@ -227,28 +249,33 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 		WroteRequest: func(info httptrace.WroteRequestInfo) { wrote.Store(info.Err == nil) },
 	})
 	var rdr io.Reader
-	if body != nil {
-		rdr = bytes.NewReader(body)
+	if x.body != nil {
+		rdr = bytes.NewReader(x.body)
 	}
-	req, err := http.NewRequestWithContext(actx, cl.op.Method, u, rdr)
+	req, err := http.NewRequestWithContext(actx, x.method, x.url, rdr)
 	if err != nil {
 		ticket.Done(0, nil)
 		e.Err = err
 		return nil, e
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if x.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+x.bearer)
+	}
 	req.Header.Set("Version", c.version)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if x.body != nil {
+		req.Header.Set("Content-Type", x.contentType)
 	}
-
+	if x.sent != nil {
+		*x.sent = time.Now()
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		ticket.Done(0, nil)
-		// Only a write that reached GHL can have been applied.
-		e.OutcomeUnknown = wrote.Load() && !cl.op.idempotent()
+		// Only a request that reached GHL can have been applied (a write,
+		// a spent code, a rotated refresh token).
+		e.OutcomeUnknown = wrote.Load() && !x.idempotent
 		e.Err = redactURL(err)
 		return nil, e
 	}
@@ -257,7 +284,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		e.StatusCode = resp.StatusCode
-		e.OutcomeUnknown = !cl.op.idempotent() && (resp.StatusCode/100 == 2 || resp.StatusCode >= 500)
+		e.OutcomeUnknown = !x.idempotent && (resp.StatusCode/100 == 2 || resp.StatusCode >= 500)
 		e.Err = fmt.Errorf("reading response: %w", err)
 		return nil, e
 	}
@@ -265,13 +292,13 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 		return data, nil
 	}
 	e.StatusCode = resp.StatusCode
-	e.fillFromBody(data)
+	e.fillFromBody(scrub(data, x.scrub))
 	e.RetryAfter = retryAfter(resp.Header)
 	if e.Is(ErrMissingScope) {
-		e.Scope = cl.op.Scope
+		e.Scope = x.scope
 	}
 	// A 5xx answer to a write does not say whether GHL applied it first.
-	e.OutcomeUnknown = resp.StatusCode >= 500 && !cl.op.idempotent()
+	e.OutcomeUnknown = resp.StatusCode >= 500 && !x.idempotent
 	return nil, e
 }
 

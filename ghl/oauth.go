@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -361,63 +358,11 @@ func (o *OAuth) attempt(ctx context.Context, cl oauthCall, u string, body []byte
 			return nil, e
 		}
 	}
-	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
-	defer cancel()
-	var wrote atomic.Bool
-	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) { wrote.Store(info.Err == nil) },
-	})
-	var rdr io.Reader
-	if body != nil {
-		rdr = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(actx, cl.op.Method, u, rdr)
-	if err != nil {
-		ticket.Done(0, nil)
-		e.Err = err
-		return nil, e
-	}
-	if cl.bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+cl.bearer)
-	}
-	req.Header.Set("Version", c.version)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if cl.sent != nil {
-		*cl.sent = time.Now()
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		ticket.Done(0, nil)
-		// Sent and unanswered: GHL may have spent the code or rotated the
-		// refresh token.
-		e.OutcomeUnknown = wrote.Load() && !cl.idempotent
-		e.Err = redactURL(err)
-		return nil, e
-	}
-	defer resp.Body.Close()
-	ticket.Done(resp.StatusCode, resp.Header)
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		e.StatusCode = resp.StatusCode
-		e.OutcomeUnknown = !cl.idempotent && (resp.StatusCode/100 == 2 || resp.StatusCode >= 500)
-		e.Err = fmt.Errorf("reading response: %w", err)
-		return nil, e
-	}
-	if resp.StatusCode/100 == 2 {
-		return data, nil
-	}
-	e.StatusCode = resp.StatusCode
-	e.fillFromBody(scrub(data, cl.secrets))
-	e.RetryAfter = retryAfter(resp.Header)
-	if e.Is(ErrMissingScope) {
-		e.Scope = cl.op.Scope
-	}
-	e.OutcomeUnknown = resp.StatusCode >= 500 && !cl.idempotent
-	return nil, e
+	// Sent and unanswered, a code exchange or a refresh may have spent
+	// the code or rotated the refresh token: not idempotent.
+	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body,
+		contentType: "application/x-www-form-urlencoded", bearer: cl.bearer, idempotent: cl.idempotent, scope: cl.op.Scope,
+		sent: cl.sent, scrub: cl.secrets}, e)
 }
 
 // scrub replaces the secrets in b, so that an error quoting GHL's answer
