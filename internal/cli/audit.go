@@ -177,12 +177,11 @@ func (c *AuditExportCmd) Run(ctx context.Context, g *Globals) error {
 		defer f.Close()
 		out = f
 	}
-	actor := hostActor()
 	n, err := exportAudit(ctx, d.Store, out, c.Format, since)
 	if err != nil {
 		return err
 	}
-	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role},
+	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: hostAuditActor(),
 		Action: "audit.exported", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "audit_log"},
 		Changes: json.RawMessage(fmt.Sprintf(`{"format":%q,"records":%d}`, c.Format, n))})
 	if err != nil {
@@ -309,8 +308,7 @@ func (c *AuditRotateKeyCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	actor := hostActor()
-	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role},
+	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: hostAuditActor(),
 		Action: "audit.signing_key_rotated", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "audit_signing_key", ID: id}})
 	if err != nil {
 		return err
@@ -350,8 +348,7 @@ func (c *AuditPruneCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	actor := hostActor()
-	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role},
+	err = d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: hostAuditActor(),
 		Action: "audit.pruned", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "audit_log"},
 		Changes: json.RawMessage(fmt.Sprintf(`{"records":%d,"before":%q}`, n, c.Before))})
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/rankr"
 )
 
 // ConnectCmd adds or updates a connection.
@@ -56,8 +55,7 @@ func (c *ConnectCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	actor := hostActor()
-	conn, err := d.ConnectAs(ctx, rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role}, c.Location, c.Name, c.BaseURL, token)
+	conn, err := d.ConnectAs(ctx, hostAuditActor(), c.Location, c.Name, c.BaseURL, token)
 	if err != nil {
 		return err
 	}

@@ -61,10 +61,9 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	actor := hostActor()
 	push, created, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
 		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}},
-		By:        &rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role}})
+		By:        new(hostAuditActor())})
 	if err != nil {
 		return err
 	}

@@ -215,9 +215,8 @@ func (c *OAuthRetireSecretCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	actor := hostActor()
 	err = d.Store.OAuthSecretRetire(ctx, c.ID, time.Now(), rankr.AuditEntry{At: time.Now(),
-		Actor:  rankr.AuditActor{Type: actor.Type, ID: actor.ID, Role: actor.Role},
+		Actor:  hostAuditActor(),
 		Action: "oauth.client_secret_retired", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "oauth_client_secret", ID: c.ID}})
 	if err != nil {
 		return err
