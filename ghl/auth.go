@@ -13,6 +13,17 @@ type TokenSource interface {
 	Token(ctx context.Context, locationID string) (string, error)
 }
 
+// TokenRejecter is a TokenSource that can replace a token GHL refused with
+// 401, as an OAuth source does by refreshing it (an access token can be
+// revoked before it expires, when the app is reinstalled, say). A client
+// whose source is one tells it of a 401 and, when it reports a new token,
+// sends the request once more; a Private Integration Token is never
+// replaced, and its 401 stands.
+type TokenRejecter interface {
+	TokenSource
+	TokenRejected(ctx context.Context, locationID, token string) (replaced bool, err error)
+}
+
 // ErrNoToken is returned by token sources that hold no token for a location.
 var ErrNoToken = errors.New("no token for location")
 

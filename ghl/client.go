@@ -165,8 +165,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	u.Path = strings.TrimRight(u.Path, "/") + cl.path()
 	u.RawQuery = cl.query.Encode()
 
+	rejectedOnce := false
 	for attempt := 1; ; attempt++ {
-		res, err := c.attempt(ctx, cl, u.String(), body, attempt)
+		var used string
+		res, err := c.attempt(ctx, cl, u.String(), body, &used)
 		if err == nil {
 			if out == nil || len(bytes.TrimSpace(res)) == 0 {
 				return nil
@@ -183,6 +185,20 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			return err
 		}
 		gerr.Attempts = attempt
+		if r, ok := c.tokens.(TokenRejecter); ok && !rejectedOnce && used != "" && errors.Is(gerr, ErrUnauthorized) {
+			// GHL did nothing with a request it refused for its token: once
+			// the source has a new token, the request goes again at once.
+			rejectedOnce = true
+			replaced, rerr := r.TokenRejected(ctx, cl.location, used)
+			if rerr != nil {
+				gerr.Err = errors.Join(gerr.Err, fmt.Errorf("replacing the refused token: %w", rerr))
+				return gerr
+			}
+			if replaced {
+				c.log.DebugContext(ctx, "ghl: GHL refused the token; trying once with its replacement", "op", cl.op.Name, "location", cl.location)
+				continue
+			}
+		}
 		wait, retry := c.shouldRetry(ctx, cl.op, gerr, attempt)
 		if !retry {
 			return gerr
@@ -205,7 +221,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 
 // attempt sends the request once. It returns the body of a 2xx answer or an
 // *Error.
-func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n int) ([]byte, error) {
+func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, used *string) ([]byte, error) {
 	e := &Error{Op: cl.op.Name, Method: cl.op.Method, Path: cl.path(), LocationID: cl.location}
 	ticket, err := c.governor.Wait(ctx, cl.location)
 	if err != nil {
@@ -218,6 +234,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, n 
 		e.Err = fmt.Errorf("getting token: %w", err)
 		return nil, e
 	}
+	*used = token
 
 	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body, contentType: "application/json",
 		bearer: token, idempotent: cl.op.idempotent(), scope: cl.op.Scope}, e)

@@ -565,3 +565,36 @@ func TestMissingScopesNamed(t *testing.T) {
 		}
 	})
 }
+
+// An access token GHL stops taking before its expiry (a reinstall, say) is
+// refreshed on its first 401, and the request goes again: once.
+func TestRefusedAccessTokenIsRefreshed(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, open func(t *testing.T) (store.Store, store.Store)) {
+		r := newRig(t, open, sandbox.Config{Locations: 1, Orders: 1})
+		loc := r.sb.Locations()[0].ID
+		r.install(false, sandbox.AuthorizeRequest{LocationID: loc})
+		for _, m := range r.procs { // both processes hold the token
+			if err := r.listOrders(m, loc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := r.sb.ExpireAccessTokens(loc, ""); n == 0 {
+			t.Fatal("the sandbox expired no token")
+		}
+		if err := r.listOrders(r.procs[0], loc); err != nil {
+			t.Fatalf("after GHL refused the token: %v", err)
+		}
+		if n := r.refreshCalls(); n != 1 {
+			t.Fatalf("%d refresh calls, want 1", n)
+		}
+		// The other process's cached token is refused too; the token the
+		// first stored is what it tries next, with no refresh of its own.
+		if err := r.listOrders(r.procs[1], loc); err != nil {
+			t.Fatal(err)
+		}
+		if n := r.refreshCalls(); n != 1 {
+			t.Fatalf("%d refresh calls after the second process, want 1", n)
+		}
+	})
+}

@@ -148,7 +148,7 @@ func (m *Manager) token(ctx context.Context, id string) (string, error) {
 	if now.Before(m.refreshAt(tok)) {
 		return m.remember(tok)
 	}
-	return m.refresh(ctx, id, tok.Generation)
+	return m.refreshNow(ctx, id, tok.Generation, "")
 }
 
 // usable says why a stored token may not be used now, if it may not.
@@ -196,6 +196,25 @@ func (m *Manager) remember(tok rankr.OAuthToken) (string, error) {
 	return string(access), nil
 }
 
+// TokenRejected is told that GHL answered 401 to a location's access
+// token: unless another process has replaced that token already, it is
+// refreshed now, whatever its expiry says. It reports whether the location
+// has another token to try.
+func (m *Manager) TokenRejected(ctx context.Context, locationID, token string) (bool, error) {
+	id := rankr.LocationTokenID(locationID)
+	m.forget(id)
+	tok, err := m.cfg.Store.OAuthTokenGet(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if stored, err := m.cfg.Vault.Open(tok.Access, accessContext(id)); err == nil && string(stored) != token {
+		return true, nil // replaced meanwhile
+	}
+	m.log.Warn("GHL refused an OAuth access token before its expiry; refreshing it", "token", id)
+	got, err := m.refreshNow(ctx, id, tok.Generation, token)
+	return err == nil && got != token, err
+}
+
 // Forget drops a token from this process's cache (after GHL refused it,
 // say), so that the next use reads the store.
 func (m *Manager) Forget(locationID string) {
@@ -204,9 +223,10 @@ func (m *Manager) Forget(locationID string) {
 	m.mu.Unlock()
 }
 
-// refresh refreshes a token once per process at a time; the callers that
-// come while it runs share its outcome.
-func (m *Manager) refresh(ctx context.Context, id string, seen int64) (string, error) {
+// refreshNow refreshes a token once per process at a time; the callers that
+// come while it runs share its outcome. rejected, when set, is the access
+// token GHL refused: it is refreshed even if not due.
+func (m *Manager) refreshNow(ctx context.Context, id string, seen int64, rejected string) (string, error) {
 	m.mu.Lock()
 	if f, ok := m.flights[id]; ok {
 		m.mu.Unlock()
@@ -222,7 +242,7 @@ func (m *Manager) refresh(ctx context.Context, id string, seen int64) (string, e
 	m.mu.Unlock()
 	// The refresh runs to its end whoever asked for it first: it may spend
 	// a refresh token, and its outcome must be stored.
-	f.access, f.err = m.refreshLocked(context.WithoutCancel(ctx), id, seen)
+	f.access, f.err = m.refreshLocked(context.WithoutCancel(ctx), id, seen, rejected)
 	m.mu.Lock()
 	delete(m.flights, id)
 	m.mu.Unlock()
@@ -243,7 +263,7 @@ const (
 // new one from its company's token fixes.
 var errRemint = errors.New("mint a new location token from the company's")
 
-func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64) (string, error) {
+func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64, rejected string) (string, error) {
 	// The client credentials are read before the lock is taken: a refresh
 	// holding a row lock (and, on PostgreSQL, a pooled connection) must
 	// not wait for another connection to read them.
@@ -272,8 +292,9 @@ func (m *Manager) refreshLocked(ctx context.Context, id string, seen int64) (str
 			return nil, err
 		}
 		// Another process refreshed it while this one waited for the
-		// lock, or it is not due: use what is stored.
-		if cur.Generation != seen || now.Before(m.refreshAt(cur)) {
+		// lock, or it is not due (and GHL did not refuse it): use what is
+		// stored.
+		if cur.Generation != seen || rejected == "" && now.Before(m.refreshAt(cur)) {
 			return nil, nil
 		}
 		next, err := m.refreshOnce(ctx, cur, creds)

@@ -108,6 +108,20 @@ func (ts tokenSource) Token(ctx context.Context, locationID string) (string, err
 	return string(secret), nil
 }
 
+// TokenRejected passes GHL's 401 for an OAuth connection's token to the
+// OAuth installs, which refresh it; a PIT is never replaced.
+func (ts tokenSource) TokenRejected(ctx context.Context, locationID, token string) (bool, error) {
+	r, ok := ts.c.oauth.(ghl.TokenRejecter)
+	if !ok {
+		return false, nil
+	}
+	conn, err := ts.c.store.ConnectionGet(ctx, locationID)
+	if err != nil || conn.CredentialKind != "oauth" {
+		return false, nil
+	}
+	return r.TokenRejected(ctx, locationID, token)
+}
+
 // callCounter counts HTTP requests per location.
 type callCounter struct{ m sync.Map } // location id -> *atomic.Int64
 
