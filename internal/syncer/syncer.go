@@ -206,6 +206,12 @@ func (s *Syncer) finish(ctx context.Context, locationID string, err error) error
 	}
 	msg := strings.Join(msgs, "; ")
 	var cerr *ConnectionError
+	if errors.As(err, &cerr) && cerr.Err != nil && cerr.State == rankr.StateTokenRejected {
+		if conn, gerr := s.store.ConnectionGet(rctx, locationID); gerr == nil && conn.CredentialKind == "oauth" {
+			// Refreshed and still refused: the install itself is gone.
+			cerr.Message = fmt.Sprintf("token rejected: GHL answered 401 for location %s even after a refresh; install the app on the location again", locationID)
+		}
+	}
 	if errors.As(err, &cerr) && cerr.Err != nil {
 		if serr := s.store.ConnectionSetState(rctx, store.ConnectionSetStateParams{LocationID: locationID, State: cerr.State,
 			Message: cerr.Message, Now: s.opts.Now()}); serr != nil {
