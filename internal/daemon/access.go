@@ -48,6 +48,8 @@ type Access struct {
 // needs it, so that the rest still works on a database whose secrets an
 // earlier master key sealed.
 func (d *Daemon) OpenAccess(ctx context.Context) (*Access, error) {
+	d.accessMu.Lock()
+	defer d.accessMu.Unlock()
 	if d.Access != nil {
 		return d.Access, nil
 	}
@@ -84,7 +86,9 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.accessMu.Lock()
 	d.guards = append(d.guards, g)
+	d.accessMu.Unlock()
 	rt := access.NewRouter(g)
 	if webhooks != nil {
 		rt.Handle("POST "+WebhookPath, access.Public(), webhooks)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -154,8 +155,9 @@ type Daemon struct {
 	Access *Access
 	// OAuth holds the GHL marketplace installs (nil without the master
 	// key).
-	OAuth  *oauth.Manager
-	guards []*access.Guard // to wait for their last writes at the end
+	OAuth    *oauth.Manager
+	accessMu sync.Mutex      // guards Access while it is opened
+	guards   []*access.Guard // to wait for their last writes at the end
 
 	counts counter      // the records' counts, for Status
 	shown  sharedStatus // the status page's JSON, for every open page
@@ -448,7 +450,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-outDone
 	stopAccess() // the refused requests counted so far are recorded
 	<-accessDone
-	for _, g := range d.guards {
+	d.accessMu.Lock()
+	guards := d.guards
+	d.accessMu.Unlock()
+	for _, g := range guards {
 		g.Close()
 	}
 	jobsCtx, cancel := context.WithTimeout(runCtx, grace)
