@@ -71,7 +71,7 @@ func testMasterKeyRotation(t *testing.T, dbName string) {
 			return true, "" // finished first: the rerun below has nothing left
 		}
 		n := underKey(t, st, v1.KeyID())
-		return n < all-200, fmt.Sprintf("%d under K1", n)
+		return n < all, fmt.Sprintf("%d under K1", n)
 	})
 	reseal.kill()
 	left := underKey(t, st, v1.KeyID())
@@ -101,9 +101,15 @@ func testMasterKeyRotation(t *testing.T, dbName string) {
 		t.Fatalf("%d secrets still under K1", n)
 	}
 	audit := run(t, env12, time.Minute, "audit", "list", "--action", "master_key.", "--json")
+	// Two started; the killed one never finished, unless it was done
+	// before the kill landed (a fast machine).
+	finished := 1
+	if left == 0 {
+		finished = 2
+	}
 	if n := strings.Count(audit.stdout.String(), "master_key.reseal_started"); n != 2 ||
-		strings.Count(audit.stdout.String(), "master_key.reseal_finished") != 1 {
-		t.Errorf("audit records of the reseals (two started, the killed one never finished):\n%s", audit.stdout.String())
+		strings.Count(audit.stdout.String(), "master_key.reseal_finished") != finished {
+		t.Errorf("audit records of the reseals (two started, %d finished):\n%s", finished, audit.stdout.String())
 	}
 
 	// K1 dropped: everything opens with K2 alone, the pepper too.
