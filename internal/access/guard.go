@@ -208,21 +208,29 @@ func (p *Principal) Actor() Actor {
 		Request: rankr.AuditRequest{ID: p.RequestID, IP: p.Client.String(), PeerIP: p.Peer.String(), UA: p.UserAgent}}
 }
 
-type principalKey struct{}
+// requestKey holds a request's requestInfo in its context.
+type requestKey struct{}
+
+type requestInfo struct {
+	id        string
+	principal *Principal // nil on an open route
+}
 
 // PrincipalFrom returns the request's principal; nil on an open route.
 func PrincipalFrom(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
+	if ri, ok := ctx.Value(requestKey{}).(*requestInfo); ok {
+		return ri.principal
+	}
+	return nil
 }
-
-type requestIDKey struct{}
 
 // RequestID returns the request's id (every answer carries it as
 // X-Request-Id).
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if ri, ok := ctx.Value(requestKey{}).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
 }
 
 // denied is an authentication or authorization failure, as answered.
@@ -244,30 +252,30 @@ func (g *Guard) Wrap(p Policy, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		r = r.WithContext(ctx)
 		switch p.kind {
 		case public, probe:
-			h.ServeHTTP(w, r)
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, &requestInfo{id: id})))
 			return
 		case signIn:
-			g.signIn(w, r)
+			g.signIn(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, &requestInfo{id: id})))
 			return
 		}
-		pr, d := g.authorize(r, p)
+		pr, d := g.authorize(r, p, id)
 		if d != nil {
 			g.refuse(w, r, pr, d)
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, pr)))
+		// One context for the request's id and principal: a request copy
+		// less on every guarded request.
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, &requestInfo{id: id, principal: pr})))
 	})
 }
 
 // authorize runs every check of a request against a policy. The principal
 // is returned with a denial too, as far as it is known, for the record.
-func (g *Guard) authorize(r *http.Request, p Policy) (*Principal, *denied) {
+func (g *Guard) authorize(r *http.Request, p Policy, id string) (*Principal, *denied) {
 	client, peer := g.ips.Resolve(r)
-	pr := &Principal{Client: client, Peer: peer, RequestID: RequestID(r.Context()), UserAgent: r.UserAgent()}
+	pr := &Principal{Client: client, Peer: peer, RequestID: id, UserAgent: r.UserAgent()}
 	token, session := bearer(r), ""
 	if token == "" {
 		if c, err := r.Cookie(SessionCookie); err == nil {
