@@ -77,7 +77,6 @@ type Guard struct {
 
 type cachedKey struct {
 	key rankr.APIKey
-	err error
 	at  time.Time
 	// What the key may do and where from, worked out once per read.
 	rights Rights
@@ -503,7 +502,7 @@ func (g *Guard) key(ctx context.Context, id string) (rankr.APIKey, error) {
 	missed, gone := g.missing[id]
 	g.mu.RUnlock()
 	if ok && now.Sub(c.at) < g.cfg.Fresh {
-		return c.key, c.err
+		return c.key, nil
 	}
 	if gone && now.Sub(missed) < g.cfg.Fresh {
 		return rankr.APIKey{}, notFoundKey(id)

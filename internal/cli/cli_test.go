@@ -60,6 +60,17 @@ func newSetupOf(t *testing.T, db string, cfg sandbox.Config) *setup {
 	return &setup{sb: sb, url: ts.URL, flags: flags, dir: dir}
 }
 
+// databases are the databases a CLI test runs on, by name: SQLite (the
+// data directory's default, "") and, when the test server is there, a
+// fresh PostgreSQL schema.
+func databases(t *testing.T) map[string]string {
+	dbs := map[string]string{"sqlite": ""}
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		dbs["postgres"] = storetest.PostgresURL(t)
+	}
+	return dbs
+}
+
 func (s *setup) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	return run(t, s.args(args...)...)
@@ -82,11 +93,7 @@ func (s *setup) must(t *testing.T, args ...string) string {
 
 func TestConnectSyncAndRead(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]string{"sqlite": ""}
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		dbs["postgres"] = storetest.PostgresURL(t)
-	}
-	for name, db := range dbs {
+	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newSetup(t, db)

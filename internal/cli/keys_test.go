@@ -10,18 +10,13 @@ import (
 	"testing"
 
 	"github.com/rankr/rankr/ghl"
-	"github.com/rankr/rankr/internal/store/storetest"
 )
 
 // TestKeysAndAudit runs the key commands and checks what the audit log says
 // of them, that it verifies, and that an edit to it is found.
 func TestKeysAndAudit(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]string{"sqlite": ""}
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		dbs["postgres"] = storetest.PostgresURL(t)
-	}
-	for name, db := range dbs {
+	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newSetup(t, db)

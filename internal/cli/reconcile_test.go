@@ -3,23 +3,17 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rankr/rankr/ghl/sandbox"
-	"github.com/rankr/rankr/internal/store/storetest"
 )
 
 func TestReconcileReportAndUpcoming(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]string{"sqlite": ""}
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		dbs["postgres"] = storetest.PostgresURL(t)
-	}
-	for name, db := range dbs {
+	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newSetup(t, db)

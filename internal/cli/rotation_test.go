@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/vault"
 )
 
@@ -18,11 +17,7 @@ import (
 // key rotated with --master-key-previous-file, resealed, and dropped.
 func TestRotationCommands(t *testing.T) {
 	t.Parallel()
-	dbs := map[string]string{"sqlite": ""}
-	if os.Getenv(storetest.PostgresEnv) != "" {
-		dbs["postgres"] = storetest.PostgresURL(t)
-	}
-	for name, db := range dbs {
+	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s := newSetup(t, db)

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -203,7 +204,7 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 		}
 	}
 	tok := rankr.OAuthToken{Kind: rankr.TokenLocation, CompanyID: resp.CompanyID, LocationID: resp.LocationID,
-		UserID: resp.UserID, AppID: either(resp.AppID, creds.AppID()), VersionID: resp.VersionID, Bulk: resp.IsBulkInstallation,
+		UserID: resp.UserID, AppID: cmp.Or(resp.AppID, creds.AppID()), VersionID: resp.VersionID, Bulk: resp.IsBulkInstallation,
 		State: rankr.TokenActive, PendingID: pending, CreatedAt: m.now()}
 	if pending != "" {
 		tok.State = rankr.TokenPending
@@ -228,7 +229,7 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 	changes, _ := json.Marshal(map[string]any{"kind": tok.Kind, "companyId": resp.CompanyID, "locationId": resp.LocationID,
 		"scopes": resp.Scopes(), "missingScopes": missing, "bulk": resp.IsBulkInstallation, "pending": pending})
 	audit := rankr.AuditEntry{At: m.now(), Actor: actor, Action: "oauth.installed", Outcome: rankr.AuditSuccess,
-		Target:  rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: either(resp.LocationID, resp.CompanyID), LocationID: resp.LocationID},
+		Target:  rankr.AuditTarget{Type: "oauth_" + tok.Kind, ID: cmp.Or(resp.LocationID, resp.CompanyID), LocationID: resp.LocationID},
 		Changes: changes}
 	p := store.OAuthTokenSaveParams{Token: *sealed, Audit: &audit}
 	if !isCompany && pending == "" {
@@ -252,13 +253,6 @@ func (m *Manager) Callback(ctx context.Context, code, state string) (Installed, 
 	n, err := m.mintCompany(ctx, resp.CompanyID, resp.ApprovedLocations)
 	out.Minting = n
 	return out, err
-}
-
-func either(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // flagMissing marks a connection whose install lacks scopes, naming them.
@@ -344,7 +338,7 @@ func (m *Manager) MintLocation(ctx context.Context, companyID, locationID string
 		return fmt.Errorf("minting the token of location %s from company %s: %w", locationID, companyID, err)
 	}
 	tok := rankr.OAuthToken{ID: rankr.LocationTokenID(locationID), Kind: rankr.TokenLocation, CompanyID: companyID,
-		LocationID: locationID, UserID: resp.UserID, AppID: either(resp.AppID, company.AppID), VersionID: resp.VersionID,
+		LocationID: locationID, UserID: resp.UserID, AppID: cmp.Or(resp.AppID, company.AppID), VersionID: resp.VersionID,
 		Bulk: company.Bulk, Derived: true, State: rankr.TokenActive, CreatedAt: m.now()}
 	sealed, err := m.sealed(tok, resp, company.SecretID)
 	if err != nil {

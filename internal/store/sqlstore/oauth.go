@@ -476,7 +476,7 @@ func (s *Store) OAuthUninstall(ctx context.Context, p store.OAuthUninstallParams
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return notFound("an OAuth install of " + either(p.CompanyID, p.LocationID))
+			return notFound("an OAuth install of " + cmp.Or(p.CompanyID, p.LocationID))
 		}
 		for _, loc := range locs {
 			res, err := t.exec(ctx, `UPDATE connections SET state = ?, state_message = ?, updated_at = ? WHERE location_id = ?
@@ -494,13 +494,6 @@ func (s *Store) OAuthUninstall(ctx context.Context, p store.OAuthUninstallParams
 		return nil, fmt.Errorf("uninstalling: %w", storeErr(err))
 	}
 	return suspended, nil
-}
-
-func either(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // OAuthPark keeps an INSTALL webhook for later.
