@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -41,10 +42,12 @@ var Dialect = sqlstore.Dialect{
 // DSN returns the connection string for the database file at path. Commits
 // are synchronous (synchronous=FULL): rankr answers GHL's webhooks only
 // once they are stored, and "stored" must survive a power cut, not only a
-// crashed process.
+// crashed process. The busy timeout comes first: the pragmas run in order,
+// and switching a new file to WAL takes a lock that several processes
+// starting together contend for.
 func DSN(path string) string {
 	v := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(FULL)", "foreign_keys(ON)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"} {
 		v.Add("_pragma", p)
 	}
 	v.Set("_txlock", "immediate")
@@ -110,7 +113,7 @@ func openFile(ctx context.Context, path, dir string) (*sql.DB, error) {
 	// SQLite allows one writer; River's driver and ours share one
 	// connection rather than fight over the lock.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
@@ -121,6 +124,27 @@ func openFile(ctx context.Context, path, dir string) (*sql.DB, error) {
 		}
 	}
 	return db, nil
+}
+
+// ping opens the first connection, retrying while the file is busy: a
+// connection that finds another one switching a new file to WAL, or
+// recovering its log, is refused at once without waiting out the busy
+// timeout, so processes starting together would otherwise fail.
+func ping(ctx context.Context, db *sql.DB) error {
+	wait := 5 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !Dialect.Retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 func migrate(ctx context.Context, db *sql.DB, path, dir string, then ...sqlstore.Then) error {
