@@ -311,15 +311,49 @@ type InvoiceUpsertParams struct {
 }
 
 // ListParams selects records for a list. Empty fields do not filter.
+// Lists are ordered by creation time, then id, then location, newest first
+// unless Oldest: an order that does not change as records arrive, so that
+// After can continue one page from the last record of the one before.
 type ListParams struct {
 	LocationID string
-	Status     string // the record's GHL status
-	OrderID    string // fulfillments and transactions of one order
-	Limit      int    // default 50, at most 1000
-	Offset     int
+	// Locations, when not nil, keeps the list to these locations (those a
+	// key is bound to); an empty, non-nil list matches nothing.
+	Locations []string
+	Status    string // the record's GHL status (an outbox's state)
+	OrderID   string // fulfillments, transactions and pushes of one order
+	// PaymentStatus and FulfillmentStatus filter orders.
+	PaymentStatus     string
+	FulfillmentStatus string
+	// ToFulfill keeps orders paid in full and not fulfilled in full: the
+	// fulfillment queue.
+	ToFulfill bool
+	// CreatedFrom and CreatedBefore bound the creation time: [from, before).
+	CreatedFrom, CreatedBefore time.Time
+	// AmountMin and AmountMax bound the amount in minor units (an
+	// invoice's total), inclusive; nil does not filter.
+	AmountMin, AmountMax *int64
+	// Search finds orders by id, or by their contact's email or a part of
+	// their name.
+	Search string
+	Limit  int // default 50, at most 1000
+	Offset int
+	// After continues the list past this record: the next page.
+	After ListKey
+	// Oldest lists oldest first.
+	Oldest bool
 	// Deleted includes records deleted in GHL.
 	Deleted bool
 }
+
+// ListKey is a record's place in a list.
+type ListKey struct {
+	CreatedAt  time.Time
+	LocationID string
+	ID         string
+}
+
+// IsZero reports whether the key names no record (the list's start).
+func (k ListKey) IsZero() bool { return k.ID == "" }
 
 // UnseenParams selects deletion candidates.
 type UnseenParams struct {

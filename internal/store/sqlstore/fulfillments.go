@@ -148,7 +148,7 @@ func (s *Store) fulfillmentChildren(ctx context.Context, f *rankr.Fulfillment) e
 // FulfillmentList lists fulfillments newest first.
 func (s *Store) FulfillmentList(ctx context.Context, p store.ListParams) ([]rankr.Fulfillment, error) {
 	p.Status = "" // fulfillments have no status
-	query, args := listQuery(fulfillmentColumns, "fulfillments", p, true)
+	query, args := listQuery(fulfillmentColumns, fulfillmentsTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing fulfillments: %w", unavailable(err))

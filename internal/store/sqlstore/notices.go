@@ -275,7 +275,7 @@ func (s *Store) NoticeRetry(ctx context.Context, id string, now time.Time) error
 
 // NoticeList lists notices newest first.
 func (s *Store) NoticeList(ctx context.Context, p store.ListParams) ([]rankr.Notice, error) {
-	query, args := listQuery(noticeColumns, "notices", p, false)
+	query, args := listQuery(noticeColumns, noticesTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing notices: %w", unavailable(err))

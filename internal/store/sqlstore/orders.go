@@ -425,37 +425,125 @@ func (s *Store) OrderGet(ctx context.Context, locationID, id string) (rankr.Orde
 	return o, err
 }
 
-// listQuery builds the WHERE clause shared by the lists.
-func listQuery(columns, table string, p store.ListParams, orderCol bool) (string, []any) {
-	query := `SELECT ` + columns + ` FROM ` + table + ` WHERE 1 = 1`
+// listTable says how a table answers the list filters.
+type listTable struct {
+	name      string
+	statusCol string // "status", or "state" for Rankr's outboxes
+	amountCol string // "" when the records have no amount
+	orderCol  bool   // it has an order_id
+	deleted   bool   // it has a deleted_at
+	orders    bool   // the order filters apply
+}
+
+var (
+	ordersTable        = listTable{name: "orders", statusCol: "status", amountCol: "amount", deleted: true, orders: true}
+	fulfillmentsTable  = listTable{name: "fulfillments", orderCol: true}
+	transactionsTable  = listTable{name: "transactions", statusCol: "status", amountCol: "amount", orderCol: true, deleted: true}
+	subscriptionsTable = listTable{name: "subscriptions", statusCol: "status", amountCol: "amount", orderCol: true, deleted: true}
+	invoicesTable      = listTable{name: "invoices", statusCol: "status", amountCol: "total", deleted: true}
+	pushesTable        = listTable{name: "fulfillment_pushes", statusCol: "state", orderCol: true}
+	noticesTable       = listTable{name: "notices", statusCol: "state"}
+)
+
+// toFulfill is the fulfillment queue's condition, written as the partial
+// index orders_to_fulfill is, so that the planners use it.
+const toFulfill = ` AND payment_status = 'paid' AND fulfillment_status <> 'fulfilled' AND deleted_at IS NULL`
+
+// listQuery builds a list's query. Its order (creation time, id,
+// location) is total, so that After, a keyset, continues a list where a
+// page ended, whatever arrived meanwhile; within one location the key is
+// compared without the location, which the location's index then serves.
+func listQuery(columns string, t listTable, p store.ListParams) (string, []any) {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + columns + ` FROM ` + t.name + ` WHERE 1 = 1`)
 	var args []any
 	if p.LocationID != "" {
-		query += ` AND location_id = ?`
+		b.WriteString(` AND location_id = ?`)
 		args = append(args, p.LocationID)
 	}
-	if p.Status != "" {
-		// Records have GHL's status; Rankr's outboxes have a state.
-		col := "status"
-		if table == "fulfillment_pushes" || table == "notices" {
-			col = "state"
+	if p.Locations != nil {
+		if len(p.Locations) == 0 {
+			b.WriteString(` AND 1 = 0`)
+		} else {
+			b.WriteString(` AND location_id IN (?` + strings.Repeat(`, ?`, len(p.Locations)-1) + `)`)
+			for _, l := range p.Locations {
+				args = append(args, l)
+			}
 		}
-		query += ` AND ` + col + ` = ?`
+	}
+	if p.Status != "" && t.statusCol != "" {
+		b.WriteString(` AND ` + t.statusCol + ` = ?`)
 		args = append(args, p.Status)
 	}
-	if p.OrderID != "" && orderCol {
-		query += ` AND order_id = ?`
+	if p.OrderID != "" && t.orderCol {
+		b.WriteString(` AND order_id = ?`)
 		args = append(args, p.OrderID)
 	}
-	if !p.Deleted && table != "fulfillments" && table != "fulfillment_pushes" && table != "notices" {
-		query += ` AND deleted_at IS NULL`
+	if t.orders {
+		if p.PaymentStatus != "" {
+			b.WriteString(` AND payment_status = ?`)
+			args = append(args, p.PaymentStatus)
+		}
+		if p.FulfillmentStatus != "" {
+			b.WriteString(` AND fulfillment_status = ?`)
+			args = append(args, p.FulfillmentStatus)
+		}
+		if p.ToFulfill {
+			b.WriteString(toFulfill)
+		}
+		if q := strings.TrimSpace(p.Search); q != "" {
+			b.WriteString(` AND (id = ? OR LOWER(contact_email) = ? OR LOWER(contact_name) LIKE ? ESCAPE '\')`)
+			args = append(args, q, strings.ToLower(q), "%"+likeEscaper.Replace(strings.ToLower(q))+"%")
+		}
 	}
-	query += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
-	return query, append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))
+	if !p.CreatedFrom.IsZero() {
+		b.WriteString(` AND created_at >= ?`)
+		args = append(args, p.CreatedFrom.UnixMilli())
+	}
+	if !p.CreatedBefore.IsZero() {
+		b.WriteString(` AND created_at < ?`)
+		args = append(args, p.CreatedBefore.UnixMilli())
+	}
+	if t.amountCol != "" {
+		if p.AmountMin != nil {
+			b.WriteString(` AND ` + t.amountCol + ` >= ?`)
+			args = append(args, *p.AmountMin)
+		}
+		if p.AmountMax != nil {
+			b.WriteString(` AND ` + t.amountCol + ` <= ?`)
+			args = append(args, *p.AmountMax)
+		}
+	}
+	if !p.Deleted && t.deleted && !(t.orders && p.ToFulfill) {
+		b.WriteString(` AND deleted_at IS NULL`)
+	}
+	cmp, dir := "<", "DESC"
+	if p.Oldest {
+		cmp, dir = ">", "ASC"
+	}
+	if !p.After.IsZero() {
+		if p.LocationID != "" {
+			b.WriteString(` AND (created_at, id) ` + cmp + ` (?, ?)`)
+			args = append(args, p.After.CreatedAt.UnixMilli(), p.After.ID)
+		} else {
+			b.WriteString(` AND (created_at, id, location_id) ` + cmp + ` (?, ?, ?)`)
+			args = append(args, p.After.CreatedAt.UnixMilli(), p.After.ID, p.After.LocationID)
+		}
+	}
+	b.WriteString(` ORDER BY created_at ` + dir + `, id ` + dir)
+	if p.LocationID == "" {
+		b.WriteString(`, location_id ` + dir)
+	}
+	b.WriteString(` LIMIT ? OFFSET ?`)
+	return b.String(), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))
 }
+
+// likeEscaper escapes LIKE's wildcards in a search.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // OrderList lists orders newest first.
 func (s *Store) OrderList(ctx context.Context, p store.ListParams) ([]rankr.Order, error) {
-	query, args := listQuery(orderColumns, "orders", p, false)
+	query, args := listQuery(orderColumns, ordersTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing orders: %w", unavailable(err))

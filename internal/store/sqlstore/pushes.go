@@ -291,7 +291,7 @@ func (s *Store) PushesDue(ctx context.Context, n int) ([]string, error) {
 
 // PushList lists pushes newest first.
 func (s *Store) PushList(ctx context.Context, p store.ListParams) ([]rankr.FulfillmentPush, error) {
-	query, args := listQuery(pushColumns, "fulfillment_pushes", p, true)
+	query, args := listQuery(pushColumns, pushesTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing pushes: %w", unavailable(err))

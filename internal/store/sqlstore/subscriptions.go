@@ -182,7 +182,7 @@ func (s *Store) SubscriptionGet(ctx context.Context, locationID, id string) (ran
 
 // SubscriptionList lists subscriptions newest first.
 func (s *Store) SubscriptionList(ctx context.Context, p store.ListParams) ([]rankr.Subscription, error) {
-	query, args := listQuery(subColumns, "subscriptions", p, true)
+	query, args := listQuery(subColumns, subscriptionsTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing subscriptions: %w", unavailable(err))

@@ -173,7 +173,7 @@ func (s *Store) TransactionGet(ctx context.Context, locationID, id string) (rank
 
 // TransactionList lists transactions newest first.
 func (s *Store) TransactionList(ctx context.Context, p store.ListParams) ([]rankr.Transaction, error) {
-	query, args := listQuery(txnColumns, "transactions", p, true)
+	query, args := listQuery(txnColumns, transactionsTable, p)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing transactions: %w", unavailable(err))

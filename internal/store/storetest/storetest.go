@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		"EventFeed":            testEventFeed,
 		"Deletion":             testDeletion,
 		"Lists":                testLists,
+		"Pages":                testPages,
 		"ConcurrentWriters":    testConcurrentWriters,
 		"RejectsBadInput":      testRejectsBadInput,
 		"UnknownStatusesStick": testUnknownStatusesStick,
