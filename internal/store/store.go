@@ -375,7 +375,12 @@ type MarkDeletedParams struct {
 type EventListParams struct {
 	AfterSeq   int64
 	LocationID string // empty: every location
-	Limit      int    // default 100, at most 1000
+	// Locations, when not nil, keeps the feed to these locations.
+	Locations []string
+	// RecordIDs keeps the events of these records (with LocationID: an
+	// order's page shows its own, its payments' and its fulfillments').
+	RecordIDs []string
+	Limit     int // default 100, at most 1000
 	// Newest returns the Limit newest events after AfterSeq rather than
 	// the oldest (still in order): where a live view starts.
 	Newest bool

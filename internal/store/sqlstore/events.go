@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rankr/rankr/internal/rankr"
@@ -76,6 +77,10 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr
 	if p.LocationID != "" {
 		query += ` AND location_id = ?`
 		args = append(args, p.LocationID)
+	}
+	query, args = inList(query, args, "location_id", p.Locations)
+	if len(p.RecordIDs) > 0 {
+		query, args = inList(query, args, "record_id", p.RecordIDs)
 	}
 	order := ``
 	if p.Newest {
@@ -153,4 +158,20 @@ func rowsOf[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// inList adds "AND col IN (values)" to a query; nil values do not filter,
+// and an empty, non-nil list matches nothing.
+func inList(query string, args []any, col string, values []string) (string, []any) {
+	switch {
+	case values == nil:
+		return query, args
+	case len(values) == 0:
+		return query + ` AND 1 = 0`, args
+	}
+	query += ` AND ` + col + ` IN (?` + strings.Repeat(`, ?`, len(values)-1) + `)`
+	for _, v := range values {
+		args = append(args, v)
+	}
+	return query, args
 }

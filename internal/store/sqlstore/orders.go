@@ -462,14 +462,9 @@ func listQuery(columns string, t listTable, p store.ListParams) (string, []any) 
 		args = append(args, p.LocationID)
 	}
 	if p.Locations != nil {
-		if len(p.Locations) == 0 {
-			b.WriteString(` AND 1 = 0`)
-		} else {
-			b.WriteString(` AND location_id IN (?` + strings.Repeat(`, ?`, len(p.Locations)-1) + `)`)
-			for _, l := range p.Locations {
-				args = append(args, l)
-			}
-		}
+		var in string
+		in, args = inList("", args, "location_id", p.Locations)
+		b.WriteString(in)
 	}
 	if p.Status != "" && t.statusCol != "" {
 		b.WriteString(` AND ` + t.statusCol + ` = ?`)

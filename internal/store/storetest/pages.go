@@ -160,4 +160,21 @@ func testPages(t *testing.T, s store.Store) {
 	if len(seen) != 7 || !slices.Equal(seen, []string{"t6", "t5", "t4", "t3", "t2", "t1", "t0"}) {
 		t.Fatalf("transactions %v", seen)
 	}
+	// The feed of some records, and of some locations.
+	evs, err := s.EventList(ctx, store.EventListParams{LocationID: "L", RecordIDs: []string{"q1", "tq1"}})
+	if err != nil || len(evs) < 2 {
+		t.Fatalf("events of q1 and its payment: %v, %v", evs, err)
+	}
+	for _, e := range evs {
+		if e.RecordID != "q1" && e.RecordID != "tq1" || e.LocationID != "L" {
+			t.Fatalf("event of %s/%s", e.LocationID, e.RecordID)
+		}
+	}
+	if evs, _ := s.EventList(ctx, store.EventListParams{Locations: []string{}}); len(evs) != 0 {
+		t.Fatalf("no locations: %d events", len(evs))
+	}
+	evs, _ = s.EventList(ctx, store.EventListParams{Locations: []string{"M"}, Limit: 1000})
+	if len(evs) != 10 {
+		t.Fatalf("location M: %d events, want 10", len(evs))
+	}
 }

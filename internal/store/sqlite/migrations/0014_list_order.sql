@@ -11,3 +11,6 @@ CREATE INDEX orders_to_fulfill ON orders (created_at, id, location_id)
 	WHERE payment_status = 'paid' AND fulfillment_status <> 'fulfilled' AND deleted_at IS NULL;
 CREATE INDEX fulfillment_pushes_by_created ON fulfillment_pushes (created_at DESC, id DESC, location_id DESC);
 CREATE INDEX notices_by_created ON notices (created_at DESC, id DESC, location_id DESC);
+-- An order's page shows the events of the order and of its payments and
+-- fulfillments.
+CREATE INDEX events_by_record ON events (location_id, record_id, seq);
