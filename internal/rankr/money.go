@@ -1,6 +1,8 @@
 package rankr
 
 import (
+	"cmp"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -51,4 +53,27 @@ func FormatMinor(minor int64, currency string) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// ParseMajor reads a decimal amount in the currency's major unit as minor
+// units, exactly: ParseMajor("150.1", "USD") is 15010. More decimal places
+// than the currency has is an error, never a rounding.
+func ParseMajor(s, currency string) (int64, error) {
+	exp := CurrencyExponent(currency)
+	t := strings.TrimSpace(s)
+	neg := strings.HasPrefix(t, "-")
+	t = strings.TrimPrefix(t, "-")
+	whole, frac, _ := strings.Cut(t, ".")
+	if whole == "" && frac == "" || len(frac) > exp || strings.ContainsAny(whole+frac, "+-_ ") {
+		return 0, fmt.Errorf("%q is not an amount in %s (at most %d decimal places): %w", s, strings.ToUpper(currency), exp, ErrInvalid)
+	}
+	digits := cmp.Or(whole, "0") + frac + strings.Repeat("0", exp-len(frac))
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an amount in %s: %w", s, strings.ToUpper(currency), ErrInvalid)
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
 }

@@ -42,3 +42,25 @@ func TestFormatMinor(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMajor(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in, cur string
+		want    int64
+		ok      bool
+	}{
+		{"150.1", "USD", 15010, true}, {"150.10", "USD", 15010, true}, {"0.01", "USD", 1, true}, {".5", "USD", 50, true},
+		{"-2.5", "EUR", -250, true}, {"1000", "JPY", 1000, true}, {"1.005", "KWD", 1005, true}, {"7", "usd", 700, true},
+		{"1.005", "USD", 0, false}, {"1.5", "JPY", 0, false}, {"", "USD", 0, false}, {"abc", "USD", 0, false},
+		{"1e3", "USD", 0, false}, {"+1", "USD", 0, false}, {"--1", "USD", 0, false}, {"99999999999999999999", "USD", 0, false},
+	} {
+		got, err := ParseMajor(c.in, c.cur)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("ParseMajor(%q, %s) = %d, %v; want %d, ok %v", c.in, c.cur, got, err, c.want, c.ok)
+		}
+		if c.ok && FormatMinor(got, c.cur) != FormatMinor(c.want, c.cur) {
+			t.Errorf("round trip of %q", c.in)
+		}
+	}
+}

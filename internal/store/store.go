@@ -329,6 +329,8 @@ type ListParams struct {
 	ToFulfill bool
 	// CreatedFrom and CreatedBefore bound the creation time: [from, before).
 	CreatedFrom, CreatedBefore time.Time
+	// Currency keeps records in one currency (those with an amount).
+	Currency string
 	// AmountMin and AmountMax bound the amount in minor units (an
 	// invoice's total), inclusive; nil does not filter.
 	AmountMin, AmountMax *int64

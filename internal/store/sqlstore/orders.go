@@ -500,6 +500,10 @@ func listQuery(columns string, t listTable, p store.ListParams) (string, []any) 
 		args = append(args, p.CreatedBefore.UnixMilli())
 	}
 	if t.amountCol != "" {
+		if p.Currency != "" {
+			b.WriteString(` AND currency = ?`)
+			args = append(args, p.Currency)
+		}
 		if p.AmountMin != nil {
 			b.WriteString(` AND ` + t.amountCol + ` >= ?`)
 			args = append(args, *p.AmountMin)
