@@ -198,6 +198,7 @@ type CLI struct {
 	} `cmd:"" help:"Push a fulfillment (tracking) to GHL, exactly once."`
 	Reconcile ReconcileCmd `cmd:"" help:"Reconcile payments with orders and invoices: the report, or a run now."`
 	Notices   NoticesCmd   `cmd:"" help:"List Rankr's own customer notices (emails); send one again."`
+	Doctor    DoctorCmd    `cmd:"" help:"Check, end to end, everything production needs: GHL tokens and scopes, clock, webhooks, database, SMTP, endpoints."`
 
 	Webhooks WebhooksCmd `cmd:"" help:"Send Rankr's changes to your endpoints as signed webhooks: add, list, deliveries, replay."`
 
