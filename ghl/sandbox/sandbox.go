@@ -312,7 +312,10 @@ func (s *Server) Info() Info {
 // Serve answers requests on ln until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.SetBaseURL("http://" + ln.Addr().String())
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	// net/http's own complaints (a bad TLS hello, a panic) go to the
+	// sandbox's logger too, not to the standard log's plain stderr lines.
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

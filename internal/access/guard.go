@@ -635,10 +635,30 @@ func (discardHeader) WriteHeader(int) {}
 
 // WriteError answers with Rankr's one error shape.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
+	WriteErrorDetails(w, status, code, message, nil)
+}
+
+// ErrorBody is the one shape of every error rankr's HTTP routes answer:
+// {"error":{"code","message","details"}}, code stable for programs,
+// message for people, details (optional) naming what was wrong, such as
+// the bad field.
+type ErrorBody struct {
+	Error ErrorInfo `json:"error"`
+}
+
+// ErrorInfo is an error's content.
+type ErrorInfo struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// WriteErrorDetails answers an error with details.
+func WriteErrorDetails(w http.ResponseWriter, status int, code, message string, details map[string]any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	_ = json.NewEncoder(w).Encode(ErrorBody{Error: ErrorInfo{Code: code, Message: message, Details: details}})
 }
 
 func bearer(r *http.Request) string {

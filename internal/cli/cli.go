@@ -17,6 +17,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
 
+	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/vault"
 )
@@ -25,12 +26,17 @@ import (
 type Globals struct {
 	LogLevel  slog.Level `help:"Log level: debug, info, warn or error." default:"info" env:"RANKR_LOG_LEVEL"`
 	LogFormat string     `help:"Log format: text or json." enum:"text,json" default:"text" env:"RANKR_LOG_FORMAT"`
+	// The file sits below the flags and the environment; see config.go.
+	ConfigFile string `help:"Config file (.toml, .yaml, .yml or .json) with settings named as the flags; flags and environment variables win over it. Never secrets: those stay in the environment or key files. Check it with rankr config check." name:"config" env:"RANKR_CONFIG" type:"path" placeholder:"PATH"`
 
 	stdout io.Writer
 	stderr io.Writer
 	// data are the data flags of the command being run (see
 	// DataFlags.AfterApply), for open and openWithoutKey.
 	data *DataFlags
+	// config is the config file's resolver, when there is a file (see
+	// BeforeResolve): it knows which settings it gave.
+	config *configResolver
 }
 
 // DataFlags say where rankr keeps its data. They belong to the commands
@@ -57,9 +63,63 @@ func (f *DataFlags) AfterApply(g *Globals) error {
 func (g *Globals) Logger() *slog.Logger {
 	opts := &slog.HandlerOptions{Level: g.LogLevel}
 	if g.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+		return slog.New(requestIDHandler{slog.NewJSONHandler(g.stderr, opts)})
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	return slog.New(requestIDHandler{slog.NewTextHandler(g.stderr, opts)})
+}
+
+// requestIDHandler adds the request's id to a line logged with a request's
+// context (InfoContext and the like), so that the packages serving requests
+// need not know where the id is kept to have it in their log lines.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := access.RequestID(ctx); id != "" {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "request"
+			return !has
+		})
+		if !has {
+			r.AddAttrs(slog.String("request", id))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
+// fail reports the error rankr stops with. Asked for JSON logs, it is a log
+// line like the others, so that what reads stderr gets JSON only; args and
+// the environment say so when the parse did not get as far as the flags.
+func (g *Globals) fail(args []string, err error) {
+	if g.LogFormat == "json" || jsonLogsAsked(args) {
+		g.Logger().Error("rankr stopped", "error", err.Error())
+		return
+	}
+	fmt.Fprintln(g.stderr, "rankr:", err)
+}
+
+// jsonLogsAsked reports whether args or the environment ask for JSON logs.
+func jsonLogsAsked(args []string) bool {
+	asked := os.Getenv("RANKR_LOG_FORMAT") == "json"
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return asked
+		case a == "--log-format" && i+1 < len(args):
+			asked = args[i+1] == "json"
+		case strings.HasPrefix(a, "--log-format="):
+			asked = strings.TrimPrefix(a, "--log-format=") == "json"
+		}
+	}
+	return asked
 }
 
 func (f *DataFlags) dataDir() (string, error) {
@@ -104,7 +164,7 @@ func (g *Globals) masterKey(create bool) ([]byte, error) {
 		return nil, err
 	}
 	if created {
-		fmt.Fprintf(g.stderr, "rankr: created a new master key in %s; it seals your GHL tokens, so back it up (or set RANKR_MASTER_KEY)\n", path)
+		g.Logger().Warn("created a new master key in "+path+"; it seals your GHL tokens, so back it up (or set RANKR_MASTER_KEY)", "path", path)
 	}
 	return k, nil
 }
@@ -243,6 +303,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.Exit(func(code int) { exit = code }),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(&c.Globals),
+		configCommand(),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "rankr:", err)
@@ -257,14 +318,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exit // --help and friends
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "rankr:", err)
+		c.fail(args, err)
 		return 2
 	}
 	if err := kctx.Run(); err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return 130
 		}
-		fmt.Fprintln(stderr, "rankr:", err)
+		c.fail(args, err)
 		return 1
 	}
 	return 0

@@ -45,7 +45,7 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 			continue
 		}
 		if conn.State != rankr.StateActive {
-			fmt.Fprintf(g.stderr, "rankr: skipping %s: %s (%s)\n", conn.LocationID, conn.State, conn.StateMessage)
+			g.Logger().Warn("skipping a connection that is not active", "location", conn.LocationID, "state", conn.State, "reason", conn.StateMessage)
 			continue
 		}
 		locs = append(locs, conn.LocationID)

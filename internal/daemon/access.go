@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/api"
 	"github.com/rankr/rankr/internal/oauth"
 	"github.com/rankr/rankr/internal/web"
 )
@@ -102,6 +103,7 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 		w.Write([]byte("ok\n"))
 	})
 	rt.HandleFunc("GET /readyz", access.Probe(), d.ready)
+	api.Register(rt, d.App, api.Options{Logger: d.log})
 	web.Register(rt, d.sharedStatus, d.Store.EventList, d.log)
 	rt.NotFound()
 	return rt, nil

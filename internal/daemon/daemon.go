@@ -29,6 +29,7 @@ import (
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
@@ -151,6 +152,8 @@ type Daemon struct {
 
 	// Webhooks manages and sends outbound webhooks.
 	Webhooks *outbound.Webhooks
+	// App holds the use cases the CLI and the API share.
+	App *app.App
 	// Access authenticates and audits once OpenAccess has opened it.
 	Access *Access
 	// OAuth holds the GHL marketplace installs (nil without the master
@@ -230,6 +233,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		clients.SetOAuth(d.OAuth)
 		s.SetAppEvents(d.OAuth)
 	}
+	d.App = d.newApp()
 	return d, nil
 }
 
@@ -354,6 +358,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	jobsCfg.Notifier = d.Notifier
 	jobsCfg.Alerter = d.Alerter
 	jobsCfg.Reconciler = d.Reconciler
+	jobsCfg.UseCases = d.App.RunJob
 	if d.OAuth != nil {
 		jobsCfg.OAuth = d.OAuth
 	}
@@ -361,6 +366,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.App.SetJobQueue(jobs.NewQueue(client))
 	if d.OAuth != nil {
 		d.OAuth.SetEnqueue(func(ctx context.Context, companyID string, locs []string) error {
 			_, err := client.InsertMany(ctx, jobs.LocationTokens(companyID, locs))

@@ -286,7 +286,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := in.verify(r.Header, body); err != nil {
 		in.stats.badSignature.Add(1)
 		// Logged without the body: an unsigned request may carry anything.
-		in.log.Warn("webhook refused: bad signature", "remote", r.RemoteAddr, "bytes", len(body), "reason", err)
+		in.log.WarnContext(r.Context(), "webhook refused: bad signature", "remote", r.RemoteAddr, "bytes", len(body), "reason", err)
 		if in.cfg.OnBadSignature != nil {
 			in.cfg.OnBadSignature(r.RemoteAddr, err)
 		}
@@ -301,7 +301,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if age := in.cfg.Now().Sub(ev.EventAt); !ev.EventAt.IsZero() && (age > in.cfg.MaxAge || age < -in.cfg.MaxAge) {
 		in.stats.stale.Add(1)
-		in.log.Warn("webhook refused: stale or replayed", "type", ev.Type, "webhookId", ev.WebhookID, "timestamp", ev.EventAt)
+		in.log.WarnContext(r.Context(), "webhook refused: stale or replayed", "type", ev.Type, "webhookId", ev.WebhookID, "timestamp", ev.EventAt)
 		answer(w, http.StatusBadRequest, fmt.Sprintf("the event's timestamp %s is more than %s from now: stale or replayed",
 			ev.EventAt.Format(time.RFC3339), in.cfg.MaxAge))
 		return

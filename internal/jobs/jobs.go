@@ -337,6 +337,8 @@ type Config struct {
 	PruneInterval  time.Duration
 	// OAuth mints the location tokens of agency installs.
 	OAuth LocationMinter
+	// UseCases runs the API's background use cases (UseCaseArgs).
+	UseCases UseCaseRunner
 }
 
 // Migrate brings River's tables up to date on the database: in tx when it
@@ -418,6 +420,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
 	river.AddWorker(workers, &pruneWorker{st: st, retention: cfg.InboxRetention, log: cfg.Logger})
 	river.AddWorker(workers, &locationTokenWorker{m: cfg.OAuth})
+	river.AddWorker(workers, &useCaseWorker{run: cfg.UseCases})
 	client, err := river.NewClient(driver, &river.Config{
 		ID:      cfg.ID,
 		Workers: workers,

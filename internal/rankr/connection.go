@@ -13,6 +13,9 @@ const (
 	StateMissingScope  ConnectionState = "missing_scope"  // the token lacks a scope sync needs
 	StateForbidden     ConnectionState = "forbidden"      // the token may not act on the location
 	StateSuspended     ConnectionState = "suspended"      // the app was uninstalled
+	// StatePaused: an operator paused the sync; webhooks meanwhile are
+	// kept as ignored, and resuming polls what changed.
+	StatePaused ConnectionState = "paused"
 	// StateReauthRequired: the OAuth install's refresh token was spent or
 	// revoked; reinstall the app on the location.
 	StateReauthRequired ConnectionState = "reauth_required"

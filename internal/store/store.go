@@ -209,6 +209,9 @@ type ConnectionSetStateParams struct {
 	State      rankr.ConnectionState
 	Message    string
 	Now        time.Time
+	// Audit, when set, is appended in the transaction of the change (a
+	// person's pause or resume; the sync's own changes are not audited).
+	Audit *rankr.AuditEntry
 }
 
 // ConnectionInstallEventParams is an INSTALL (Installed) or UNINSTALL

@@ -14,35 +14,19 @@ import (
 	"strconv"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
-	"github.com/rankr/rankr/internal/syncer"
 )
 
 //go:embed static
 var static embed.FS
 
 // LocationStatus is one connection and how its sync is doing.
-type LocationStatus struct {
-	Connection rankr.Connection     `json:"connection"`
-	Counts     rankr.Counts         `json:"counts"`
-	Sync       syncer.LocationState `json:"sync"`
-	Phase      string               `json:"phase"`
-	APICalls   int64                `json:"apiCalls"`
-	Budget     Budget               `json:"budget"`
-	// Notices counts the location's notices (Rankr's own mails) by state.
-	Notices map[rankr.NoticeState]int `json:"notices,omitempty"`
-}
+type LocationStatus = app.LocationStatus
 
 // Budget is a location's GHL rate budget as the governor sees it.
-type Budget struct {
-	Burst          int   `json:"burst"`
-	IntervalMS     int64 `json:"intervalMs"`
-	InWindow       int   `json:"inWindow"`
-	DailyRemaining int   `json:"dailyRemaining"`
-	Waiting        int   `json:"waiting"`
-	Throttled      int64 `json:"throttled"`
-}
+type Budget = app.Budget
 
 // StatusFunc reports the status of every location.
 type StatusFunc func(context.Context) ([]LocationStatus, error)

@@ -89,18 +89,26 @@ func (s *Store) ConnectionList(ctx context.Context) ([]rankr.Connection, error) 
 // it (a sync that was under way when the uninstall came gets a 401 after
 // it): only an install, or a new credential, ends a suspension.
 func (s *Store) ConnectionSetState(ctx context.Context, p store.ConnectionSetStateParams) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE connections SET state = ?, state_message = ?, updated_at = ? WHERE location_id = ?
-		AND (state <> ? OR ? = ?)`), string(p.State), p.Message, cmp.Or(p.Now, time.Now()).UnixMilli(), p.LocationID,
-		string(rankr.StateSuspended), string(p.State), string(rankr.StateSuspended))
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, gerr := s.ConnectionGet(ctx, p.LocationID); gerr != nil {
-				return gerr
+	return s.inTx(ctx, func(t *tx) error {
+		res, err := t.exec(ctx, `UPDATE connections SET state = ?, state_message = ?, updated_at = ? WHERE location_id = ?
+			AND (state <> ? OR ? = ?)`, string(p.State), p.Message, cmp.Or(p.Now, time.Now()).UnixMilli(), p.LocationID,
+			string(rankr.StateSuspended), string(p.State), string(rankr.StateSuspended))
+		if err == nil {
+			if n, _ := res.RowsAffected(); n == 0 {
+				var state string
+				if err := t.queryRow(ctx, `SELECT state FROM connections WHERE location_id = ?`, p.LocationID).Scan(&state); errors.Is(err, sql.ErrNoRows) {
+					return notFound("connection for location " + p.LocationID)
+				} else if err != nil {
+					return fmt.Errorf("reading connection %s: %w", p.LocationID, unavailable(err))
+				}
+				return nil // suspended, and kept so
 			}
-			return nil // suspended, and kept so
 		}
-	}
-	return affectedOne(res, err, "connection for location "+p.LocationID)
+		if err := affectedOne(res, err, "connection for location "+p.LocationID); err != nil {
+			return err
+		}
+		return t.appendAuditOf(ctx, p.Audit)
+	})
 }
 
 // ConnectionInstallEvent follows an INSTALL or UNINSTALL webhook.

@@ -1,0 +1,31 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/app"
+	"github.com/rankr/rankr/internal/rankr"
+)
+
+// newApp gives the use cases what this daemon holds. What needs the
+// master key (connecting, keys) is left out without it, and the use cases
+// say so.
+func (d *Daemon) newApp() *app.App {
+	deps := app.Deps{Store: d.Store, Pusher: d.Pusher, Reconciler: d.Reconciler, Notifier: d.Notifier, Webhooks: d.Webhooks,
+		Status: d.sharedStatus, Logger: d.log}
+	if d.Vault != nil {
+		deps.Sealing = true
+		deps.Connect = func(ctx context.Context, actor rankr.AuditActor, loc, name, baseURL, token string) (rankr.Connection, error) {
+			return d.ConnectAs(ctx, actor, loc, name, baseURL, token)
+		}
+		deps.Keys = func(ctx context.Context) (*access.Keys, error) {
+			acc, err := d.OpenAccess(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return acc.Keys, nil
+		}
+	}
+	return app.New(deps)
+}
