@@ -75,10 +75,10 @@ type Live struct {
 	Backlog []rankr.Event
 	C       chan rankr.Event
 	feed    *Feed
-	sees  func(string) bool
-	loc   string
-	lost  bool // the subscriber fell behind: events were not delivered
-	close sync.Once
+	sees    func(string) bool
+	loc     string
+	lost    bool // the subscriber fell behind: events were not delivered
+	close   sync.Once
 }
 
 // NewFeed returns a feed polling st every poll (default 250 ms) while it
