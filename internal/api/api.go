@@ -68,6 +68,7 @@ func Register(rt *access.Router, a *app.App, o Options) *Server {
 		w.Write(openAPI)
 	})
 
+	h("GET "+Prefix+"/overview", need("connections:read"), s.overview)
 	h("GET "+Prefix+"/connections", need("connections:read"), s.connections)
 	h("GET "+Prefix+"/connections/{locationId}", loc("connections:read"), s.connection)
 	h("PUT "+Prefix+"/connections/{locationId}/token", loc("connections:write"), s.connect)
