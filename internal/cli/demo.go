@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
+	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/syncer"
 )
 
@@ -32,6 +34,9 @@ type DemoCmd struct {
 	Activity    float64 `help:"Live changes per second in the sandbox." default:"4" env:"RANKR_DEMO_ACTIVITY"`
 	RateBurst   int     `help:"The sandbox's per-location rate limit per 10 s (GHL grants 100; the demo's default lets the backfill finish in seconds)." default:"1000" env:"RANKR_DEMO_RATE_BURST"`
 	Keep        bool    `help:"Keep the temporary data directory at exit." env:"RANKR_DEMO_KEEP"`
+	// Outbound webhooks to try out (the browser test's dead delivery).
+	WebhookAttempts      int  `help:"Attempts an outbound delivery gets before it is dead (0: the default, 8 over about 5 h)." env:"RANKR_DEMO_WEBHOOK_ATTEMPTS"`
+	WebhookAllowLoopback bool `help:"Let outbound webhooks go to 127.0.0.1 (refused by default), to try them on this machine." env:"RANKR_DEMO_WEBHOOK_ALLOW_LOOPBACK"`
 	// The demo always runs on SQLite in its data directory: it has no --db.
 	DataDir       string `help:"Where the demo keeps its database and master key (default: a temporary directory)." env:"RANKR_DATA_DIR" type:"path"`
 	MasterKeyFile string `help:"File holding the master key that seals the sandbox's tokens (default: DATA_DIR/master.key, made for the demo). RANKR_MASTER_KEY, base64 of 32 random bytes, takes precedence." env:"RANKR_MASTER_KEY_FILE" type:"path"`
@@ -78,6 +83,10 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	var allow []netip.Prefix
+	if c.WebhookAllowLoopback {
+		allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	}
 	d, err := g.open(ctx, true, daemon.Config{
 		Listener: pageLn,
 		// Webhooks signed by the sandbox's key, not GHL's.
@@ -85,8 +94,9 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		// The sandbox changes orders from months ago, as shops do: poll far
 		// back so that every change shows (GHL's webhooks will make this
 		// cheap).
-		Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 5 * time.Second},
-		Jobs: jobs.Config{PollInterval: 5 * time.Second, WalkInterval: 10 * time.Minute},
+		Sync:     syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 5 * time.Second},
+		Jobs:     jobs.Config{PollInterval: 5 * time.Second, WalkInterval: 10 * time.Minute},
+		Outbound: outbound.Config{MaxAttempts: c.WebhookAttempts, Allow: allow},
 	})
 	if err != nil {
 		return err

@@ -1,13 +1,17 @@
-// Package web serves rankr's pages: for now the live status page (counts
-// per location that move as the sync runs, and the change feed as it
-// grows: orders, payments and fulfillments flowing in) and the JSON behind
-// it. The pages are embedded in the binary.
+// Package web serves rankr's dashboard: one page (static/index.html, ES
+// modules and CSS beside it, embedded in the binary, nothing from a CDN)
+// built on the REST API (/api/v1, package api) and live over its
+// Server-Sent Events stream; the sign-in form that trades a key for the
+// session cookie; and the older status JSON (/api/status, /api/events).
+// It holds no business logic: every action of the page goes through the
+// API, and is audited as the API's are.
 package web
 
 import (
 	"context"
 	"embed"
 	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -44,7 +48,33 @@ func Register(rt *access.Router, status StatusFunc, events EventsFunc, log *slog
 	}
 	rt.HandleFunc("GET /{$}", access.Need("connections:read"), func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		http.ServeFileFS(w, r, static, "static/status.html")
+		w.Header().Set("Cache-Control", "no-store")
+		pageHeaders(w)
+		b, _ := static.ReadFile("static/index.html")
+		w.Write(b)
+	})
+	// The page's scripts and styles hold no data: anyone may load them,
+	// the sign-in form too.
+	assets, _ := fs.Sub(static, "static/ui")
+	files := http.StripPrefix("/ui/", http.FileServerFS(assets))
+	rt.HandleFunc("GET /ui/{file}", access.Public(), func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+	// What the page may show: the scopes of the key behind the session,
+	// so that it offers only what the key may do (the audit log needs
+	// audit:read) instead of trying and being refused.
+	rt.HandleFunc("GET /ui/me", access.AnyKey(), func(w http.ResponseWriter, r *http.Request) {
+		p := access.PrincipalFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		scopes := p.Rights.List()
+		if scopes == nil {
+			scopes = []string{}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"key": p.Key.ID, "role": p.Key.Role, "scopes": scopes,
+			"locations": p.Locations, "session": p.Session})
 	})
 	rt.Handle("POST /session", access.SignIn(), nil)
 	rt.Handle("DELETE /session", access.SignIn(), nil)
@@ -93,9 +123,19 @@ func Register(rt *access.Router, status StatusFunc, events EventsFunc, log *slog
 func SignInPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		b, _ := static.ReadFile("static/signin.html")
 		w.Write(b)
 	})
+}
+
+// pageHeaders keep the dashboard to its own scripts: nothing inline,
+// nothing from elsewhere, never framed.
+func pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 }
 
 // shownFields are the fields of an event's data (and of its changes) that

@@ -1,0 +1,203 @@
+// The dashboard in a real browser (Debian's chromium, driven by
+// playwright-core) against a running `rankr demo`: sign in with a key,
+// watch an order count move while the sandbox sells, open an order, push a
+// fulfillment from the queue and see it on the order, replay a dead
+// delivery; at 1280x800 and 375x812, with no console error or failed
+// request, every control labelled and the keyboard usable. scripts/browser
+// starts the demo and runs this with BASE_URL, RANKR_KEY, DEAD_URL and
+// ARTIFACTS set.
+import {chromium} from "playwright-core";
+import {mkdirSync, copyFileSync, mkdtempSync} from "node:fs";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+
+const base = process.env.BASE_URL, key = process.env.RANKR_KEY, deadURL = process.env.DEAD_URL;
+const artifacts = process.env.ARTIFACTS || mkdtempSync(join(tmpdir(), "rankr-browser-"));
+const docsShot = process.env.DOCS_SHOT || "";
+if (!base || !key || !deadURL) { console.error("set BASE_URL, RANKR_KEY and DEAD_URL"); process.exit(2); }
+mkdirSync(artifacts, {recursive: true});
+
+const failures = [];
+const fail = msg => { failures.push(msg); console.error("FAIL " + msg); };
+const step = msg => console.log("· " + msg);
+
+async function api(path, init = {}) {
+  const r = await fetch(base + "/api/v1" + path, {...init, headers: {Authorization: "Bearer " + key, "Content-Type": "application/json", ...(init.headers || {})}});
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error(`${init.method || "GET"} ${path}: ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+async function until(what, fn, ms = 60000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => false);
+    if (v) return v;
+    if (Date.now() > end) throw new Error("timed out waiting for " + what);
+    await new Promise(r => setTimeout(r, 250));
+  }
+}
+
+// A dead delivery to replay: an endpoint on a closed port, one attempt.
+step("adding an outbound endpoint at a closed port");
+const ep = await api("/webhooks/endpoints", {method: "POST", body: JSON.stringify({url: deadURL, events: ["order.*"], description: "browser test: dies"})});
+await until("a dead delivery", async () => (await api(`/webhooks/deliveries?state=dead&endpointId=${ep.endpoint.id}&limit=1`)).items.length > 0, 90000);
+
+// A fresh user-data-dir: playwright passes it to chromium as
+// --user-data-dir.
+const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "rankr-chromium-")), {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+async function run(width, height, full) {
+  const tag = `${width}x${height}`;
+  const page = await browser.newPage();
+  await page.setViewportSize({width, height});
+  let signedIn = false;
+  page.on("console", m => {
+    // Before signing in, the page itself answers 401 with the sign-in form.
+    if (m.type() === "error" && !(!signedIn && /401/.test(m.text()))) fail(`${tag} console: ${m.text()}`);
+  });
+  page.on("pageerror", e => fail(`${tag} page error: ${e.message}`));
+  page.on("requestfailed", r => {
+    // A stream or fetch cut by leaving the page is not a failure.
+    if (r.failure()?.errorText === "net::ERR_ABORTED") return;
+    fail(`${tag} request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on("response", r => {
+    if (r.status() >= 400 && !(!signedIn && r.status() === 401 && new URL(r.url()).pathname === "/")) fail(`${tag} ${r.status()} for ${r.request().method()} ${r.url()}`);
+  });
+  const shot = async name => { const p = join(artifacts, `${tag}-${name}.png`); await page.screenshot({path: p, fullPage: false}); return p; };
+  const labelled = async name => {
+    const bad = await page.evaluate(() => {
+      const out = [];
+      for (const el of document.querySelectorAll("input, select, textarea")) {
+        if (el.type === "hidden") continue;
+        if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby")) out.push(el.outerHTML.slice(0, 80));
+      }
+      for (const b of document.querySelectorAll("button, a[href]")) if (!(b.textContent.trim() || b.getAttribute("aria-label"))) out.push(b.outerHTML.slice(0, 80));
+      return out;
+    });
+    for (const b of bad) fail(`${tag} ${name}: a control without a label: ${b}`);
+    if (width < 500) {
+      const over = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      if (over > 1) fail(`${tag} ${name}: the page is ${over} px wider than the screen`);
+    }
+  };
+  const go = async (hash, ready) => {
+    await page.evaluate(h => { location.hash = h; }, hash);
+    await page.waitForSelector(ready, {timeout: 30000});
+  };
+
+  step(`${tag}: signing in`);
+  await page.goto(base + "/");
+  await page.getByLabel("API key").fill(key);
+  signedIn = true;
+  await page.getByRole("button", {name: "Sign in"}).click();
+  await page.waitForSelector("[data-location]", {timeout: 30000});
+  await page.waitForSelector("#live.on", {timeout: 15000});
+
+  step(`${tag}: watching the order count move`);
+  const count = () => page.$$eval('[data-location] [data-k="orders"]', els => els.reduce((n, e) => n + Number(e.textContent), 0));
+  const before = await count();
+  await until("the order count to move", async () => (await count()) !== before, 60000);
+  await page.waitForSelector("#feed li strong", {timeout: 30000});
+  await labelled("overview");
+  const ov = await shot("overview");
+  if (full && docsShot) copyFileSync(ov, docsShot);
+
+  step(`${tag}: keyboard`);
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press("Tab");
+  const skip = await page.evaluate(() => document.activeElement?.textContent);
+  if (skip !== "Skip to content") fail(`${tag}: the first Tab reaches ${JSON.stringify(skip)}, not the skip link`);
+  let reached = false;
+  for (let i = 0; i < 8 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await page.evaluate(() => document.activeElement?.dataset?.page === "orders");
+  }
+  if (!reached) fail(`${tag}: Tab does not reach the Orders link`);
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  if (outline === "none") fail(`${tag}: the focused link shows no focus`);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#ob a.mono", {timeout: 30000});
+  if (!(await page.evaluate(() => location.hash === "#/orders"))) fail(`${tag}: Enter on Orders did not open it`);
+
+  step(`${tag}: orders, search, an order`);
+  await labelled("orders");
+  await page.getByLabel("Payment status").selectOption("paid");
+  await page.getByRole("button", {name: "Search"}).click();
+  await page.waitForSelector("#ob a.mono", {timeout: 30000});
+  await shot("orders");
+  await page.click("#ob a.mono");
+  await page.waitForSelector("h1 .mono", {timeout: 30000});
+  await labelled("order");
+  await shot("order");
+
+  if (full) {
+    step(`${tag}: pushing a fulfillment from the queue`);
+    await go("#/queue", "#qb button[data-ship]");
+    await labelled("queue");
+    // An order with a physical item not shipped yet (a digital-only order
+    // has nothing to push: the API answers 409).
+    const q = await api("/orders?toFulfill=true&oldest=true&limit=25");
+    let orderId = "";
+    for (const o of q.items) {
+      const d = await api(`/orders/${encodeURIComponent(o.id)}?locationId=${encodeURIComponent(o.locationId)}`);
+      if (d.itemsFetched && (d.items || []).some(i => /^physical$/i.test(i.productType || "")) && !d.pushes.length && !(d.fulfillments || []).length) { orderId = o.id; break; }
+    }
+    if (!orderId) throw new Error("no order in the queue's first page has a physical item to ship");
+    const ship = page.locator(`#qb button[data-ship="${orderId}"]`);
+    await ship.click();
+    await page.getByLabel("Carrier").fill("UPS");
+    await page.getByLabel("Tracking number").fill("1ZBROWSER" + Date.now());
+    await shot("queue");
+    await page.getByRole("button", {name: "Push to GHL"}).click();
+    await page.waitForSelector("#pf-out a", {timeout: 30000});
+    await page.click("#pf-out a");
+    await page.waitForSelector(`#pushes li[data-push]`, {timeout: 30000});
+    const shown = await page.textContent("h1 .mono");
+    if (shown !== orderId) fail(`${tag}: the push led to order ${shown}, not ${orderId}`);
+    await shot("order-pushed");
+
+    step(`${tag}: replaying a dead delivery`);
+    await go("#/deliveries", "#db button[data-replay]");
+    await labelled("deliveries");
+    await page.locator("#db button[data-replay]").first().click();
+    await page.waitForSelector('#db tr[data-replayed="succeeded"]', {timeout: 60000});
+    await shot("deliveries");
+  } else {
+    await go("#/queue", "#qb tr");
+    await labelled("queue");
+    await shot("queue");
+    await go("#/deliveries", "#db tr");
+    await labelled("deliveries");
+    await shot("deliveries");
+  }
+  for (const [hash, ready, name] of [["#/exceptions", "#eb tr", "exceptions"], ["#/connections", "h1", "connections"], ["#/audit", "h1", "audit"]]) {
+    await go(hash, ready);
+    await page.waitForTimeout(300);
+    await labelled(name);
+    await shot(name);
+  }
+  // Signing out ends the session: the next run signs in afresh.
+  step(`${tag}: signing out`);
+  signedIn = false;
+  await page.getByRole("button", {name: "Sign out"}).click();
+  await page.waitForSelector("#key", {timeout: 30000});
+  await page.close();
+}
+
+try {
+  await run(1280, 800, true);
+  await run(375, 812, false);
+} catch (e) {
+  fail(e.stack || String(e));
+} finally {
+  await browser.close();
+}
+console.log(`screenshots in ${artifacts}`);
+if (failures.length) { console.error(`${failures.length} failure(s)`); process.exit(1); }
+console.log("dashboard: ok");
