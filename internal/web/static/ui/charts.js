@@ -12,7 +12,7 @@ function el(name, attrs, text) {
 // line draws points (0..max) as a line, newest on the right.
 export function line(points, {max = 100, label, unit = "%", width = 360, height = 110, color = "#1d4ed8"} = {}) {
   const svg = el("svg", {viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img", "aria-label": label});
-  const pad = {l: 30, r: 6, t: 8, b: 16}, w = width - pad.l - pad.r, h = height - pad.t - pad.b;
+  const pad = {l: 38, r: 6, t: 8, b: 16}, w = width - pad.l - pad.r, h = height - pad.t - pad.b;
   for (const f of [0, .5, 1]) {
     const y = pad.t + h - f * h;
     svg.append(el("line", {x1: pad.l, x2: width - pad.r, y1: y, y2: y, stroke: "#e5e7eb"}));
