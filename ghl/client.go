@@ -43,6 +43,7 @@ type Client struct {
 	pageSize       int
 	userAgent      string
 	log            *slog.Logger
+	observer       Observer
 }
 
 // RetryPolicy says how often and how patiently the client retries.
@@ -95,6 +96,30 @@ func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua
 
 // WithLogger logs retries and throttling at debug level.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+
+// Observer hears of every attempt the client sends, for metrics. It is
+// called on the attempt's goroutine once its answer (or its failure) is in,
+// so it must be quick and safe for concurrent use.
+type Observer interface {
+	ObserveRequest(RequestReport)
+}
+
+// RequestReport is one attempt of an operation.
+type RequestReport struct {
+	Op         string // the operation's name, as in Operations()
+	LocationID string
+	// Status is GHL's HTTP status, 0 when no answer came (a network
+	// error, a timeout).
+	Status int
+	// Duration is from sending to the answer's body read.
+	Duration time.Duration
+	// Waited is how long the rate governor held the attempt back for the
+	// location's budget before it was sent.
+	Waited time.Duration
+}
+
+// WithObserver reports every attempt to o.
+func WithObserver(o Observer) Option { return func(c *Client) { c.observer = o } }
 
 // NewClient returns a client that authenticates with tokens.
 func NewClient(tokens TokenSource, opts ...Option) *Client {
@@ -223,7 +248,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 // *Error.
 func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, used *string) ([]byte, error) {
 	e := &Error{Op: cl.op.Name, Method: cl.op.Method, Path: cl.path(), LocationID: cl.location}
+	queued := time.Now()
 	ticket, err := c.governor.Wait(ctx, cl.location)
+	waited := time.Since(queued)
 	if err != nil {
 		e.Err = err
 		return nil, e
@@ -237,7 +264,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, us
 	*used = token
 
 	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body, contentType: "application/json",
-		bearer: token, idempotent: cl.op.idempotent(), scope: cl.op.Scope}, e)
+		bearer: token, idempotent: cl.op.idempotent(), scope: cl.op.Scope, waited: waited}, e)
 }
 
 // exchange is one request to GHL as its API and OAuth calls both send it.
@@ -249,6 +276,7 @@ type exchange struct {
 	idempotent  bool   // a lost answer leaves nothing unknown
 	scope       string // the operation's, named when GHL says it is missing
 	sent        *time.Time
+	waited      time.Duration // held back by the governor, for the observer
 	// scrub are secrets the request carries, taken out of any answer
 	// quoted in an error.
 	scrub []string
@@ -284,8 +312,16 @@ func (c *Client) exchange(ctx context.Context, ticket Ticket, x exchange, e *Err
 	if x.body != nil {
 		req.Header.Set("Content-Type", x.contentType)
 	}
+	start := time.Now()
 	if x.sent != nil {
-		*x.sent = time.Now()
+		*x.sent = start
+	}
+	status := 0
+	if c.observer != nil {
+		defer func() {
+			c.observer.ObserveRequest(RequestReport{Op: e.Op, LocationID: e.LocationID, Status: status,
+				Duration: time.Since(start), Waited: x.waited})
+		}()
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -297,6 +333,7 @@ func (c *Client) exchange(ctx context.Context, ticket Ticket, x exchange, e *Err
 		return nil, e
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	ticket.Done(resp.StatusCode, resp.Header)
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {

@@ -351,18 +351,21 @@ func (o *OAuth) attempt(ctx context.Context, cl oauthCall, u string, body []byte
 	c := o.c
 	e := &Error{Op: cl.op.Name, Method: cl.op.Method, Path: cl.op.Path, LocationID: cl.location}
 	var ticket Ticket
+	var waited time.Duration
 	if cl.budget != "" {
 		var err error
+		queued := time.Now()
 		if ticket, err = c.governor.Wait(ctx, cl.budget); err != nil {
 			e.Err = err
 			return nil, e
 		}
+		waited = time.Since(queued)
 	}
 	// Sent and unanswered, a code exchange or a refresh may have spent
 	// the code or rotated the refresh token: not idempotent.
 	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body,
 		contentType: "application/x-www-form-urlencoded", bearer: cl.bearer, idempotent: cl.idempotent, scope: cl.op.Scope,
-		sent: cl.sent, scrub: cl.secrets}, e)
+		sent: cl.sent, scrub: cl.secrets, waited: waited}, e)
 }
 
 // scrub replaces the secrets in b, so that an error quoting GHL's answer

@@ -21,6 +21,7 @@ import (
 // ServeCmd runs the connector.
 type ServeCmd struct {
 	Addr         string        `help:"Where to serve the status page (loopback unless you mean it; empty: no HTTP)." default:"127.0.0.1:8080" env:"RANKR_ADDR"`
+	MetricsAddr  string        `help:"Also serve /metrics here without a key, for a scraper (loopback unless you mean it; empty: only on --addr, behind a key)." placeholder:"HOST:PORT" env:"RANKR_METRICS_ADDR"`
 	PollInterval time.Duration `help:"How often each location is polled." default:"30s" env:"RANKR_POLL_INTERVAL"`
 	PollWindow   time.Duration `help:"How far back each poll re-reads for changes." default:"72h" env:"RANKR_POLL_WINDOW"`
 	WalkInterval time.Duration `help:"How often each location is walked in full, to heal gaps and find deletions." default:"6h" env:"RANKR_WALK_INTERVAL"`
@@ -74,10 +75,11 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		return daemon.Config{}, fmt.Errorf("--key-rate must be above 0")
 	}
 	return daemon.Config{
-		PushLease: lease,
-		Addr:      c.Addr,
-		Webhook:   wh,
-		Sync:      syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
+		PushLease:   lease,
+		Addr:        c.Addr,
+		MetricsAddr: c.MetricsAddr,
+		Webhook:     wh,
+		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
 			InboxRetention: keep},
 		Reconcile:   c.Reconcile.policy(),

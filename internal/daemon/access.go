@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,25 +104,55 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 		w.Write([]byte("ok\n"))
 	})
 	rt.HandleFunc("GET /readyz", access.Probe(), d.ready)
+	d.routeMetrics(rt)
 	api.Register(rt, d.App, api.Options{Logger: d.log})
 	web.Register(rt, d.sharedStatus, d.Store.EventList, d.log)
 	rt.NotFound()
 	return rt, nil
 }
 
-// ready answers whether this process can serve: its database answers.
-// Probes get nothing more than that and a reason code.
+// ready answers whether this process can serve: its database answers, its
+// schema is the one it opened (another binary migrating it since, or a
+// database restored from before, makes it not ready: restart it), and,
+// under Run, its job queue runs. Probes get nothing more than that and a
+// reason code.
 func (d *Daemon) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	if _, err := d.Store.Now(ctx); err != nil {
+	reason := ""
+	if n, err := migrationsApplied(ctx, d.db); err != nil {
+		reason = "database_unavailable"
+	} else if n != d.schemaAt {
+		reason = "schema_changed"
+	} else if stopped := d.jobsStopped.Load(); stopped != nil && closed(*stopped) {
+		reason = "jobs_not_running"
+	}
+	if reason != "" {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": false, "reason": "database_unavailable"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ready": false, "reason": reason})
 		return
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"ready": true})
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// migrationsApplied counts the migrations recorded in the database.
+func migrationsApplied(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("reading the migrations: %w", err)
+	}
+	return n, nil
 }
 
 // checkListen refuses to serve beyond this machine while no API key

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -34,6 +35,7 @@ import (
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/metrics"
 	"github.com/rankr/rankr/internal/oauth"
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
@@ -60,6 +62,9 @@ type Config struct {
 	// Listener, when set, is used instead.
 	Addr     string
 	Listener net.Listener
+	// MetricsAddr, when set, also serves /metrics there without a key,
+	// for a scraper (bind it to loopback or a private network).
+	MetricsAddr string
 	// Webhook configures the webhook intake (default key: GHL's).
 	Webhook intake.Config
 	// Sync tunes the syncer; Jobs the job queue.
@@ -154,6 +159,8 @@ type Daemon struct {
 	Webhooks *outbound.Webhooks
 	// App holds the use cases the CLI and the API share.
 	App *app.App
+	// Metrics are served at /metrics (and on Config.MetricsAddr).
+	Metrics *metrics.Metrics
 	// Access authenticates and audits once OpenAccess has opened it.
 	Access *Access
 	// OAuth holds the GHL marketplace installs (nil without the master
@@ -161,6 +168,12 @@ type Daemon struct {
 	OAuth    *oauth.Manager
 	accessMu sync.Mutex      // guards Access while it is opened
 	guards   []*access.Guard // to wait for their last writes at the end
+
+	// jobsStopped is closed once this process's job queue has stopped
+	// (nil while Run has not started it), for /readyz.
+	jobsStopped atomic.Pointer[<-chan struct{}]
+	schemaAt    int     // migrations recorded when the store was opened
+	db          *sql.DB // the store's database, for /readyz
 
 	counts counter      // the records' counts, for Status
 	shown  sharedStatus // the status page's JSON, for every open page
@@ -216,6 +229,10 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	if limits == (ghl.Limits{}) {
 		limits = ghl.DefaultLimits
 	}
+	// The metrics hear of every GHL request, the sync's and OAuth's.
+	d := &Daemon{}
+	d.Metrics = d.newMetrics(st)
+	cfg.GHL = append([]ghl.Option{ghl.WithObserver(d.Metrics)}, cfg.GHL...)
 	clients := syncer.NewClients(st, v, ghl.NewGovernor(limits), append([]ghl.Option{ghl.WithLogger(cfg.Logger)}, cfg.GHL...)...)
 	s := syncer.New(st, clients, cfg.Sync)
 	pusher := flows.NewPusher(st, s, cfg.Logger)
@@ -224,9 +241,9 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	rec := flows.NewReconciler(st, cfg.Reconcile, cfg.Logger)
 	rec.Slice = 2 * time.Second // per periodic run; the next run goes on
 	cfg.Outbound.Logger = cmp.Or(cfg.Outbound.Logger, cfg.Logger)
-	d := &Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
+	*d = Daemon{cfg: cfg, Store: st, Vault: v, Syncer: s, Pusher: pusher, Notifier: flows.NewNotifier(st, mail, cfg.Logger),
 		Alerter:    flows.NewAlerter(st, cfg.AlertEmails, cfg.Logger),
-		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger}
+		Reconciler: rec, Webhooks: outbound.New(st, v, cfg.Outbound), kind: kind, log: cfg.Logger, Metrics: d.Metrics}
 	if v != nil {
 		d.OAuth = oauth.New(oauth.Config{Store: st, Vault: v, Logger: cfg.Logger, GHL: cfg.GHL,
 			RefreshBefore: cfg.OAuthRefreshBefore})
@@ -234,6 +251,11 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		s.SetAppEvents(d.OAuth)
 	}
 	d.App = d.newApp()
+	d.db = st.DB()
+	if d.schemaAt, err = migrationsApplied(ctx, d.db); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -345,6 +367,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("listening on %s: %w", d.cfg.Addr, err)
 		}
 	}
+	var metricsLn net.Listener
+	if d.cfg.MetricsAddr != "" {
+		var err error
+		if metricsLn, err = net.Listen("tcp", d.cfg.MetricsAddr); err != nil {
+			if ln != nil && d.cfg.Listener == nil {
+				ln.Close()
+			}
+			return fmt.Errorf("listening for metrics on %s: %w", d.cfg.MetricsAddr, err)
+		}
+		defer metricsLn.Close()
+	}
 	if ln != nil {
 		defer ln.Close() // when the server never took it
 		if _, err := d.OpenAccess(ctx); err != nil {
@@ -379,6 +412,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := client.Start(runCtx); err != nil {
 		return fmt.Errorf("starting the job queue: %w", err)
 	}
+	stopped := client.Stopped()
+	d.jobsStopped.Store(&stopped)
+	defer d.jobsStopped.Store(nil)
 	inCfg := d.webhookConfig()
 	if d.Access != nil {
 		denials := d.Access.Denials
@@ -391,8 +427,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 				Route: "POST " + WebhookPath})
 		}
 	}
+	inCfg.OnAnswer = d.Metrics.ObserveAnswer
 	in := intake.NewIntake(d.Store, inCfg)
 	proc := intake.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
+	proc.OnApplied = d.Metrics.ObserveApplied
 	in.Feed(proc)
 	in.Start()
 	procCtx, stopProc := context.WithCancel(runCtx)
@@ -436,9 +474,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 			go func() { errc <- srv.Serve(ln) }()
 		}
 	}
+	var metricsSrv *http.Server
+	if metricsLn != nil {
+		metricsSrv = d.metricsServer()
+		d.log.Info("serving metrics without a key", "addr", "http://"+metricsLn.Addr().String()+"/metrics")
+		go func() {
+			if err := metricsSrv.Serve(metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				select {
+				case errc <- fmt.Errorf("serving metrics: %w", err):
+				default: // stopping already, for another reason
+				}
+			}
+		}()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close() // a scrape in flight is worth nothing once the process stops
 	}
 	grace := cmp.Or(d.cfg.ShutdownGrace, 15*time.Second)
 	in.Close()

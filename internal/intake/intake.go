@@ -70,6 +70,10 @@ type Config struct {
 	// signature, with the sender's address (for the audit log, which
 	// counts them per minute).
 	OnBadSignature func(remoteAddr string, err error)
+	// OnAnswer, when set, hears of every answer the intake gives, with its
+	// status and how long the request took from its first byte read to the
+	// answer (for the intake latency histogram).
+	OnAnswer func(status int, took time.Duration)
 }
 
 // Stats counts what the intake answered.
@@ -246,6 +250,17 @@ func (in *Intake) storeBatch(batch []*pending) {
 	}
 }
 
+// statusWriter remembers the status an answer was given.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
 // answer writes a JSON status answer.
 func answer(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -265,12 +280,21 @@ func (in *Intake) throttle(w http.ResponseWriter, msg string) {
 
 // ServeHTTP takes one webhook.
 func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// MaxBytesReader is given the server's own writer: through it, an
+	// oversized body also closes the connection.
+	raw := w
+	if in.cfg.OnAnswer != nil {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() { in.cfg.OnAnswer(sw.status, time.Since(start)) }()
+		w = sw
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		answer(w, http.StatusMethodNotAllowed, "webhooks are POSTed")
 		return
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, in.cfg.MaxBody), r.ContentLength, in.cfg.MaxBody)
+	body, err := readBody(http.MaxBytesReader(raw, r.Body, in.cfg.MaxBody), r.ContentLength, in.cfg.MaxBody)
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):

@@ -64,6 +64,10 @@ type Processor struct {
 	// MaxHanded bounds the webhooks handed to the processor and waiting
 	// (default 4,096, well under a lease's worth of work).
 	MaxHanded int
+	// OnApplied, when set, hears of every batch once it is recorded as
+	// processed, with the time it was (for the apply latency histogram:
+	// from each webhook's ReceivedAt).
+	OnApplied func(events []rankr.InboxEvent, at time.Time)
 }
 
 // handed is a webhook in memory and the end of its lease, on this
@@ -254,8 +258,12 @@ func (p *Processor) process(ctx context.Context, events []rankr.InboxEvent) (int
 		}
 		done[i] = store.InboxOutcome{Seq: ev.Seq, Outcome: r.Outcome}
 	}
-	if err := p.store.InboxDone(ctx, done, time.Now()); err != nil {
+	at := time.Now()
+	if err := p.store.InboxDone(ctx, done, at); err != nil {
 		return 0, err
+	}
+	if p.OnApplied != nil {
+		p.OnApplied(events, at)
 	}
 	return len(events), nil
 }

@@ -37,6 +37,8 @@ type Store interface {
 	Now(ctx context.Context) (time.Time, error)
 	// Outbound keeps the outbound webhooks (see outbound.go).
 	Outbound
+	// Gauger counts the outboxes for the metrics (see gauges.go).
+	Gauger
 
 	// ConnectionUpsert creates or updates the connection of a location.
 	ConnectionUpsert(ctx context.Context, p ConnectionUpsertParams) (rankr.Connection, error)

@@ -65,6 +65,7 @@ func Run(t *testing.T, open Opener) {
 		"PushCreateAtomic":     testPushCreateAtomic,
 		"PushRepeated":         testPushRepeated,
 		"RankrStatus":          testRankrStatus,
+		"Gauges":               testGauges,
 
 		"Notices":                  testNotices,
 		"NoticeLeases":             testNoticeLeases,
