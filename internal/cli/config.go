@@ -8,7 +8,8 @@ package cli
 // command that has the flag; a table named for a command ([serve],
 // [reconcile.run], or [reconcile] for the whole group) applies to that
 // command alone and wins over the top. The order is: the flag, then its
-// environment variable, then the file, then the default.
+// environment variable, then the file, then the default. A relative path
+// in the file (data-dir = "data") is relative to the file's directory.
 //
 // The file never holds secrets: keys that name one (master-key, tokens,
 // client secrets, passwords) and URLs with a password in them are refused,
@@ -348,12 +349,47 @@ func (r *configResolver) Resolve(kctx *kong.Context, _ *kong.Path, f *kong.Flag)
 	if !ok {
 		return nil, nil
 	}
+	if isPathFlag(f) {
+		v = besideFile(r.file.path, v)
+	}
 	tok, err := configToken(f, v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", r.file.path, key, err)
 	}
 	r.from[f] = key
 	return tok, nil
+}
+
+// isPathFlag reports whether f names files or directories: its type says
+// so, or its name does (master-key-previous-file is a list of paths).
+func isPathFlag(f *kong.Flag) bool {
+	switch f.Tag.Type {
+	case "path", "existingfile", "existingdir", "filecontent":
+		return true
+	}
+	return strings.HasSuffix(f.Name, "-file")
+}
+
+// besideFile reads a relative path in the config file at cfPath as
+// relative to the file's directory, not to wherever rankr was started: the
+// same file names the same files whatever the working directory. A path
+// starting with ~ is left to kong, which expands it.
+func besideFile(cfPath string, v any) any {
+	rel := func(x any) any {
+		s, ok := x.(string)
+		if !ok || s == "" || filepath.IsAbs(s) || strings.HasPrefix(s, "~") {
+			return x
+		}
+		return filepath.Join(filepath.Dir(cfPath), s)
+	}
+	if items, ok := v.([]any); ok {
+		out := make([]any, len(items))
+		for i, item := range items {
+			out[i] = rel(item)
+		}
+		return out
+	}
+	return rel(v)
 }
 
 // commandPath is the names of n and its parent commands, outermost first.
