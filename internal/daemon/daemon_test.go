@@ -138,8 +138,14 @@ func TestServeKeepsLocationsInSync(t *testing.T) {
 			}
 			rec = httptest.NewRecorder()
 			d.Handler().ServeHTTP(rec, authed("GET", "/", key))
-			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "api/status") || !strings.Contains(rec.Body.String(), "api/events") {
-				t.Fatalf("status page: %d", rec.Code)
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `src="/ui/app.js"`) {
+				t.Fatalf("dashboard: %d", rec.Code)
+			}
+			// The dashboard's script reads the API and follows its stream.
+			rec = httptest.NewRecorder()
+			d.Handler().ServeHTTP(rec, authed("GET", "/ui/app.js", key))
+			if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/events/stream") || !strings.Contains(rec.Body.String(), "/overview") {
+				t.Fatalf("dashboard script: %d", rec.Code)
 			}
 
 			// The live feed starts from the newest events, then follows.
