@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
@@ -53,7 +55,7 @@ func (c *AuditListCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	recs, err := d.Store.AuditList(ctx, store.AuditListParams{AfterSeq: c.After, Since: since, Actor: c.Actor, Action: c.Action, Limit: c.Limit})
+	recs, err := auditRecords(ctx, d.App, app.AuditQuery{After: max(c.After, 0), Since: since, Actor: c.Actor, Action: c.Action, Limit: c.Limit})
 	if err != nil {
 		return err
 	}
@@ -90,6 +92,26 @@ func (c *AuditListCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Seq, r.At.UTC().Format(time.RFC3339), actor, r.Action, outcome, dash(target), dash(from))
 	}
 	return tw.Flush()
+}
+
+// auditRecords reads up to q.Limit records (100 when 0; the store reads
+// at most 10,000), a page of the use case's at a time.
+func auditRecords(ctx context.Context, a *app.App, q app.AuditQuery) ([]rankr.AuditRecord, error) {
+	want := min(cmp.Or(max(q.Limit, 0), 100), 10_000)
+	var recs []rankr.AuditRecord
+	for len(recs) < want {
+		q.Limit = min(want-len(recs), app.MaxLimit)
+		page, err := a.AuditLog(ctx, host(), q)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, page.Items...)
+		if page.Next == 0 {
+			break
+		}
+		q.After = page.Next
+	}
+	return recs, nil
 }
 
 // AuditVerifyCmd verifies the log.

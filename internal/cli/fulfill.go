@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/rankr"
 )
 
@@ -61,11 +61,13 @@ func (c *FulfillCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	push, created, err := d.Pusher.Request(ctx, flows.Request{LocationID: c.Location, OrderID: c.Order, Items: items, NotifyCustomer: c.Notify,
-		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}},
-		By:        new(hostAuditActor())})
+	push, created, err := d.App.RequestPush(ctx, host(), app.PushRequest{Location: c.Location, Order: c.Order, Items: items, Notify: c.Notify,
+		Trackings: []rankr.Tracking{{Number: c.Tracking, Carrier: c.Carrier, URL: c.URL}}})
+	if errors.Is(err, rankr.ErrNotFound) {
+		return fmt.Errorf("%w (sync it first)", err)
+	}
 	if err != nil {
-		return err
+		return flagError(err, map[string]string{"trackings[0].number": "--tracking"})
 	}
 	switch {
 	case !created && push.State == rankr.PushDone:

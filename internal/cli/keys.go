@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/rankr"
 )
 
 // KeysCmd manages Rankr's API keys. The commands run on the host, with
@@ -27,15 +27,21 @@ type KeysCmd struct {
 	DataFlags
 }
 
+// hostUser is the operating system's user running the command.
+func hostUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
 // hostActor is who runs a command on the host: every right, named by the
 // operating system's user.
-func hostActor() access.Actor {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	return access.Host(name)
-}
+func hostActor() access.Actor { return access.Host(hostUser()) }
+
+// host is who runs a command on the host, as the use cases take the
+// caller: every location, every right.
+func host() app.Caller { return app.Host(hostUser()) }
 
 // openKeys opens the database with the master key (the keys' pepper is
 // sealed by it).
@@ -65,8 +71,7 @@ type KeysCreateCmd struct {
 
 // Run makes the key.
 func (c *KeysCreateCmd) Run(ctx context.Context, g *Globals) error {
-	life, err := parseSpan(c.Expires)
-	if err != nil {
+	if _, err := parseSpan(c.Expires); err != nil {
 		return fmt.Errorf("--expires: %w", err)
 	}
 	d, err := openKeys(ctx, g)
@@ -74,10 +79,10 @@ func (c *KeysCreateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	k, err := d.Access.Keys.Create(ctx, hostActor(), access.KeyRequest{Name: c.Name, Role: c.Role, Scopes: c.Scope,
-		Locations: c.Location, ExpiresIn: life, AllowIPs: c.AllowIP, Test: c.Test})
+	k, err := d.App.CreateKey(ctx, host(), app.KeyCreateRequest{Name: c.Name, Role: c.Role, Scopes: c.Scope,
+		Locations: c.Location, ExpiresIn: c.Expires, AllowIPs: c.AllowIP, Test: c.Test})
 	if err != nil {
-		return err
+		return flagError(err, map[string]string{"expiresIn": "--expires"})
 	}
 	if err := checkpointNow(ctx, d); err != nil {
 		return err
@@ -85,7 +90,7 @@ func (c *KeysCreateCmd) Run(ctx context.Context, g *Globals) error {
 	return printNewKey(g, k, c.JSON)
 }
 
-func printNewKey(g *Globals, k access.NewKey, asJSON bool) error {
+func printNewKey(g *Globals, k app.CreatedKey, asJSON bool) error {
 	if asJSON {
 		return writeJSON(g.stdout, map[string]any{"key": k.Token, "apiKey": keyView(k.Key)})
 	}
@@ -107,13 +112,14 @@ func checkpointNow(ctx context.Context, d *daemon.Daemon) error {
 	return err
 }
 
-// keyView is a key as the CLI shows it: never its hash.
-func keyView(k rankr.APIKey) map[string]any {
-	return map[string]any{"id": k.ID, "display": access.Display(k.ID, k.Test, k.Last4), "name": k.Name, "role": k.Role,
+// keyView is a key as the CLI prints it in JSON: every field present, the
+// times not set null.
+func keyView(k app.Key) map[string]any {
+	return map[string]any{"id": k.ID, "display": k.Display, "name": k.Name, "role": k.Role,
 		"scopes": k.Scopes, "locations": k.Locations, "allowIps": k.AllowIPs, "createdBy": k.CreatedBy,
 		"createdAt": k.CreatedAt, "expiresAt": k.ExpiresAt, "revokedAt": optionalTime(k.RevokedAt),
 		"rotatedFrom": k.RotatedFrom, "lastUsedAt": optionalTime(k.LastUsedAt), "lastUsedIp": k.LastUsedIP,
-		"lastUsedUserAgent": k.LastUsedUA, "state": keyState(k, time.Now())}
+		"lastUsedUserAgent": k.LastUsedUA, "state": k.State}
 }
 
 func optionalTime(t time.Time) any {
@@ -121,18 +127,6 @@ func optionalTime(t time.Time) any {
 		return nil
 	}
 	return t
-}
-
-func keyState(k rankr.APIKey, now time.Time) string {
-	switch {
-	case !k.RevokedAt.IsZero():
-		return "revoked"
-	case !now.Before(k.ExpiresAt):
-		return "expired"
-	case k.ExpiresAt.Sub(now) <= 7*24*time.Hour:
-		return "expiring"
-	}
-	return "active"
 }
 
 // KeysListCmd lists keys.
@@ -147,7 +141,7 @@ func (c *KeysListCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	keys, err := d.Store.KeyList(ctx)
+	keys, err := d.App.Keys(ctx, host())
 	if err != nil {
 		return err
 	}
@@ -164,10 +158,9 @@ func (c *KeysListCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tNAME\tROLE\tSTATE\tEXPIRES\tLAST USED (±30 s)\tFROM")
-	now := time.Now()
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", access.Display(k.ID, k.Test, k.Last4), dash(k.Name), k.Role,
-			keyState(k, now), when(k.ExpiresAt), when(k.LastUsedAt), dash(k.LastUsedIP))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Display, dash(k.Name), k.Role,
+			k.State, when(k.ExpiresAt), when(k.LastUsedAt), dash(k.LastUsedIP))
 	}
 	return tw.Flush()
 }
@@ -185,7 +178,7 @@ func (c *KeysShowCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	k, err := d.Store.KeyGet(ctx, keyID(c.ID))
+	k, err := d.App.Key(ctx, host(), c.ID)
 	if err != nil {
 		return err
 	}
@@ -194,9 +187,9 @@ func (c *KeysShowCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	rows := [][2]string{
-		{"key", access.Display(k.ID, k.Test, k.Last4)}, {"name", dash(k.Name)}, {"role", k.Role},
+		{"key", k.Display}, {"name", dash(k.Name)}, {"role", k.Role},
 		{"scopes", strings.Join(k.Scopes, " ")}, {"locations", dash(strings.Join(k.Locations, " "))},
-		{"allowed from", dash(strings.Join(k.AllowIPs, " "))}, {"state", keyState(k, time.Now())},
+		{"allowed from", dash(strings.Join(k.AllowIPs, " "))}, {"state", k.State},
 		{"created", when(k.CreatedAt) + " by " + k.CreatedBy}, {"expires", when(k.ExpiresAt)},
 		{"revoked", when(k.RevokedAt)}, {"rotated from", dash(k.RotatedFrom)},
 		{"last used (±30 s)", when(k.LastUsedAt) + " from " + dash(k.LastUsedIP) + " " + k.LastUsedUA},
@@ -205,20 +198,6 @@ func (c *KeysShowCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 	}
 	return tw.Flush()
-}
-
-// keyID accepts a key's id, its display form or the key itself (whose
-// secret is then not used).
-func keyID(s string) string {
-	if id, _, err := access.ParseKey(s); err == nil {
-		return id
-	}
-	for _, p := range []string{"rnkr_live_", "rnkr_test_"} {
-		if rest, ok := strings.CutPrefix(s, p); ok && len(rest) >= 12 {
-			return rest[:12]
-		}
-	}
-	return s
 }
 
 // KeysRollCmd replaces a key.
@@ -235,7 +214,7 @@ func (c *KeysRollCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	k, err := d.Access.Keys.Roll(ctx, hostActor(), keyID(c.ID), c.Grace)
+	k, err := d.App.RollKey(ctx, host(), c.ID, c.Grace)
 	if err != nil {
 		return err
 	}
@@ -261,13 +240,14 @@ func (c *KeysRevokeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Access.Keys.Revoke(ctx, hostActor(), keyID(c.ID)); err != nil {
+	k, err := d.App.RevokeKey(ctx, host(), c.ID)
+	if err != nil {
 		return err
 	}
 	if err := checkpointNow(ctx, d); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "Revoked %s.\n", keyID(c.ID))
+	fmt.Fprintf(g.stdout, "Revoked %s.\n", k.ID)
 	return nil
 }
 
@@ -284,13 +264,14 @@ func (c *KeysSetRoleCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Access.Keys.SetRole(ctx, hostActor(), keyID(c.ID), c.Role); err != nil {
+	k, err := d.App.SetKeyRole(ctx, host(), c.ID, c.Role)
+	if err != nil {
 		return err
 	}
 	if err := checkpointNow(ctx, d); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "Key %s is now %s.\n", keyID(c.ID), c.Role)
+	fmt.Fprintf(g.stdout, "Key %s is now %s.\n", k.ID, c.Role)
 	return nil
 }
 
@@ -311,20 +292,19 @@ func (c *KeysAllowIPsCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
+	what := "every key"
 	if c.Installation {
-		err = d.Access.Keys.SetInstallAllowIPs(ctx, hostActor(), c.CIDR)
+		err = d.App.SetInstallAllowIPs(ctx, host(), c.CIDR)
 	} else {
-		err = d.Access.Keys.SetAllowIPs(ctx, hostActor(), keyID(c.ID), c.CIDR)
+		var k app.Key
+		k, err = d.App.SetKeyAllowIPs(ctx, host(), c.ID, c.CIDR)
+		what = "key " + k.ID
 	}
 	if err != nil {
 		return err
 	}
 	if err := checkpointNow(ctx, d); err != nil {
 		return err
-	}
-	what := "key " + keyID(c.ID)
-	if c.Installation {
-		what = "every key"
 	}
 	if len(c.CIDR) == 0 {
 		fmt.Fprintf(g.stdout, "%s may be used from any address.\n", strings.ToUpper(what[:1])+what[1:])

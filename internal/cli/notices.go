@@ -11,10 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/mailer"
 	"github.com/rankr/rankr/internal/rankr"
-	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/web"
 )
 
@@ -52,14 +52,12 @@ func (c *NoticesListCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	list, err := d.Store.NoticeList(ctx, store.ListParams{LocationID: c.Location, Status: c.State, Limit: c.Limit})
+	page, err := d.App.Notices(ctx, host(), app.RecordQuery{Location: c.Location, Status: c.State, Limit: pageLimit(c.Limit)})
 	if err != nil {
 		return err
 	}
+	list := page.Items
 	if c.JSON {
-		if list == nil {
-			list = []rankr.Notice{}
-		}
 		return writeJSON(g.stdout, list)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
@@ -83,7 +81,7 @@ func (c *NoticesRetryCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Store.NoticeRetry(ctx, c.ID, time.Now()); err != nil {
+	if _, err := d.App.RetryNotice(ctx, host(), c.ID); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "notice %s will be sent again by `rankr serve` (same Message-ID, so a receiver that has it can drop the copy)\n", c.ID)

@@ -1,21 +1,18 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/rankr"
-	"github.com/rankr/rankr/internal/store"
 )
 
 // span is a length of time written as a Go duration (36h, 90m) or in days
@@ -64,28 +61,9 @@ func (c *ReconcileRunCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer d.Close()
 	d.Reconciler.Slice = 0 // all of it, now
-	st, err := d.Reconciler.Run(ctx)
+	st, err := d.App.ReconcileRun(ctx, host(), c.Full, c.Location)
 	if err != nil {
 		return err
-	}
-	if c.Full {
-		conns, err := d.Store.ConnectionList(ctx)
-		if err != nil {
-			return err
-		}
-		for _, conn := range conns {
-			if c.Location != "" && conn.LocationID != c.Location {
-				continue
-			}
-			full, err := d.Reconciler.Recompute(ctx, conn.LocationID)
-			if err != nil {
-				return err
-			}
-			st.Records += full.Records
-			st.Opened += full.Opened
-			st.Resolved += full.Resolved
-			st.Renewals += full.Renewals
-		}
 	}
 	_, err = fmt.Fprintf(g.stdout, "reconciled %d record(s) from %d change(s): %d exception(s) opened, %d resolved, %d renewal(s) recorded\n",
 		st.Records, st.Events, st.Opened, st.Resolved, st.Renewals)
@@ -100,46 +78,11 @@ type ReconcileReportCmd struct {
 	ExceptionsOnly bool   `help:"Only records with open exceptions."`
 }
 
-// reportRow is one line of the report: an order, an invoice, or a payment
-// that belongs to neither (an orphan).
-type reportRow struct {
-	LocationID    string    `json:"locationId"`
-	RecordType    string    `json:"recordType"`
-	ID            string    `json:"id"`
-	CreatedAt     time.Time `json:"createdAt"`
-	Currency      string    `json:"currency"`
-	LiveMode      bool      `json:"liveMode"`
-	Expected      money     `json:"expected"`
-	Collected     money     `json:"collected"`
-	Refunded      money     `json:"refunded"`
-	Balance       money     `json:"balance"`
-	Outcome       string    `json:"outcome"`
-	PaymentStatus string    `json:"paymentStatus,omitempty"`
-	Exceptions    []string  `json:"exceptions"`
-	exceptions    []rankr.Exception
-}
-
-type reportTotal struct {
-	Currency   string `json:"currency"`
-	Records    int    `json:"records"`
-	Expected   money  `json:"expected"`
-	Collected  money  `json:"collected"`
-	Refunded   money  `json:"refunded"`
-	Balance    money  `json:"balance"`
-	Exceptions int    `json:"openExceptions"`
-}
-
-type exceptionView struct {
-	ID         int64          `json:"id"`
-	Kind       string         `json:"kind"`
-	RecordType string         `json:"recordType"`
-	RecordID   string         `json:"recordId"`
-	EntityType string         `json:"entityType,omitempty"`
-	EntityID   string         `json:"entityId,omitempty"`
-	Amount     money          `json:"amount"`
-	Message    string         `json:"message"`
-	Detail     map[string]any `json:"detail,omitempty"`
-	OpenedAt   time.Time      `json:"openedAt"`
+// reportException is an exception as the report's JSON has it: the
+// use case's view without its fix, which the CLI's report leaves out.
+type reportException struct {
+	app.Exception
+	Fix struct{} `json:"fix,omitzero"`
 }
 
 // Run prints the report.
@@ -153,28 +96,16 @@ func (c *ReconcileReportCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	rows, totals, err := reconcileReport(ctx, d.Store, c.Location, since, c.ExceptionsOnly)
+	rep, err := d.App.ReconcileReport(ctx, host(), app.ReportQuery{Location: c.Location, Since: since, ExceptionsOnly: c.ExceptionsOnly})
 	if err != nil {
 		return err
 	}
+	rows, totals := rep.Rows, rep.Totals
 	switch c.Format {
 	case "json":
-		if rows == nil {
-			rows = []reportRow{}
-		}
-		var exc []exceptionView
-		for _, r := range rows {
-			for _, e := range r.exceptions {
-				exc = append(exc, exceptionView{ID: e.ID, Kind: e.Kind, RecordType: e.RecordType, RecordID: e.RecordID,
-					EntityType: e.EntityType, EntityID: e.EntityID, Amount: money{e.Amount, e.Currency}, Message: e.Message,
-					Detail: e.Detail, OpenedAt: e.OpenedAt})
-			}
-		}
-		if totals == nil {
-			totals = []reportTotal{}
-		}
-		if exc == nil {
-			exc = []exceptionView{}
+		exc := make([]reportException, len(rep.Exceptions))
+		for i, e := range rep.Exceptions {
+			exc[i].Exception = e
 		}
 		return writeJSON(g.stdout, map[string]any{"rows": rows, "totals": totals, "exceptions": exc})
 	case "csv":
@@ -198,100 +129,9 @@ func (c *ReconcileReportCmd) Run(ctx context.Context, g *Globals) error {
 	return tw.Flush()
 }
 
-func amount(m money) string { return rankr.FormatMinor(m.minor, m.currency) }
+func amount(m app.Money) string { return rankr.FormatMinor(m.Minor, m.Currency) }
 
-// reconcileReport builds the report's rows (newest first) and its totals
-// per currency.
-func reconcileReport(ctx context.Context, st store.Store, loc string, since time.Time, exceptionsOnly bool) ([]reportRow, []reportTotal, error) {
-	var balances []rankr.Balance
-	const page = 10000
-	for offset := 0; ; offset += page {
-		bs, err := st.BalanceList(ctx, store.BalanceListParams{LocationID: loc, Since: since, Limit: page, Offset: offset})
-		if err != nil {
-			return nil, nil, err
-		}
-		balances = append(balances, bs...)
-		if len(bs) < page {
-			break
-		}
-	}
-	var open []rankr.Exception
-	for offset := 0; ; offset += page {
-		es, err := st.ExceptionList(ctx, store.ExceptionListParams{LocationID: loc, Since: since, Limit: page, Offset: offset})
-		if err != nil {
-			return nil, nil, err
-		}
-		open = append(open, es...)
-		if len(es) < page {
-			break
-		}
-	}
-	rows := make([]reportRow, 0, len(balances))
-	index := map[[3]string]int{}
-	for _, b := range balances {
-		index[[3]string{b.LocationID, b.RecordType, b.RecordID}] = len(rows)
-		rows = append(rows, reportRow{LocationID: b.LocationID, RecordType: b.RecordType, ID: b.RecordID, CreatedAt: b.RecordCreatedAt,
-			Currency: b.Currency, LiveMode: b.LiveMode, Expected: money{b.Expected, b.Currency}, Collected: money{b.Collected, b.Currency},
-			Refunded: money{b.Refunded, b.Currency}, Balance: money{b.Balance, b.Currency}, Outcome: b.Outcome, PaymentStatus: b.PaymentStatus})
-	}
-	// Exceptions go on their order's or invoice's line; a payment whose
-	// entity has no line gets its own.
-	slices.SortFunc(open, func(a, b rankr.Exception) int { return cmp.Compare(a.ID, b.ID) })
-	for _, e := range open {
-		i, ok := index[[3]string{e.LocationID, e.EntityType, e.EntityID}]
-		if !ok {
-			i, ok = index[[3]string{e.LocationID, e.RecordType, e.RecordID}]
-		}
-		if !ok {
-			i = len(rows)
-			index[[3]string{e.LocationID, e.RecordType, e.RecordID}] = i
-			rows = append(rows, reportRow{LocationID: e.LocationID, RecordType: e.RecordType, ID: e.RecordID, CreatedAt: e.RecordCreatedAt,
-				Currency: e.Currency, Expected: money{0, e.Currency}, Collected: money{e.Amount, e.Currency}, Refunded: money{0, e.Currency},
-				Balance: money{-e.Amount, e.Currency}, Outcome: e.Kind})
-		}
-		label := e.Kind
-		if e.RecordType != rows[i].RecordType || e.RecordID != rows[i].ID {
-			label += "(" + e.RecordType + " " + e.RecordID + ")"
-		}
-		rows[i].Exceptions = append(rows[i].Exceptions, label)
-		rows[i].exceptions = append(rows[i].exceptions, e)
-	}
-	if exceptionsOnly {
-		rows = slices.DeleteFunc(rows, func(r reportRow) bool { return len(r.Exceptions) == 0 })
-	}
-	slices.SortStableFunc(rows, func(a, b reportRow) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	byCur := map[string]*reportTotal{}
-	for i := range rows {
-		r := &rows[i]
-		if r.Exceptions == nil {
-			r.Exceptions = []string{}
-		}
-		t, ok := byCur[r.Currency]
-		if !ok {
-			t = &reportTotal{Currency: r.Currency, Expected: money{0, r.Currency}, Collected: money{0, r.Currency},
-				Refunded: money{0, r.Currency}, Balance: money{0, r.Currency}}
-			byCur[r.Currency] = t
-		}
-		if r.RecordType == rankr.RecordInvoice {
-			// An invoice paid through its order would count twice.
-			t.Exceptions += len(r.exceptions)
-			continue
-		}
-		t.Records++
-		t.Expected.minor += r.Expected.minor
-		t.Collected.minor += r.Collected.minor
-		t.Refunded.minor += r.Refunded.minor
-		t.Balance.minor += r.Balance.minor
-		t.Exceptions += len(r.exceptions)
-	}
-	var totals []reportTotal
-	for _, cur := range slices.Sorted(maps.Keys(byCur)) {
-		totals = append(totals, *byCur[cur])
-	}
-	return rows, totals, nil
-}
-
-func writeReportCSV(w io.Writer, rows []reportRow) error {
+func writeReportCSV(w io.Writer, rows []app.ReportRow) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"location_id", "record_type", "id", "created_at", "currency", "live_mode", "expected", "collected",
 		"refunded", "balance", "outcome", "payment_status", "exceptions"})
@@ -325,18 +165,15 @@ func (c *SubscriptionsUpcomingCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	now := time.Now()
-	subs, err := d.Store.SubscriptionsUpcoming(ctx, store.UpcomingParams{LocationID: c.Location, Before: now.Add(time.Duration(c.Within)), Limit: c.Limit})
+	subs, err := d.App.UpcomingRenewals(ctx, host(), app.RenewalQuery{Location: c.Location, Within: time.Duration(c.Within),
+		Limit: pageLimit(c.Limit)})
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		views := make([]subView, 0, len(subs))
-		for _, s := range subs {
-			views = append(views, newSubView(s))
-		}
-		return writeJSON(g.stdout, views)
+		return writeJSON(g.stdout, subs)
 	}
+	now := time.Now()
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNEXT RUN\tDUE\tSTATUS\tAMOUNT\tEVERY\tCUSTOMER")
 	for _, s := range subs {
@@ -344,11 +181,7 @@ func (c *SubscriptionsUpcomingCmd) Run(ctx context.Context, g *Globals) error {
 		if s.NextRunAt.Before(now) {
 			due = "overdue " + roundDays(now.Sub(s.NextRunAt))
 		}
-		every := "-"
-		if s.Interval != "" {
-			every = fmt.Sprintf("%s×%d", s.Interval, s.IntervalCount)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, when(s.NextRunAt), due, s.Status, money{s.Amount, s.Currency}, every, dash(s.ContactName))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, when(s.NextRunAt), due, s.Status, s.Amount, every(s), dash(s.ContactName))
 	}
 	return tw.Flush()
 }

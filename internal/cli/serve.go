@@ -151,7 +151,7 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	st, err := d.Status(ctx)
+	st, err := d.App.Connections(ctx, host())
 	if err != nil {
 		return err
 	}

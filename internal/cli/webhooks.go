@@ -8,10 +8,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/daemon"
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
-	"github.com/rankr/rankr/internal/store"
 )
 
 // OutboundFlags configure outbound webhooks (what rankr sends to
@@ -87,8 +87,8 @@ func (c *WebhooksAddCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	e, secret, err := d.Webhooks.Add(ctx, outbound.AddParams{URL: c.URL, Events: c.Events, LocationID: c.Location,
-		Description: c.Description, Actor: hostAuditActor()})
+	e, secret, err := d.App.AddEndpoint(ctx, host(), app.EndpointRequest{URL: c.URL, Events: c.Events, LocationID: c.Location,
+		Description: c.Description})
 	if err != nil {
 		return err
 	}
@@ -126,10 +126,7 @@ func openWebhooks(ctx context.Context, g *Globals, createKey bool, cfg outbound.
 }
 
 // hostAuditActor is hostActor as audit records name it.
-func hostAuditActor() rankr.AuditActor {
-	a := hostActor()
-	return rankr.AuditActor{Type: a.Type, ID: a.ID, Role: a.Role}
-}
+func hostAuditActor() rankr.AuditActor { return host().Actor }
 
 func orAll(loc string) string {
 	if loc == "" {
@@ -151,14 +148,11 @@ func (c *WebhooksListCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	list, err := d.Store.WebhookEndpointList(ctx, store.WebhookEndpointListParams{Removed: c.All})
+	list, err := d.App.Endpoints(ctx, host(), c.All)
 	if err != nil {
 		return err
 	}
 	if c.JSON {
-		if list == nil {
-			list = []rankr.WebhookEndpoint{}
-		}
 		return writeJSON(g.stdout, list)
 	}
 	if len(list) == 0 {
@@ -206,7 +200,7 @@ func setEnabled(ctx context.Context, g *Globals, id string, enabled bool) error 
 		return err
 	}
 	defer d.Close()
-	e, err := d.Webhooks.SetEnabled(ctx, hostAuditActor(), id, enabled)
+	e, err := d.App.SetEndpointEnabled(ctx, host(), id, enabled)
 	if err != nil {
 		return err
 	}
@@ -230,7 +224,7 @@ func (c *WebhooksRemoveCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	e, err := d.Webhooks.Remove(ctx, hostAuditActor(), c.ID)
+	e, err := d.App.RemoveEndpoint(ctx, host(), c.ID)
 	if err != nil {
 		return err
 	}
@@ -255,7 +249,7 @@ func (c *WebhooksRotateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	e, secret, err := d.Webhooks.RotateSecret(ctx, hostAuditActor(), c.ID, c.Grace)
+	e, secret, err := d.App.RotateEndpointSecret(ctx, host(), c.ID, c.Grace)
 	if err != nil {
 		return err
 	}
@@ -295,15 +289,13 @@ func (c *WebhooksDeliveriesCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer d.Close()
-	list, err := d.Store.WebhookDeliveryList(ctx, store.WebhookDeliveryListParams{EndpointID: c.Endpoint,
-		State: rankr.DeliveryState(c.State), LocationID: c.Location, Limit: c.Limit, Offset: c.Offset})
+	page, err := d.App.Deliveries(ctx, host(), app.DeliveryQuery{Endpoint: c.Endpoint, State: c.State, Location: c.Location,
+		Limit: pageLimit(c.Limit), Cursor: app.OffsetCursor(c.Offset)})
 	if err != nil {
 		return err
 	}
+	list := page.Items
 	if c.JSON {
-		if list == nil {
-			list = []rankr.WebhookDelivery{}
-		}
 		return writeJSON(g.stdout, list)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
@@ -345,26 +337,20 @@ func (c *WebhooksReplayCmd) Run(ctx context.Context, g *Globals) error {
 	if len(c.Delivery) == 0 && !c.Dead && c.Endpoint == "" && c.Since == "" {
 		return errors.New("say what to replay: --delivery ID, --dead, --endpoint ID and/or --since")
 	}
-	p := store.WebhookDeliveryReplayParams{IDs: c.Delivery, EndpointID: c.Endpoint}
-	if c.Dead {
-		p.State = rankr.DeliveryDead
-	}
-	if c.Since != "" {
-		since, err := parseSince(c.Since, time.Now())
-		if err != nil {
-			return err
-		}
-		p.Since = since
+	since, err := parseSince(c.Since, time.Now())
+	if err != nil {
+		return err
 	}
 	d, err := g.openWithoutKey(ctx, daemon.Config{})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	n, err := d.Webhooks.Replay(ctx, hostAuditActor(), p)
+	res, err := d.App.Replay(ctx, host(), app.ReplayRequest{IDs: c.Delivery, Endpoint: c.Endpoint, DeadOnly: c.Dead, Since: since})
 	if err != nil {
 		return err
 	}
+	n := res.Replayed
 	if n == 0 {
 		fmt.Fprintln(g.stdout, "nothing to replay: no delivered or dead delivery matches")
 		return nil
