@@ -23,10 +23,7 @@ func recordQuery(r *http.Request, known []string) (app.RecordQuery, error) {
 		PaymentStatus: q.str("paymentStatus"), FulfillmentStatus: q.str("fulfillmentStatus"), ToFulfill: q.bool("toFulfill"),
 		Search: q.str("q"), CreatedFrom: q.time("createdFrom"), CreatedBefore: q.time("createdBefore"),
 		Currency: q.str("currency"), AmountMin: q.str("amountMin"), AmountMax: q.str("amountMax"),
-		Deleted: q.bool("deleted"), Oldest: q.bool("oldest"), Limit: q.int("limit"), Cursor: q.str("cursor")}
-	if rq.Limit == 0 && q.str("limit") != "" {
-		q.fail("limit", "want 1 or more")
-	}
+		Deleted: q.bool("deleted"), Oldest: q.bool("oldest"), Limit: q.limit(), Cursor: q.str("cursor")}
 	return rq, q.err
 }
 
@@ -158,7 +155,7 @@ func (s *Server) resync(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r, "after", "locationId", "limit", "newest")
-	eq := app.EventQuery{After: q.int64("after"), Location: q.str("locationId"), Limit: q.int("limit"), Newest: q.bool("newest")}
+	eq := app.EventQuery{After: q.int64("after"), Location: q.str("locationId"), Limit: q.limit(), Newest: q.bool("newest")}
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return
@@ -218,7 +215,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 func (s *Server) exceptions(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r, "locationId", "kind", "resolved", "limit", "cursor")
 	eq := app.ExceptionQuery{Location: q.str("locationId"), Kind: q.str("kind"), Resolved: q.bool("resolved"),
-		Limit: q.int("limit"), Cursor: q.str("cursor")}
+		Limit: q.limit(), Cursor: q.str("cursor")}
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return
@@ -311,7 +308,7 @@ func (s *Server) rotateSecret(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deliveries(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r, "endpointId", "state", "locationId", "limit", "cursor")
 	dq := app.DeliveryQuery{Endpoint: q.str("endpointId"), State: q.str("state"), Location: q.str("locationId"),
-		Limit: q.int("limit"), Cursor: q.str("cursor")}
+		Limit: q.limit(), Cursor: q.str("cursor")}
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return
@@ -360,7 +357,7 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	q := newQuery(r, "after", "since", "actor", "action", "limit")
-	aq := app.AuditQuery{After: q.int64("after"), Since: q.time("since"), Actor: q.str("actor"), Action: q.str("action"), Limit: q.int("limit")}
+	aq := app.AuditQuery{After: q.int64("after"), Since: q.time("since"), Actor: q.str("actor"), Action: q.str("action"), Limit: q.limit()}
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return

@@ -62,6 +62,17 @@ func (q *query) int(name string) int {
 	return n
 }
 
+// limit reads a page's size: when given, 1 or more. (Read as a plain
+// int, an explicit 0 silently became the default size on some lists and an
+// error on others.)
+func (q *query) limit() int {
+	n := q.int("limit")
+	if n == 0 && q.str("limit") != "" {
+		q.fail("limit", "want 1 or more")
+	}
+	return n
+}
+
 func (q *query) int64(name string) int64 {
 	s := q.v.Get(name)
 	if s == "" {

@@ -44,7 +44,13 @@ func (a *App) Connections(ctx context.Context, c Caller) ([]LocationStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(slices.Clone(all), func(s LocationStatus) bool { return !c.Sees(s.Connection.LocationID) }), nil
+	seen := slices.DeleteFunc(slices.Clone(all), func(s LocationStatus) bool { return !c.Sees(s.Connection.LocationID) })
+	if seen == nil {
+		// No connection (or none the caller sees) is an empty list, not
+		// null: the API answers {"items":[]}.
+		seen = []LocationStatus{}
+	}
+	return seen, nil
 }
 
 // Connection reports one connection.

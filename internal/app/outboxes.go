@@ -15,13 +15,17 @@ import (
 // next page. Outboxes are small next to the records, and are read newest
 // first by people watching them move.
 func offsetPage[T any](ctx context.Context, q RecordQuery, c Caller, list func(context.Context, store.ListParams) ([]T, error)) (Page[T], error) {
+	// The cursor is an offset here: params reads a record's place from
+	// it, and so refused every cursor this list gave (no page after the
+	// first could be read).
+	cursor := q.Cursor
+	q.Cursor = ""
 	p, err := q.params(c)
 	if err != nil {
 		return Page[T]{}, err
 	}
-	p.After = store.ListKey{}
-	if q.Cursor != "" {
-		off, err := decodeOffset(q.Cursor)
+	if cursor != "" {
+		off, err := decodeOffset(cursor)
 		if err != nil {
 			return Page[T]{}, fieldErr("cursor", "not a cursor this list gave: start again without it")
 		}
@@ -81,7 +85,9 @@ func (a *App) RequestPush(ctx context.Context, c Caller, r PushRequest) (push ra
 	}
 	for i, t := range r.Trackings {
 		if strings.TrimSpace(t.Number) == "" {
-			return push, false, fieldErr("trackings["+strconv.Itoa(i)+"].number", "a tracking number is required")
+			// Named as the JSON field is (trackingNumber), which a client
+			// can find in its request.
+			return push, false, fieldErr("trackings["+strconv.Itoa(i)+"].trackingNumber", "a tracking number is required")
 		}
 	}
 	for i, it := range r.Items {
