@@ -64,7 +64,8 @@ func TestNoticeRetry(t *testing.T) {
 	})
 	var retried struct{ ID, State string }
 	c.expect("POST", "/api/v1/notices/"+notice.ID+"/retry", nil, http.StatusOK, &retried)
-	if retried.ID != notice.ID || retried.State != "pending" {
+	// The sender may claim it before the answer is read back.
+	if retried.ID != notice.ID || (retried.State != "pending" && retried.State != "sending" && retried.State != "sent") {
 		t.Errorf("retried: %+v", retried)
 	}
 	testwait.UntilWhy(t, 30*time.Second, "the notice sent", func() (bool, string) {
