@@ -16,9 +16,6 @@ import (
 
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/access"
-	"github.com/rankr/rankr/internal/api"
-	"github.com/rankr/rankr/internal/app"
-	"github.com/rankr/rankr/internal/doctor"
 	"github.com/rankr/rankr/internal/testwait"
 )
 
@@ -342,33 +339,44 @@ func testOverview(t *testing.T, w *world) {
 	}
 }
 
-// testDoctor serves the API with the doctor given (serve does not give
-// one yet) and runs it on a location.
+// testDoctor runs serve's doctor on a location, and narrows it to what a
+// bound key sees.
 func testDoctor(t *testing.T, w *world) {
-	ips, err := access.NewClientIP(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := access.NewGuard(access.GuardConfig{Store: w.d.Store, Hasher: w.d.Access.Hasher, ClientIP: ips, Denials: w.d.Access.Denials})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	rt := access.NewRouter(g)
-	api.Register(rt, w.d.App, api.Options{Doctor: func(ctx context.Context, c app.Caller, loc string) (any, error) {
-		return doctor.Run(ctx, w.d.DoctorDeps(), doctor.Options{Location: loc})
-	}})
-	ts := httptest.NewServer(rt)
-	defer ts.Close()
-	c := &client{t: t, base: ts.URL, key: w.owner, hc: &http.Client{Transport: loadContract(t, ts.URL).transport(t, http.DefaultTransport)}}
-	var rep struct {
+	mine, other := w.locations()[0], w.locations()[1]
+	type report struct {
 		Checks []struct{ ID, Status, Location string } `json:"checks"`
 	}
-	c.getJSON("/api/v1/doctor"+q("locationId", w.locations()[0]), http.StatusOK, &rep)
-	if len(rep.Checks) == 0 {
-		t.Fatal("the doctor checked nothing")
+	locations := func(r report) map[string]bool {
+		seen := map[string]bool{}
+		for _, ch := range r.Checks {
+			if ch.Location != "" {
+				seen[ch.Location] = true
+			}
+		}
+		return seen
+	}
+	c := w.client(t, w.owner)
+	var all report
+	c.getJSON("/api/v1/doctor", http.StatusOK, &all)
+	if got := locations(all); !got[mine] || !got[other] {
+		t.Errorf("the doctor on every location checked %v", got)
+	}
+	var one report
+	c.getJSON("/api/v1/doctor"+q("locationId", mine), http.StatusOK, &one)
+	if got := locations(one); len(got) != 1 || !got[mine] {
+		t.Errorf("the doctor on %s checked %v", mine, got)
 	}
 	c.wantError(c.do("GET", "/api/v1/doctor?where=1", nil), 400, "invalid_field", "where")
+
+	bound := w.client(t, w.key(access.KeyRequest{Role: "owner", Locations: []string{mine}}))
+	var asked report
+	bound.getJSON("/api/v1/doctor", http.StatusOK, &asked)
+	if got := locations(asked); len(got) != 1 || !got[mine] {
+		t.Errorf("a key bound to %s had the doctor check %v", mine, got)
+	}
+	bound.wantError(bound.do("GET", "/api/v1/doctor"+q("locationId", other), nil), 404, "not_found", "")
+	both := w.client(t, w.key(access.KeyRequest{Role: "owner", Locations: []string{mine, other}}))
+	both.wantError(both.do("GET", "/api/v1/doctor", nil), 400, "invalid_field", "locationId")
 }
 
 // sse is one Server-Sent Event.

@@ -122,6 +122,22 @@ func (c Caller) location(loc string) error {
 	return fmt.Errorf("location %s: %w", loc, rankr.ErrNotFound)
 }
 
+// OneLocation narrows a request about one location, or about all of them
+// when loc is empty, to what the caller sees: a caller bound to a single
+// location is asked about it, one bound to several must name one, and one
+// it does not see is not found.
+func (c Caller) OneLocation(loc, field string) (string, error) {
+	switch {
+	case loc != "":
+		return loc, c.location(loc)
+	case c.Locations == nil:
+		return "", nil
+	case len(c.Locations) == 1:
+		return c.Locations[0], nil
+	}
+	return "", fieldErr(field, "this key is bound to %d locations: name one", len(c.Locations))
+}
+
 // FieldError is a bad input: which field, and what is wrong with it.
 type FieldError struct {
 	Field   string

@@ -105,7 +105,7 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	})
 	rt.HandleFunc("GET /readyz", access.Probe(), d.ready)
 	d.routeMetrics(rt)
-	api.Register(rt, d.App, api.Options{Logger: d.log})
+	api.Register(rt, d.App, api.Options{Logger: d.log, Doctor: d.doctorFor})
 	web.Register(rt, d.sharedStatus, d.Store.EventList, d.log)
 	rt.NotFound()
 	return rt, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/ghl"
+	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/doctor"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
@@ -46,6 +47,17 @@ func (d *Daemon) DoctorDeps() doctor.Deps {
 		}
 	}
 	return deps
+}
+
+// doctorFor runs the doctor for GET /api/v1/doctor: on the location
+// asked, or every location, narrowed to those the caller sees. (The test
+// order round trip is the CLI's alone: it changes GHL.)
+func (d *Daemon) doctorFor(ctx context.Context, c app.Caller, loc string) (any, error) {
+	loc, err := c.OneLocation(loc, "locationId")
+	if err != nil {
+		return nil, err
+	}
+	return doctor.Run(ctx, d.DoctorDeps(), doctor.Options{Location: loc})
 }
 
 // doctorClient is a GHL client for one connection, with the doctor's own
