@@ -61,6 +61,8 @@ type App struct {
 
 	feedOnce sync.Once
 	liveFeed *Feed
+
+	overviews overviews
 }
 
 // New returns the use cases over d.

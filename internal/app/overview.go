@@ -5,6 +5,8 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rankr/rankr/ghl"
@@ -39,6 +41,10 @@ type LocationOverview struct {
 	Phase          string                `json:"phase,omitempty"`
 	LastSyncAt     time.Time             `json:"lastSyncAt,omitzero"`
 	LastPollAt     time.Time             `json:"lastPollAt,omitzero"`
+	// LastWebhookAt is when the newest webhook of the location still in
+	// the inbox arrived (zero: none), of type LastWebhookType.
+	LastWebhookAt   time.Time `json:"lastWebhookAt,omitzero"`
+	LastWebhookType string    `json:"lastWebhookType,omitempty"`
 	// SyncLagSeconds is how long ago the last poll started (-1: never).
 	SyncLagSeconds float64        `json:"syncLagSeconds"`
 	Counts         rankr.Counts   `json:"counts"`
@@ -115,6 +121,13 @@ func (a *App) OverviewAt(ctx context.Context, c Caller, now time.Time) (Overview
 			return ov, err
 		}
 		l.OpenExceptions = len(es)
+		last, err := a.d.Store.InboxRecent(ctx, store.InboxRecentParams{LocationID: l.LocationID, Limit: 1})
+		if err != nil {
+			return ov, err
+		}
+		if len(last) == 1 {
+			l.LastWebhookAt, l.LastWebhookType = last[0].ReceivedAt, last[0].Type
+		}
 		ov.Locations = append(ov.Locations, l)
 	}
 
@@ -196,9 +209,76 @@ func (a *App) OverviewAt(ctx context.Context, c Caller, now time.Time) (Overview
 	return ov, nil
 }
 
-// Overview builds the overview as of now.
+// overviewTTL is how long an overview built for a set of locations serves
+// every caller seeing that set: each open dashboard asks every five
+// seconds, and building one reads the month's payments, so tabs share
+// one build rather than each paying for its own.
+const overviewTTL = 2 * time.Second
+
+// overviews shares overviews between callers who see the same locations.
+type overviews struct {
+	mu      sync.Mutex
+	entries map[string]*overviewBuild
+}
+
+// overviewBuild is one overview, built or being built (done closes when
+// it is).
+type overviewBuild struct {
+	done chan struct{}
+	at   time.Time
+	ov   Overview
+	err  error
+}
+
+// Overview returns the overview as of now, or as of at most overviewTTL
+// ago: built once for every caller seeing the same locations.
 func (a *App) Overview(ctx context.Context, c Caller) (Overview, error) {
-	return a.OverviewAt(ctx, c, time.Now())
+	key := "*" // every location
+	if c.Locations != nil {
+		key = strings.Join(slices.Sorted(slices.Values(c.Locations)), ",")
+	}
+	now := time.Now()
+	a.overviews.mu.Lock()
+	b := a.overviews.entries[key]
+	// A failed build is not kept: the next caller tries again.
+	if b == nil || closed(b.done) && (b.err != nil || now.Sub(b.at) > overviewTTL) {
+		if a.overviews.entries == nil {
+			a.overviews.entries = map[string]*overviewBuild{}
+		}
+		// Forget the builds gone stale, so that the map holds only the
+		// location sets asked for lately.
+		for k, old := range a.overviews.entries {
+			if closed(old.done) && now.Sub(old.at) > overviewTTL {
+				delete(a.overviews.entries, k)
+			}
+		}
+		b = &overviewBuild{done: make(chan struct{}), at: now}
+		a.overviews.entries[key] = b
+		// The build outlives the caller who started it: others wait for it.
+		go func() {
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			b.ov, b.err = a.OverviewAt(bctx, c, now)
+			close(b.done)
+		}()
+	}
+	a.overviews.mu.Unlock()
+	select {
+	case <-b.done:
+		return b.ov, b.err
+	case <-ctx.Done():
+		return Overview{}, ctx.Err()
+	}
+}
+
+// closed reports whether c is closed.
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // forecast is the budget with the day's projected use: what was used so

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,9 +121,9 @@ func (d *Daemon) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	reason := ""
-	if n, err := migrationsApplied(ctx, d.db); err != nil {
+	if applied, err := d.records.Migrations(ctx); err != nil {
 		reason = "database_unavailable"
-	} else if n != d.schemaAt {
+	} else if len(applied) != d.schemaAt {
 		reason = "schema_changed"
 	} else if stopped := d.jobsStopped.Load(); stopped != nil && closed(*stopped) {
 		reason = "jobs_not_running"
@@ -144,15 +143,6 @@ func closed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-// migrationsApplied counts the migrations recorded in the database.
-func migrationsApplied(ctx context.Context, db *sql.DB) (int, error) {
-	var n int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("reading the migrations: %w", err)
-	}
-	return n, nil
 }
 
 // checkListen refuses to serve beyond this machine while no API key

@@ -172,8 +172,8 @@ type Daemon struct {
 	// jobsStopped is closed once this process's job queue has stopped
 	// (nil while Run has not started it), for /readyz.
 	jobsStopped atomic.Pointer[<-chan struct{}]
-	schemaAt    int     // migrations recorded when the store was opened
-	db          *sql.DB // the store's database, for /readyz
+	schemaAt    int             // migrations recorded when the store was opened
+	records     *sqlstore.Store // the store as SQL, for /readyz
 
 	counts counter      // the records' counts, for Status
 	shown  sharedStatus // the status page's JSON, for every open page
@@ -251,11 +251,13 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		s.SetAppEvents(d.OAuth)
 	}
 	d.App = d.newApp()
-	d.db = st.DB()
-	if d.schemaAt, err = migrationsApplied(ctx, d.db); err != nil {
+	d.records = st
+	applied, err := st.Migrations(ctx)
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	d.schemaAt = len(applied)
 	return d, nil
 }
 

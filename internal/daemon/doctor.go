@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/app"
@@ -30,14 +28,13 @@ import (
 // demo holding a sandbox's key sets it).
 func (d *Daemon) DoctorDeps() doctor.Deps {
 	deps := doctor.Deps{
-		Store:          d.Store,
-		GHL:            d.doctorClient,
-		Webhook:        d.webhookConfig(),
-		WebhookStats:   d.WebhookStats,
-		RecentWebhooks: d.recentWebhooks,
-		Schema:         d.checkSchema,
-		Mail:           d.cfg.Mail,
-		Outbound:       d.Webhooks.Guard().Client(),
+		Store:        d.Store,
+		GHL:          d.doctorClient,
+		Webhook:      d.webhookConfig(),
+		WebhookStats: d.WebhookStats,
+		Schema:       d.checkSchema,
+		Mail:         d.cfg.Mail,
+		Outbound:     d.Webhooks.Guard().Client(),
 	}
 	if d.Vault != nil {
 		// Both need the connections' tokens.
@@ -106,42 +103,6 @@ func (t doctorTokens) TokenRejected(ctx context.Context, locationID, token strin
 	return t.d.OAuth.TokenRejected(ctx, locationID, token)
 }
 
-// recentWebhooks reads the webhooks stored last, from the inbox's database.
-// (The store has no such read: the intake only appends and the processor
-// claims; this is the doctor's alone.)
-func (d *Daemon) recentWebhooks(ctx context.Context, limit int) ([]doctor.WebhookSeen, error) {
-	st, ok := d.Store.(*sqlstore.Store)
-	if !ok {
-		return nil, errors.New("the store keeps no inbox to read")
-	}
-	// No placeholder: the limit is an int, and each dialect numbers its
-	// own.
-	rows, err := st.InboxDB().QueryContext(ctx, `SELECT type, location_id, received_at, event_at FROM webhook_inbox ORDER BY seq DESC LIMIT `+
-		strconv.Itoa(max(limit, 1)))
-	if err != nil {
-		return nil, fmt.Errorf("reading the webhook inbox: %w", err)
-	}
-	defer rows.Close()
-	var out []doctor.WebhookSeen
-	for rows.Next() {
-		var w doctor.WebhookSeen
-		var received int64
-		var event sql.NullInt64
-		if err := rows.Scan(&w.Type, &w.LocationID, &received, &event); err != nil {
-			return nil, fmt.Errorf("reading the webhook inbox: %w", err)
-		}
-		w.ReceivedAt = time.UnixMilli(received).UTC()
-		if event.Valid {
-			w.EventAt = time.UnixMilli(event.Int64).UTC()
-		}
-		out = append(out, w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the webhook inbox: %w", err)
-	}
-	return out, nil
-}
-
 // checkSchema opens the database again the way Open does, with its
 // migrator, and closes it: the migrator refuses a database with
 // migrations this binary does not know (a newer rankr migrated it) or whose
@@ -170,22 +131,14 @@ func (d *Daemon) checkSchema(ctx context.Context) (doctor.Schema, error) {
 		return s, err
 	}
 	defer again.Close()
-	rows, err := again.DB().QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	applied, err := again.Migrations(ctx)
 	if err != nil {
-		return s, fmt.Errorf("reading schema_migrations: %w", err)
+		return s, err
 	}
-	defer rows.Close()
-	newest := -1
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return s, fmt.Errorf("reading schema_migrations: %w", err)
-		}
-		s.Applied++
-		digits, _, _ := strings.Cut(v, "_")
-		if n, err := strconv.Atoi(digits); err == nil && n > newest {
-			newest, s.Newest = n, strings.TrimSuffix(v, ".sql")
-		}
+	s.Applied = len(applied)
+	// Files sort by their number, so the last is the newest.
+	if len(applied) > 0 {
+		s.Newest = strings.TrimSuffix(applied[len(applied)-1], ".sql")
 	}
-	return s, rows.Err()
+	return s, nil
 }

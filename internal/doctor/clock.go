@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rankr/rankr/internal/store"
 )
 
 // maxAge is the intake's tolerance for a webhook's timestamp.
@@ -62,39 +64,37 @@ func (r *run) clock(ctx context.Context, locs []locResult) Check {
 		parts = append(parts, "GHL's clock is not known (no answer with a Date header)")
 	}
 
-	if r.deps.RecentWebhooks != nil {
-		cctx, cancel := r.step(ctx)
-		seen, err := r.deps.RecentWebhooks(cctx, 50)
-		cancel()
-		var lags []time.Duration
-		for _, w := range seen {
-			if !w.EventAt.IsZero() {
-				lags = append(lags, w.ReceivedAt.Sub(w.EventAt))
-			}
+	cctx, cancel := r.step(ctx)
+	seen, err := r.deps.Store.InboxRecent(cctx, store.InboxRecentParams{Limit: 50})
+	cancel()
+	var lags []time.Duration
+	for _, w := range seen {
+		if !w.EventAt.IsZero() {
+			lags = append(lags, w.ReceivedAt.Sub(w.EventAt))
 		}
+	}
+	switch {
+	case err != nil:
+		statuses = append(statuses, Warn)
+		parts = append(parts, "the webhooks received could not be read: "+err.Error())
+	case len(lags) == 0:
+		parts = append(parts, "no stored webhook to compare with")
+	default:
+		slices.Sort(lags)
+		median, top := lags[len(lags)/2], lags[len(lags)-1]
+		p := fmt.Sprintf("the last %d webhooks arrived a median %s after GHL stamped them (the latest %s, the earliest %s)",
+			len(lags), round(median), round(top), round(lags[0]))
 		switch {
-		case err != nil:
+		case top > maxAge/2:
 			statuses = append(statuses, Warn)
-			parts = append(parts, "the webhooks received could not be read: "+err.Error())
-		case len(lags) == 0:
-			parts = append(parts, "no stored webhook to compare with")
+			p += fmt.Sprintf(": close to the intake's %s", maxAge)
+		case median < -2*time.Second:
+			statuses = append(statuses, Warn)
+			p += ": stamped in this host's future, so its clock is behind GHL's"
 		default:
-			slices.Sort(lags)
-			median, top := lags[len(lags)/2], lags[len(lags)-1]
-			p := fmt.Sprintf("the last %d webhooks arrived a median %s after GHL stamped them (the latest %s, the earliest %s)",
-				len(lags), round(median), round(top), round(lags[0]))
-			switch {
-			case top > maxAge/2:
-				statuses = append(statuses, Warn)
-				p += fmt.Sprintf(": close to the intake's %s", maxAge)
-			case median < -2*time.Second:
-				statuses = append(statuses, Warn)
-				p += ": stamped in this host's future, so its clock is behind GHL's"
-			default:
-				statuses = append(statuses, Pass)
-			}
-			parts = append(parts, p)
+			statuses = append(statuses, Pass)
 		}
+		parts = append(parts, p)
 	}
 	if r.deps.WebhookStats != nil {
 		if st := r.deps.WebhookStats(); st.Stale > 0 {

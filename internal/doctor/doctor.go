@@ -169,8 +169,6 @@ type Deps struct {
 	SignWebhook func(body []byte) string
 	// WebhookStats are serve's intake counters (nil outside serve).
 	WebhookStats func() intake.Stats
-	// RecentWebhooks returns the webhooks stored last, newest first.
-	RecentWebhooks func(ctx context.Context, limit int) ([]WebhookSeen, error)
 	// Schema checks that the database's migrations are this rankr's; its
 	// error says how they differ.
 	Schema func(ctx context.Context) (Schema, error)
@@ -196,15 +194,6 @@ type Deps struct {
 type Pusher interface {
 	Request(ctx context.Context, r flows.Request) (rankr.FulfillmentPush, bool, error)
 	Push(ctx context.Context, id string) (rankr.FulfillmentPush, error)
-}
-
-// WebhookSeen is a stored webhook: when GHL stamped it and when rankr got
-// it.
-type WebhookSeen struct {
-	Type       string
-	LocationID string
-	EventAt    time.Time // zero when the body had no timestamp
-	ReceivedAt time.Time
 }
 
 // Schema describes the database's migrations.

@@ -198,12 +198,8 @@ func (r *run) webhookTest(ctx context.Context, locs []locResult) Check {
 func (r *run) lastWebhook(ctx context.Context, c Check) Check {
 	const why = "rankr cannot sign as GHL (only GHL holds its private key), so it sent no test webhook"
 	c.Fix = "Point the GHL app's webhook URL at https://YOUR-HOST" + webhookPath + ", make a change GHL sends a webhook for (a test-mode order), and run rankr doctor again."
-	if r.deps.RecentWebhooks == nil {
-		c.Status, c.Detail = Skip, why
-		return c
-	}
 	cctx, cancel := r.step(ctx)
-	seen, err := r.deps.RecentWebhooks(cctx, 1)
+	seen, err := r.deps.Store.InboxRecent(cctx, store.InboxRecentParams{LocationID: r.opts.Location, Limit: 1})
 	cancel()
 	switch {
 	case err != nil:

@@ -129,6 +129,10 @@ type Store interface {
 	InboxDone(ctx context.Context, done []InboxOutcome, at time.Time) error
 	// InboxPending counts the webhooks not processed yet.
 	InboxPending(ctx context.Context) (int, error)
+	// InboxRecent returns up to Limit stored webhooks, newest first,
+	// without their bodies: every location's, or LocationID's only (one
+	// index probe per webhook, whatever the inbox's size).
+	InboxRecent(ctx context.Context, p InboxRecentParams) ([]rankr.InboxEvent, error)
 	// InboxPrune deletes up to Limit webhooks processed before Before,
 	// oldest first, and returns how many; webhooks not processed yet are
 	// kept whatever their age.
@@ -410,6 +414,12 @@ type InboxAppendParams struct {
 type InboxPruneParams struct {
 	Before time.Time
 	Limit  int // default 1000, at most 10,000
+}
+
+// InboxRecentParams picks the webhooks InboxRecent returns.
+type InboxRecentParams struct {
+	LocationID string // empty: every location's
+	Limit      int    // default 1, at most 1000
 }
 
 // InboxClaimParams leases webhooks for processing. The lease is measured

@@ -50,12 +50,21 @@ func overviewStore(t *testing.T, now time.Time) store.Store {
 			t.Fatal(err)
 		}
 	}
+	// L2 has had webhooks, the newest a PaymentReceived; L1 none.
+	for i, typ := range []string{"OrderCreate", "PaymentReceived"} {
+		ev := rankr.InboxEvent{WebhookID: "w" + typ, Type: typ, LocationID: "L2", ReceivedAt: now.Add(time.Duration(i-2) * time.Minute),
+			Body: []byte(`{"type":"` + typ + `"}`)}
+		if _, err := st.InboxAppend(ctx, store.InboxAppendParams{Events: []rankr.InboxEvent{ev}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return st
 }
 
 // The overview sums the money that arrived (less refunds) today and this
-// month per currency, exactly, for the caller's locations only; and
-// forecasts the day's GHL calls at the pace so far.
+// month per currency, exactly, for the caller's locations only; forecasts
+// the day's GHL calls at the pace so far; and says when each location's
+// last webhook came.
 func TestOverviewSumsTheMoneyOfTheCallersLocations(t *testing.T) {
 	t.Parallel()
 	now := time.Now().UTC()
@@ -119,6 +128,12 @@ func TestOverviewSumsTheMoneyOfTheCallersLocations(t *testing.T) {
 			if k, ok := got["KWD"]; ok != (tc.kwdToday != "") || ok && rankr.FormatMinor(k.CollectedToday.Minor, "KWD") != tc.kwdToday {
 				t.Errorf("KWD %+v", k)
 			}
+			for _, l := range ov.Locations {
+				wantAt := map[string]time.Time{"L2": now.Add(-time.Minute).Truncate(time.Millisecond)}[l.LocationID]
+				if !l.LastWebhookAt.Equal(wantAt) || l.LastWebhookType != map[string]string{"L2": "PaymentReceived"}[l.LocationID] {
+					t.Errorf("%s: last webhook %s at %v, want %v", l.LocationID, l.LastWebhookType, l.LastWebhookAt, wantAt)
+				}
+			}
 		})
 	}
 }
@@ -179,5 +194,50 @@ func TestOverviewRouteAndDashboard(t *testing.T) {
 	rt.ServeHTTP(rec, get("/api/v1/overview", owner))
 	if rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), `"money":[`) {
 		t.Errorf("no money: %s", rec.Body)
+	}
+}
+
+// Callers seeing the same locations share an overview for a moment (every
+// open dashboard asks every five seconds); callers seeing others get
+// their own, and a later one is built anew.
+func TestOverviewIsSharedBriefly(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	st := overviewStore(t, now)
+	status := func(ctx context.Context) ([]app.LocationStatus, error) {
+		var out []app.LocationStatus
+		for _, loc := range []string{"L1", "L2"} {
+			c, err := st.ConnectionGet(ctx, loc)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, app.LocationStatus{Connection: c})
+		}
+		return out, nil
+	}
+	a := app.New(app.Deps{Store: st, Status: status})
+	ctx := context.Background()
+	get := func(c app.Caller) app.Overview {
+		t.Helper()
+		ov, err := a.Overview(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ov
+	}
+	l2 := app.Caller{Locations: []string{"L2"}}
+	first, shared, other := get(app.Host("a")), get(app.Host("b")), get(l2)
+	if !shared.At.Equal(first.At) {
+		t.Errorf("a second tab's overview was built again (%v, then %v)", first.At, shared.At)
+	}
+	if len(other.Locations) != 1 || other.Locations[0].LocationID != "L2" {
+		t.Errorf("a key bound to L2 was given %+v", other.Locations)
+	}
+	if again := get(app.Caller{Locations: []string{"L2"}}); !again.At.Equal(other.At) {
+		t.Error("a second caller bound to L2 got an overview of its own")
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if later := get(app.Host("c")); !later.At.After(first.At) {
+		t.Errorf("an overview of %v was served after its time", first.At)
 	}
 }

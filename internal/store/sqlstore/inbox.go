@@ -179,6 +179,40 @@ func (s *Store) InboxPending(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// InboxRecent reads the newest webhooks, by the inbox's sequence: the
+// primary key, or webhook_inbox_location for one location.
+func (s *Store) InboxRecent(ctx context.Context, p store.InboxRecentParams) ([]rankr.InboxEvent, error) {
+	ib := s.inboxStore()
+	q, args := `SELECT seq, webhook_id, type, location_id, received_at, event_at, attempts, outcome FROM webhook_inbox`, []any{}
+	if p.LocationID != "" {
+		q += ` WHERE location_id = ?`
+		args = append(args, p.LocationID)
+	}
+	rows, err := ib.db.QueryContext(ctx, ib.q(q+` ORDER BY seq DESC LIMIT ?`), append(args, limit(p.Limit, 1, 1000))...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the webhook inbox: %w", unavailable(err))
+	}
+	defer rows.Close()
+	out := []rankr.InboxEvent{}
+	for rows.Next() {
+		var e rankr.InboxEvent
+		var received int64
+		var event sql.NullInt64
+		if err := rows.Scan(&e.Seq, &e.WebhookID, &e.Type, &e.LocationID, &received, &event, &e.Attempts, &e.Outcome); err != nil {
+			return nil, fmt.Errorf("reading the webhook inbox: %w", err)
+		}
+		e.ReceivedAt = time.UnixMilli(received).UTC()
+		if event.Valid {
+			e.EventAt = time.UnixMilli(event.Int64).UTC()
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the webhook inbox: %w", unavailable(err))
+	}
+	return out, nil
+}
+
 // InboxPrune deletes old processed webhooks.
 func (s *Store) InboxPrune(ctx context.Context, p store.InboxPruneParams) (int, error) {
 	if p.Before.IsZero() {

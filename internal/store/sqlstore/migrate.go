@@ -315,6 +315,28 @@ func (m migrator) bookkeeping(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// Migrations lists the migrations applied to the records' database, by
+// file name in order (0001_init.sql first), for the doctor and /readyz.
+func (s *Store) Migrations(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", unavailable(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var file string
+		if err := rows.Scan(&file); err != nil {
+			return nil, fmt.Errorf("reading schema_migrations: %w", err)
+		}
+		out = append(out, file)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading schema_migrations: %w", unavailable(err))
+	}
+	return out, nil
+}
+
 // applied returns the checksum of every applied migration by file name;
 // NULL for those applied before checksums.
 func (m migrator) applied(ctx context.Context, tx *sql.Tx) (map[string]sql.NullString, error) {

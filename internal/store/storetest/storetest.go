@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		"InboxLeasedOnAppend":  testInboxLeasedOnAppend,
 		"InboxDoneOutcomes":    testInboxDoneOutcomes,
 		"InboxPrune":           testInboxPrune,
+		"InboxRecent":          testInboxRecent,
 		"InboxClaimBefore":     testInboxClaimBefore,
 		"InboxSkewedClocks":    testInboxSkewedClocks,
 		"WebhookSkewedClocks":  testWebhookSkewedClocks,
@@ -932,6 +933,63 @@ func testInbox(t *testing.T, s store.Store) {
 	}
 	if n, _ := s.InboxPending(ctx); n != 1 {
 		t.Fatalf("pending %d", n)
+	}
+}
+
+// testInboxRecent: the newest webhooks come first, of every location or
+// of one, without their bodies, processed or not.
+func testInboxRecent(t *testing.T, s store.Store) {
+	if got, err := s.InboxRecent(ctx, store.InboxRecentParams{}); err != nil || len(got) != 0 {
+		t.Fatalf("an empty inbox: %+v, %v", got, err)
+	}
+	var evs []rankr.InboxEvent
+	for i, loc := range []string{"A", "B", "A", "B", "B"} {
+		e := inboxEvent(fmt.Sprintf("r%d", i))
+		e.LocationID, e.ReceivedAt = loc, t0.Add(time.Duration(i)*time.Minute)
+		if i == 4 {
+			e.EventAt = time.Time{} // a body without a timestamp
+		}
+		evs = append(evs, e)
+	}
+	seqs, err := s.InboxAppend(ctx, store.InboxAppendParams{Events: evs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InboxDone(ctx, []store.InboxOutcome{{Seq: seqs[3], Outcome: "order stored"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(es []rankr.InboxEvent) (out []string) {
+		for _, e := range es {
+			out = append(out, e.WebhookID)
+			if len(e.Body) != 0 {
+				t.Errorf("%s came with its body", e.WebhookID)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		p    store.InboxRecentParams
+		want []string
+	}{
+		{store.InboxRecentParams{}, []string{"r4"}},
+		{store.InboxRecentParams{Limit: 3}, []string{"r4", "r3", "r2"}},
+		{store.InboxRecentParams{LocationID: "A", Limit: 10}, []string{"r2", "r0"}},
+		{store.InboxRecentParams{LocationID: "B", Limit: 2}, []string{"r4", "r3"}},
+		{store.InboxRecentParams{LocationID: "C", Limit: 2}, nil},
+	} {
+		got, err := s.InboxRecent(ctx, c.p)
+		if err != nil || !slices.Equal(ids(got), c.want) {
+			t.Errorf("%+v: %v, %v; want %v", c.p, ids(got), err, c.want)
+		}
+	}
+	got, _ := s.InboxRecent(ctx, store.InboxRecentParams{LocationID: "B", Limit: 2})
+	if len(got) == 2 {
+		if !got[0].EventAt.IsZero() || !got[0].ReceivedAt.Equal(evs[4].ReceivedAt) || got[0].Type != "OrderCreate" || got[0].LocationID != "B" {
+			t.Errorf("r4 read back as %+v", got[0])
+		}
+		if !got[1].EventAt.Equal(t0) || got[1].Outcome != "order stored" || got[1].Seq != seqs[3] {
+			t.Errorf("r3 read back as %+v", got[1])
+		}
 	}
 }
 

@@ -174,13 +174,14 @@ async function overview() {
           <div><div class="n">${l.counts.transactions}</div><div class="l">payments</div></div>
           <div><div class="n">${esc(lag)}</div><div class="l">sync lag (last poll)</div></div>
           <div><div class="n">${esc(ago(l.lastSyncAt))}</div><div class="l">last change synced</div></div>
+          <div><div class="n" data-k="last-webhook">${esc(ago(l.lastWebhookAt))}</div><div class="l">last webhook${l.lastWebhookType ? " (" + esc(l.lastWebhookType) + ")" : ""}</div></div>
           <div><div class="n"><a href="#/exceptions">${l.openExceptions}</a></div><div class="l">open exceptions</div></div>
           <div><div class="n">${b.forecastDailyUse.toLocaleString()}</div><div class="l">GHL calls forecast today (of ${b.dailyLimit.toLocaleString()})</div></div>
         </div>
         <h3>GHL rate budget used (of ${b.burst} per ${b.intervalMs / 1000} s), sampled every ${samplePeriod / 1000} s</h3>`;
       s.append(line(ring.get(l.locationId) || [], {label: `GHL rate budget used over time for ${l.name || l.locationId}`}));
       s.insertAdjacentHTML("beforeend", `<p class="muted">${b.dailyUsed.toLocaleString()} calls used today, ${b.dailyRemaining.toLocaleString()} left${b.throttled ? `, ${b.throttled} throttled` : ""} ·
-        ${esc(l.phase || (l.backfillDone ? "idle" : "backfilling"))} · last poll ${esc(ago(l.lastPollAt))} · last webhook: see the live activity</p>
+        ${esc(l.phase || (l.backfillDone ? "idle" : "backfilling"))} · last poll ${esc(ago(l.lastPollAt))}</p>
         ${l.stateMessage ? `<p class="err">${esc(l.stateMessage)}</p>` : ""}${l.lastError && l.state === "active" ? `<p class="err">last error: ${esc(l.lastError)}</p>` : ""}`);
       ls.append(s);
     }
