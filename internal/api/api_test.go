@@ -326,6 +326,25 @@ func testKeysAndAudit(t *testing.T, w *world) {
 			t.Errorf("no %s of %s by an API key in the audit log", action, made.Key.ID)
 		}
 	}
+	// Newest first, a page at a time: each page older than the one before.
+	var all, page struct {
+		Items []struct {
+			Seq int64 `json:"seq"`
+		} `json:"items"`
+		Next int64 `json:"next"`
+	}
+	owner.getJSON("/api/v1/audit"+q("limit", "1000"), http.StatusOK, &all)
+	owner.getJSON("/api/v1/audit"+q("newest", "true", "limit", "2"), http.StatusOK, &page)
+	if len(all.Items) < 4 || len(page.Items) != 2 || page.Items[0].Seq < all.Items[len(all.Items)-1].Seq ||
+		page.Items[1].Seq >= page.Items[0].Seq || page.Next != page.Items[1].Seq {
+		t.Fatalf("the newest audit page %+v (of %d records)", page, len(all.Items))
+	}
+	prev := page.Items[1].Seq
+	owner.getJSON("/api/v1/audit"+q("newest", "true", "before", fmt.Sprint(page.Next), "limit", "2"), http.StatusOK, &page)
+	if len(page.Items) != 2 || page.Items[0].Seq >= prev || page.Items[1].Seq >= page.Items[0].Seq {
+		t.Errorf("the next page, before %d: %+v", prev, page)
+	}
+	owner.wantError(owner.do("GET", "/api/v1/audit"+q("before", "3"), nil), 400, "invalid_field", "before")
 }
 
 func testOverview(t *testing.T, w *world) {

@@ -356,8 +356,9 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r, "after", "since", "actor", "action", "limit")
-	aq := app.AuditQuery{After: q.int64("after"), Since: q.time("since"), Actor: q.str("actor"), Action: q.str("action"), Limit: q.limit()}
+	q := newQuery(r, "after", "newest", "before", "since", "actor", "action", "limit")
+	aq := app.AuditQuery{After: q.int64("after"), Newest: q.bool("newest"), Before: q.int64("before"), Since: q.time("since"),
+		Actor: q.str("actor"), Action: q.str("action"), Limit: q.limit()}
 	if q.err != nil {
 		s.writeError(w, r, q.err)
 		return

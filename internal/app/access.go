@@ -167,22 +167,26 @@ func (a *App) RevokeKey(ctx context.Context, c Caller, id string) (Key, error) {
 // AuditQuery selects audit records.
 type AuditQuery struct {
 	// After continues after this record's number (a page's last).
-	After  int64
+	After int64
+	// Newest lists the newest first; Before continues before this
+	// record's number (such a page's last).
+	Newest bool
+	Before int64
 	Since  time.Time
 	Actor  string
 	Action string
 	Limit  int
 }
 
-// AuditPage is a page of the audit log, oldest first; Next is the After
-// of the next page, 0 on the last.
+// AuditPage is a page of the audit log, oldest first (or newest first);
+// Next is the After (or the Before) of the next page, 0 on the last.
 type AuditPage struct {
 	Items []rankr.AuditRecord `json:"items"`
 	Next  int64               `json:"next,omitempty"`
 }
 
-// AuditLog lists audit records, oldest first. A caller bound to locations
-// sees the records of its locations only.
+// AuditLog lists audit records, oldest first or newest first. A caller
+// bound to locations sees the records of its locations only.
 func (a *App) AuditLog(ctx context.Context, c Caller, q AuditQuery) (AuditPage, error) {
 	if q.Limit < 0 || q.Limit > MaxLimit {
 		return AuditPage{}, fieldErr("limit", "want 1 to %d, not %d", MaxLimit, q.Limit)
@@ -190,19 +194,27 @@ func (a *App) AuditLog(ctx context.Context, c Caller, q AuditQuery) (AuditPage, 
 	if q.After < 0 {
 		return AuditPage{}, fieldErr("after", "want a record's number, not %d", q.After)
 	}
+	if q.Before < 0 || q.Before > 0 && !q.Newest {
+		return AuditPage{}, fieldErr("before", "want a record's number, with newest, not %d", q.Before)
+	}
 	limit := q.Limit
 	if limit == 0 {
 		limit = 100
 	}
 	out := AuditPage{Items: []rankr.AuditRecord{}}
-	after := q.After
+	after, before := q.After, q.Before
 	for len(out.Items) < limit {
-		recs, err := a.d.Store.AuditList(ctx, store.AuditListParams{AfterSeq: after, Since: q.Since, Actor: q.Actor, Action: q.Action, Limit: limit})
+		recs, err := a.d.Store.AuditList(ctx, store.AuditListParams{AfterSeq: after, BeforeSeq: before, Newest: q.Newest,
+			Since: q.Since, Actor: q.Actor, Action: q.Action, Limit: limit})
 		if err != nil {
 			return out, err
 		}
 		for _, r := range recs {
-			after = r.Seq
+			if q.Newest {
+				before = r.Seq
+			} else {
+				after = r.Seq
+			}
 			if c.Locations == nil || r.Target.LocationID != "" && c.Sees(r.Target.LocationID) {
 				out.Items = append(out.Items, r)
 				if len(out.Items) == limit {
@@ -215,6 +227,9 @@ func (a *App) AuditLog(ctx context.Context, c Caller, q AuditQuery) (AuditPage, 
 		}
 	}
 	out.Next = after
+	if q.Newest {
+		out.Next = before
+	}
 	return out, nil
 }
 

@@ -58,7 +58,7 @@ type Access interface {
 
 	// AuditAppend appends entries to the audit log in one transaction.
 	AuditAppend(ctx context.Context, entries ...rankr.AuditEntry) error
-	// AuditList lists records in order.
+	// AuditList lists records in order, or newest first.
 	AuditList(ctx context.Context, p AuditListParams) ([]rankr.AuditRecord, error)
 	// AuditHead returns the number of records ever appended and the hash
 	// of the last one.
@@ -102,6 +102,10 @@ type KeyTouchParams struct {
 // AuditListParams selects audit records. Empty fields do not filter.
 type AuditListParams struct {
 	AfterSeq int64
+	// BeforeSeq, when set, lists records before that one.
+	BeforeSeq int64
+	// Newest lists the newest records first (a page of BeforeSeq's).
+	Newest bool
 	Since    time.Time
 	Actor    string // an actor id (key id, user) or type
 	Action   string // an action, or a prefix ending in "." (api_key.)

@@ -385,6 +385,10 @@ func (s *Store) AuditAppend(ctx context.Context, entries ...rankr.AuditEntry) er
 func (s *Store) AuditList(ctx context.Context, p store.AuditListParams) ([]rankr.AuditRecord, error) {
 	q := `SELECT seq, body, hash, at, actor_type, actor_id, action, outcome FROM audit_log WHERE seq > ?`
 	args := []any{p.AfterSeq}
+	if p.BeforeSeq > 0 {
+		q += ` AND seq < ?`
+		args = append(args, p.BeforeSeq)
+	}
 	if !p.Since.IsZero() {
 		q += ` AND at >= ?`
 		args = append(args, p.Since.UnixMilli())
@@ -402,7 +406,11 @@ func (s *Store) AuditList(ctx context.Context, p store.AuditListParams) ([]rankr
 			args = append(args, p.Action)
 		}
 	}
-	q += ` ORDER BY seq LIMIT ?`
+	q += ` ORDER BY seq`
+	if p.Newest {
+		q += ` DESC`
+	}
+	q += ` LIMIT ?`
 	args = append(args, limit(p.Limit, 100, 10000))
 	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
 	if err != nil {

@@ -409,6 +409,11 @@ func testAuditListFilters(t *testing.T, s store.Store) {
 		{store.AuditListParams{Action: "api_key."}, "[1 3]"},
 		{store.AuditListParams{Action: "api_key.revoked"}, "[3]"},
 		{store.AuditListParams{AfterSeq: 1, Limit: 1}, "[2]"},
+		{store.AuditListParams{Newest: true}, "[3 2 1]"},
+		{store.AuditListParams{Newest: true, Limit: 1}, "[3]"},
+		{store.AuditListParams{Newest: true, BeforeSeq: 3, Limit: 1}, "[2]"},
+		{store.AuditListParams{Newest: true, BeforeSeq: 3, Action: "api_key."}, "[1]"},
+		{store.AuditListParams{BeforeSeq: 3, AfterSeq: 1}, "[2]"},
 	} {
 		recs, err := s.AuditList(ctx, c.p)
 		if err != nil {

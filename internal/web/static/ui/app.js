@@ -448,9 +448,9 @@ function leaveSignal() { const c = new AbortController(); onLeave(() => c.abort(
 // ---- audit -----------------------------------------------------------------------------------
 async function audit() {
   if (!can("audit:read")) { view.innerHTML = `<h1>Audit log</h1><p>This key may not read the audit log (it needs audit:read).</p>`; return; }
-  const page = await api("/audit" + qs({limit: 100}));
+  const page = await api("/audit" + qs({newest: true, limit: 100}));
   const items = page.items || page.records || [];
-  view.innerHTML = `<h1>Audit log</h1><div class="card table"><table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th>
+  view.innerHTML = `<h1>Audit log</h1><p class="muted">Newest first, the last 100 records.</p><div class="card table"><table><thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th>
     <th scope="col">Target</th><th scope="col">Outcome</th></tr></thead><tbody>${items.map(a => `<tr><td>${esc(when(a.at))}</td>
     <td>${esc(a.actor?.type)} <span class="mono">${esc(a.actor?.id)}</span></td><td>${esc(a.action)}</td>
     <td class="mono">${esc(a.target?.type)} ${esc(a.target?.id)}</td><td>${badge(a.outcome, ["success"], ["failure", "denied"])}</td></tr>`).join("") || `<tr><td colspan="5">Empty.</td></tr>`}</tbody></table></div>`;
