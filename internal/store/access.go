@@ -106,8 +106,8 @@ type AuditListParams struct {
 	BeforeSeq int64
 	// Newest lists the newest records first (a page of BeforeSeq's).
 	Newest bool
-	Since    time.Time
-	Actor    string // an actor id (key id, user) or type
-	Action   string // an action, or a prefix ending in "." (api_key.)
-	Limit    int    // default 100, at most 10,000
+	Since  time.Time
+	Actor  string // an actor id (key id, user) or type
+	Action string // an action, or a prefix ending in "." (api_key.)
+	Limit  int    // default 100, at most 10,000
 }
