@@ -97,16 +97,25 @@ func (s scopes) of(loc string) *store.ReconcileLoadParams {
 	return p
 }
 
+// add puts a record in its location's scope. The feed carries events of
+// records reconciliation does not balance (an API key's expiry warning,
+// of no location); they make no scope.
 func (s scopes) add(loc, recordType, id string) {
-	p := s.of(loc)
+	if loc == "" {
+		return
+	}
 	switch recordType {
 	case rankr.RecordOrder:
+		p := s.of(loc)
 		p.Orders = append(p.Orders, id)
 	case rankr.RecordInvoice:
+		p := s.of(loc)
 		p.Invoices = append(p.Invoices, id)
 	case rankr.RecordTransaction:
+		p := s.of(loc)
 		p.Transactions = append(p.Transactions, id)
 	case rankr.RecordSubscription:
+		p := s.of(loc)
 		p.Subscriptions = append(p.Subscriptions, id)
 	}
 }

@@ -233,6 +233,37 @@ func TestReconcileMatched(t *testing.T) {
 	})
 }
 
+// The change feed also carries events reconciliation has nothing to do
+// with, such as an API key's expiry warning, of no location: it passes
+// them by and goes on (it used to stop at them, "a location id is
+// required", every run).
+func TestReconcilePassesOtherEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, r *recRig) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		key := rankr.APIKey{ID: "kexp", Hash: []byte("h"), Last4: "abcd", Role: "viewer", Scopes: []string{"orders:read"},
+			CreatedBy: rankr.HostActor, CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}
+		if err := r.st.KeyCreate(ctx, key, rankr.AuditEntry{At: now, Actor: rankr.AuditActor{Type: rankr.ActorHost, ID: "ops"},
+			Action: "api_key.created", Outcome: rankr.AuditSuccess, Target: rankr.AuditTarget{Type: "api_key", ID: key.ID}}); err != nil {
+			t.Fatal(err)
+		}
+		if warned, err := r.st.KeyWarnExpiring(ctx, now); err != nil || len(warned) != 1 {
+			t.Fatalf("warned %v, %v", warned, err)
+		}
+		unpaid, amount := newOrder(t, r, sandbox.OrderSpec{Physical: true})
+		r.step(t)
+		r.wantOrder(t, unpaid, rankr.OutcomeUnpaid, amount)
+		pos, err := r.st.ReconcilePosition(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := r.st.EventList(ctx, store.EventListParams{AfterSeq: pos.Seq})
+		if err != nil || len(evs) != 0 {
+			t.Fatalf("the feed was not consumed past the key's event: %d events left, %v", len(evs), err)
+		}
+	})
+}
+
 func TestReconcileUnderpaid(t *testing.T) {
 	eachStore(t, func(t *testing.T, r *recRig) {
 		id, amount := newOrder(t, r, sandbox.OrderSpec{})
