@@ -42,6 +42,11 @@ func (d *Daemon) metricLocations(ctx context.Context) ([]metrics.Location, error
 		l := metrics.Location{ID: c.LocationID, State: c.State, Backfilled: state.BackfillDone,
 			BackfillDone: p.Orders.Load(), BackfillTotal: p.OrdersTotal.Load(),
 			Budget: d.Syncer.Clients().Governor().Budget(c.LocationID)}
+		if state.BackfillDone {
+			// The counter goes on counting every order written since
+			// (polls, walks): once the backfill is over, it walked all.
+			l.BackfillDone = l.BackfillTotal
+		}
 		l.LastSync = state.LastPoll
 		if state.LastWalk.After(l.LastSync) {
 			l.LastSync = state.LastWalk

@@ -117,6 +117,11 @@ func TestMetrics(t *testing.T) {
 			if ops := regexp.MustCompile(`rankr_ghl_requests_total\{operation="[^"]+",status="200"\} [1-9]`).FindAllString(text, -1); len(ops) == 0 {
 				t.Errorf("no GHL request counted:\n%s", grep(text, "rankr_ghl_"))
 			}
+			// Once over, the backfill walked what GHL reported, not the
+			// orders written since by the webhooks.
+			if done, total := value(text, `rankr_backfill_orders{location="`+loc+`",of="done"}`), value(text, `rankr_backfill_orders{location="`+loc+`",of="total"}`); done != total {
+				t.Errorf("a finished backfill walked %v orders of %v", done, total)
+			}
 			if value(text, `rankr_webhooks_total{outcome="accepted"}`) > value(text, `rankr_webhook_intake_seconds_count{status="200"}`) {
 				t.Error("more webhooks accepted than answered 200")
 			}

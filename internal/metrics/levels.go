@@ -26,7 +26,7 @@ var (
 	inboxDesc      = desc("inbox_depth", "Webhooks stored and not applied yet, in the whole installation.")
 	connStateDesc  = desc("connection_state", "1 for the state each connection is in.", "location", "state")
 	syncLagDesc    = desc("sync_lag_seconds", "Seconds since a location was last in step with GHL (its last poll or walk).", "location")
-	backfillDesc   = desc("backfill_orders", "Orders walked by a location's first backfill, and the total GHL reported.", "location", "of")
+	backfillDesc   = desc("backfill_orders", "Orders walked by a location's first backfill (all of them once it is over), and the total GHL reported.", "location", "of")
 	backfilledDesc = desc("backfill_done", "1 once a location's first backfill is over.", "location")
 	budgetDesc     = desc("ghl_budget_used", "Requests counted in a location's current GHL burst window.", "location")
 	burstDesc      = desc("ghl_budget_burst", "Requests GHL allows a location per burst window.", "location")
