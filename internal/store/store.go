@@ -333,8 +333,8 @@ type ListParams struct {
 	// PaymentStatus and FulfillmentStatus filter orders.
 	PaymentStatus     string
 	FulfillmentStatus string
-	// ToFulfill keeps orders paid in full and not fulfilled in full: the
-	// fulfillment queue.
+	// ToFulfill keeps orders paid in full and not fulfilled in full with
+	// a physical item (or items not synced yet): the fulfillment queue.
 	ToFulfill bool
 	// CreatedFrom and CreatedBefore bound the creation time: [from, before).
 	CreatedFrom, CreatedBefore time.Time

@@ -447,7 +447,12 @@ var (
 
 // toFulfill is the fulfillment queue's condition, written as the partial
 // index orders_to_fulfill is, so that the planners use it.
-const toFulfill = ` AND payment_status = 'paid' AND fulfillment_status <> 'fulfilled' AND deleted_at IS NULL`
+// toFulfill is the fulfillment queue: paid, not fulfilled in full, with a
+// physical item to ship, or whose items are not synced yet (GHL leaves
+// an order of digital goods or services unfulfilled forever).
+const toFulfill = ` AND payment_status = 'paid' AND fulfillment_status <> 'fulfilled' AND deleted_at IS NULL
+	AND (detail_updated_at IS NULL OR EXISTS (SELECT 1 FROM order_items i
+		WHERE i.location_id = orders.location_id AND i.order_id = orders.id AND UPPER(i.product_type) = 'PHYSICAL'))`
 
 // listQuery builds a list's query. Its order (creation time, id,
 // location) is total, so that After, a keyset, continues a list where a

@@ -133,9 +133,20 @@ func testPages(t *testing.T, s store.Store) {
 	shipped.CreatedAt, shipped.FulfillmentStatus = at(140), "fulfilled"
 	upsertOrders(t, s, "L", false, shipped)
 	upsertTxns(t, s, "L", txn("L", "tq2", "q2", shipped.Amount, 0, "succeeded", at(201)))
+	// Of two paid orders synced with their items, only the one with a
+	// physical item waits to be shipped: GHL never fulfills the other.
+	item := func(typ string) []rankr.OrderItem {
+		return []rankr.OrderItem{{ID: "i" + typ, Name: typ, Qty: 1, PriceID: "p" + typ, ProductID: "pr" + typ, ProductType: typ,
+			UnitAmount: 1000, Currency: "USD"}}
+	}
+	boxed, ebook := order("L", "q3", at(200), "completed"), order("L", "q4", at(200), "completed")
+	boxed.CreatedAt, boxed.Items = at(160), item("PHYSICAL")
+	ebook.CreatedAt, ebook.Items = at(170), item("DIGITAL")
+	upsertOrders(t, s, "L", true, boxed, ebook)
+	upsertTxns(t, s, "L", txn("L", "tq3", "q3", boxed.Amount, 0, "succeeded", at(201)), txn("L", "tq4", "q4", ebook.Amount, 0, "succeeded", at(201)))
 	queue, err := s.OrderList(ctx, store.ListParams{ToFulfill: true, Oldest: true})
-	if err != nil || len(queue) != 1 || queue[0].ID != "q1" {
-		t.Fatalf("queue %v, %v", ids(queue), err)
+	if err != nil || fmt.Sprint(ids(queue)) != "[q1 q3]" {
+		t.Fatalf("queue %v, %v; want q1 (items not synced) and q3 (a physical item)", ids(queue), err)
 	}
 	// Transactions page the same way.
 	for i := range 7 {
