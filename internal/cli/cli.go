@@ -247,10 +247,10 @@ func (g *Globals) resolveDB() error {
 type CLI struct {
 	Globals
 
-	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with a live status page."`
+	Demo    DemoCmd    `cmd:"" help:"Run a seeded GHL sandbox and the connector side by side, with the live dashboard."`
 	Connect ConnectCmd `cmd:"" help:"Connect a GHL location (sub-account) with its Private Integration Token."`
 	Sync    SyncCmd    `cmd:"" help:"Sync connected locations to completion, with progress."`
-	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs and the status page."`
+	Serve   ServeCmd   `cmd:"" help:"Run the connector: sync loops, jobs, webhooks, the API and the dashboard."`
 	Status  StatusCmd  `cmd:"" help:"Show each connection and what it holds."`
 	Fulfill struct {
 		FulfillCmd

@@ -23,10 +23,10 @@ import (
 )
 
 // DemoCmd runs a seeded GHL sandbox and the connector side by side on
-// SQLite in a temporary data directory, with the status page. It needs no
+// SQLite in a temporary data directory, with the dashboard. It needs no
 // account and no configuration.
 type DemoCmd struct {
-	Addr        string  `help:"Where to serve the status page." default:"127.0.0.1:8080" env:"RANKR_DEMO_ADDR"`
+	Addr        string  `help:"Where to serve the dashboard and the API." default:"127.0.0.1:8080" env:"RANKR_DEMO_ADDR"`
 	SandboxAddr string  `help:"Where the GHL sandbox listens." default:"127.0.0.1:0" env:"RANKR_DEMO_SANDBOX_ADDR"`
 	Seed        int64   `help:"Seed for the sandbox's data." default:"1" env:"RANKR_DEMO_SEED"`
 	Locations   int     `help:"Locations to seed." default:"3" env:"RANKR_DEMO_LOCATIONS"`
@@ -77,7 +77,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 
 	pageLn, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return fmt.Errorf("the status page cannot listen on %s (is a demo running already? use --addr): %w", c.Addr, err)
+		return fmt.Errorf("the dashboard cannot listen on %s (is a demo running already? use --addr): %w", c.Addr, err)
 	}
 	sbKey, err := ghl.ParseWebhookKey(sb.WebhookPublicKey())
 	if err != nil {
@@ -123,8 +123,8 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	w := g.stdout
-	fmt.Fprintf(w, "rankr demo\n\n  status page   http://%s/#key=%s\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
-		pageLn.Addr(), demoKey.Token, pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
+	fmt.Fprintf(w, "rankr demo\n\n  dashboard     http://%s/#key=%s\n  API           http://%s/api/v1 (its OpenAPI document: /api/v1/openapi.json; send the key as Authorization: Bearer)\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
+		pageLn.Addr(), demoKey.Token, pageLn.Addr(), pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
 	if c.RateBurst != 100 {
 		fmt.Fprintf(w, "  The sandbox allows %d requests per location per 10 s (GHL: 100) so that the backfill takes seconds.\n\n", c.RateBurst)
 	}

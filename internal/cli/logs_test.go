@@ -51,7 +51,7 @@ func TestDemoLogsAreJSONWithoutSecrets(t *testing.T) {
 		return strings.Contains(stdout.String(), "Backfilled"), redacted(stdout.String()+stderr.String(), 2000)
 	})
 	out := stdout.String()
-	page := regexp.MustCompile(`status page +http://([0-9.:]+)/#key=(\S+)`).FindStringSubmatch(out)
+	page := regexp.MustCompile(`dashboard +http://([0-9.:]+)/#key=(\S+)`).FindStringSubmatch(out)
 	sbURL := regexp.MustCompile(`GHL sandbox +(http://[0-9.:]+)`).FindStringSubmatch(out)
 	if page == nil || sbURL == nil {
 		t.Fatalf("the demo's banner lacks the page or the sandbox:\n%s", redacted(out, 2000))

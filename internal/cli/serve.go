@@ -20,7 +20,7 @@ import (
 
 // ServeCmd runs the connector.
 type ServeCmd struct {
-	Addr         string        `help:"Where to serve the status page (loopback unless you mean it; empty: no HTTP)." default:"127.0.0.1:8080" env:"RANKR_ADDR"`
+	Addr         string        `help:"Where to serve the API, the dashboard and GHL's webhooks (loopback unless you mean it; empty: no HTTP)." default:"127.0.0.1:8080" env:"RANKR_ADDR"`
 	MetricsAddr  string        `help:"Also serve /metrics here without a key, for a scraper (loopback unless you mean it; empty: only on --addr, behind a key)." placeholder:"HOST:PORT" env:"RANKR_METRICS_ADDR"`
 	PollInterval time.Duration `help:"How often each location is polled." default:"30s" env:"RANKR_POLL_INTERVAL"`
 	PollWindow   time.Duration `help:"How far back each poll re-reads for changes." default:"72h" env:"RANKR_POLL_WINDOW"`
