@@ -3,9 +3,9 @@
 // watch an order count move while the sandbox sells, open an order, push a
 // fulfillment from the queue and see it on the order, replay a dead
 // delivery; at 1280x800 and 375x812, with no console error or failed
-// request, every control labelled and the keyboard usable. scripts/browser
-// starts the demo and runs this with BASE_URL, RANKR_KEY, DEAD_URL and
-// ARTIFACTS set.
+// request, every control labelled, every text in contrast and the keyboard
+// usable. scripts/browser starts the demo and runs this with BASE_URL,
+// RANKR_KEY, DEAD_URL and ARTIFACTS set.
 import {chromium} from "playwright-core";
 import {mkdirSync, copyFileSync, mkdtempSync} from "node:fs";
 import {tmpdir} from "node:os";
@@ -81,6 +81,42 @@ async function run(width, height, full) {
       return out;
     });
     for (const b of bad) fail(`${tag} ${name}: a control without a label: ${b}`);
+    // Contrast (WCAG 2.x): every visible text against the first opaque
+    // background behind it, at least 4.5:1 (3:1 for large text); disabled
+    // controls are exempt, as WCAG has them.
+    const low = await page.evaluate(() => {
+      const rgb = c => { const m = c.match(/[\d.]+/g) || []; return {r: +m[0], g: +m[1], b: +m[2], a: m.length > 3 ? +m[3] : 1}; };
+      const lum = ({r, g, b}) => {
+        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const behind = el => {
+        for (let e = el; e; e = e.parentElement) {
+          const c = rgb(getComputedStyle(e).backgroundColor);
+          if (c.a >= 0.99) return c;
+        }
+        return {r: 255, g: 255, b: 255, a: 1};
+      };
+      const out = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      const seen = new Set();
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!n.textContent.trim() || !el || seen.has(el)) continue;
+        seen.add(el);
+        const st = getComputedStyle(el), box = el.getBoundingClientRect();
+        if (st.visibility === "hidden" || box.width === 0 || box.height === 0 || el.closest("[hidden], svg, :disabled, [aria-disabled=true]")) continue;
+        const fg = rgb(st.color), bg = behind(el);
+        const a = fg.a * +st.opacity;
+        const mix = {r: fg.r * a + bg.r * (1 - a), g: fg.g * a + bg.g * (1 - a), b: fg.b * a + bg.b * (1 - a)};
+        const [hi, lo] = [lum(mix), lum(bg)].sort((x, y) => y - x);
+        const ratio = (hi + 0.05) / (lo + 0.05), size = parseFloat(st.fontSize), bold = +st.fontWeight >= 700;
+        const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+        if (ratio < need) out.push(`${ratio.toFixed(2)}:1 for ${JSON.stringify(n.textContent.trim().slice(0, 40))} (${st.color} on rgb(${bg.r}, ${bg.g}, ${bg.b}))`);
+      }
+      return out.slice(0, 10);
+    });
+    for (const l of low) fail(`${tag} ${name}: contrast ${l}`);
     if (width < 500) {
       const over = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
       if (over > 1) fail(`${tag} ${name}: the page is ${over} px wider than the screen`);
