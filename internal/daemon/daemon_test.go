@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,6 +211,59 @@ func connectAll(t *testing.T, d *daemon.Daemon, sb *sandbox.Server, url string) 
 			t.Fatal(err)
 		}
 	}
+}
+
+// serving is a rankr serve running on a loopback listener of its own.
+type serving struct {
+	d    *daemon.Daemon
+	base string // http://127.0.0.1:PORT
+	// stop ends Run and returns how it ended (nil for the cancel); the
+	// test's cleanup calls it too.
+	stop func() error
+}
+
+// serveSandbox opens and runs serve on db with cfg (its database, master
+// key, listener and the sandbox's webhook key filled in), connects every
+// location of sb (at url), waits for their backfill, then points the
+// sandbox's webhooks at it.
+func serveSandbox(t *testing.T, db string, sb *sandbox.Server, url string, cfg daemon.Config) *serving {
+	t.Helper()
+	hookKey, err := ghl.ParseWebhookKey(sb.WebhookPublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DB, cfg.Listener = db, ln
+	cfg.MasterKey, _ = vault.ParseKey(vault.NewKey())
+	cfg.Webhook.Keys = append(cfg.Webhook.Keys, hookKey)
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.Open(ctx, cfg)
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var once sync.Once
+	var runErr error
+	s := &serving{d: d, base: "http://" + ln.Addr().String(), stop: func() error {
+		once.Do(func() {
+			cancel()
+			if runErr = <-done; errors.Is(runErr, context.Canceled) {
+				runErr = nil
+			}
+		})
+		return runErr
+	}}
+	connectAll(t, d, sb, url)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { s.stop(); d.Close() })
+	waitBackfilled(t, d, sb)
+	sb.SetWebhookURL(s.base + daemon.WebhookPath)
+	return s
 }
 
 // waitBackfilled waits until every location of the sandbox is backfilled.

@@ -1,10 +1,6 @@
 package daemon_test
 
 import (
-	"context"
-	"crypto/ed25519"
-	"errors"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -13,12 +9,10 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/store/sqlstore"
 	"github.com/rankr/rankr/internal/syncer/synctest"
 	"github.com/rankr/rankr/internal/testwait"
-	"github.com/rankr/rankr/internal/vault"
 )
 
 // TestWebhookBurstPaymentsPerLocation has the sandbox deliver a burst of
@@ -32,29 +26,10 @@ func TestWebhookBurstPaymentsPerLocation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sb, url := startSandbox(t, sandbox.Config{Seed: 62, Locations: 1, Orders: 40, WebhookWorkers: 4})
-			sbKey, _ := ghl.ParseWebhookKey(sb.WebhookPublicKey())
 			loc := sb.Locations()[0].ID
-
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			key, _ := vault.ParseKey(vault.NewKey())
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
 			// Polling would find the payments too: it waits an hour.
-			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key, Listener: ln,
-				Webhook: intake.Config{Keys: []ed25519.PublicKey{sbKey}},
-				Jobs:    jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			connectAll(t, d, sb, url)
-			done := make(chan error, 1)
-			go func() { done <- d.Run(ctx) }()
-			waitBackfilled(t, d, sb)
-			sb.SetWebhookURL("http://" + ln.Addr().String() + daemon.WebhookPath)
+			s := serveSandbox(t, db(t), sb, url, daemon.Config{Jobs: jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
+			d := s.d
 			before := sb.Stats().Requests[loc]
 
 			changes, err := sb.Step(300, loc, "order.created")
@@ -110,8 +85,7 @@ func TestWebhookBurstPaymentsPerLocation(t *testing.T) {
 				return err == nil && pending == 0
 			})
 			after := sb.Stats().Requests[loc]
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			if err := s.stop(); err != nil {
 				t.Fatal(err)
 			}
 

@@ -3,8 +3,6 @@ package daemon_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,15 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/store/sqlstore"
 	"github.com/rankr/rankr/internal/testwait"
-	"github.com/rankr/rankr/internal/vault"
 )
 
 // TestMetrics runs serve against the sandbox, lets it backfill and take
@@ -36,30 +31,11 @@ func TestMetrics(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sb, url := startSandbox(t, sandbox.Config{Seed: 83, Locations: 2, Orders: 30})
-			sbKey, _ := ghl.ParseWebhookKey(sb.WebhookPublicKey())
 			loc := sb.Locations()[0].ID
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			master, _ := vault.ParseKey(vault.NewKey())
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
 			metricsAddr := freeAddr(t)
-			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: master, Listener: ln, MetricsAddr: metricsAddr,
-				Webhook: intake.Config{Keys: []ed25519.PublicKey{sbKey}},
-				Jobs:    jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			connectAll(t, d, sb, url)
-			key := ownerKey(t, d)
-			done := make(chan error, 1)
-			go func() { done <- d.Run(ctx) }()
-			waitBackfilled(t, d, sb)
-			base := "http://" + ln.Addr().String()
-			sb.SetWebhookURL(base + daemon.WebhookPath)
+			s := serveSandbox(t, db(t), sb, url, daemon.Config{MetricsAddr: metricsAddr,
+				Jobs: jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
+			base, key := s.base, ownerKey(t, s.d)
 			if _, err := sb.Step(12, loc, "order.created"); err != nil {
 				t.Fatal(err)
 			}
@@ -132,8 +108,7 @@ func TestMetrics(t *testing.T) {
 					t.Fatal("a customer's email is in the metrics")
 				}
 			}
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			if err := s.stop(); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -15,14 +13,12 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
 	"github.com/rankr/rankr/internal/daemon"
-	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/syncer/synctest"
 	"github.com/rankr/rankr/internal/testwait"
-	"github.com/rankr/rankr/internal/vault"
 )
 
 // TestWebhookStorm has the sandbox deliver webhooks while it changes data,
@@ -35,30 +31,9 @@ func TestWebhookStorm(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sb, url := startSandbox(t, sandbox.Config{Seed: 61, Locations: 2, Orders: 60, WebhookWorkers: 4})
-			sbKey, _ := ghl.ParseWebhookKey(sb.WebhookPublicKey())
-
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			key, _ := vault.ParseKey(vault.NewKey())
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := daemon.Open(ctx, daemon.Config{DB: db(t), MasterKey: key, Listener: ln,
-				Webhook: intake.Config{Keys: []ed25519.PublicKey{sbKey}},
-				Sync:    syncer.Options{PollWindow: 400 * 24 * time.Hour},
-				Jobs:    jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			connectAll(t, d, sb, url)
-			done := make(chan error, 1)
-			go func() { done <- d.Run(ctx) }()
-			hook := "http://" + ln.Addr().String() + daemon.WebhookPath
-			waitBackfilled(t, d, sb)
-
-			sb.SetWebhookURL(hook)
+			s := serveSandbox(t, db(t), sb, url, daemon.Config{Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour},
+				Jobs: jobs.Config{PollInterval: time.Hour, WalkInterval: 24 * time.Hour}})
+			d, hook := s.d, s.base+daemon.WebhookPath
 			if err := sb.SetFaults(sandbox.Faults{WebhookDuplicateRate: 0.3, WebhookReorderRate: 0.2}); err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +64,7 @@ func TestWebhookStorm(t *testing.T) {
 						return false
 					}
 				}
-				n, _ := d.Store.InboxPending(ctx)
+				n, _ := d.Store.InboxPending(context.Background())
 				return n == 0
 			})
 			delivered := map[string]bool{}
@@ -110,7 +85,7 @@ func TestWebhookStorm(t *testing.T) {
 			// installed again, it resumes.
 			loc := sb.Locations()[0].ID
 			connState := func() rankr.ConnectionState {
-				c, err := d.Store.ConnectionGet(ctx, loc)
+				c, err := d.Store.ConnectionGet(context.Background(), loc)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -125,8 +100,7 @@ func TestWebhookStorm(t *testing.T) {
 			}
 			testwait.Until(t, time.Minute, "the connection active again", func() bool { return connState() == rankr.StateActive })
 
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			if err := s.stop(); err != nil {
 				t.Fatal(err)
 			}
 			// The unsigned and forged ones (2 a round) are in the audit log,
