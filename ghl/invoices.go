@@ -122,6 +122,10 @@ func (n *InvoiceNumber) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// invoiceOperations are the operations of the invoices API
+// (apps/invoices.json) the client implements.
+var invoiceOperations = []Operation{OpListInvoices, OpGetInvoice}
+
 // ListInvoicesParams selects invoices. LocationID is required.
 type ListInvoicesParams struct {
 	LocationID     string

@@ -1,5 +1,7 @@
 package ghl
 
+import "slices"
+
 // Operation describes one GHL API operation as the official spec defines it.
 // The table is checked against the spec files in the tests, and the sandbox
 // routes and authorizes by it.
@@ -58,21 +60,27 @@ var (
 	OpGetInvoice               = Operation{"GetInvoice", "get-invoice", "GET", "/invoices/{invoiceId}", ScopeInvoicesRead}
 )
 
-// Operations returns every operation the client implements.
+// paymentsOperations are the 23 operations of the Payments API
+// (apps/payments.json), in the spec's order.
+var paymentsOperations = []Operation{
+	OpCreateWhiteLabelProvider, OpListWhiteLabelProviders, OpListOrders, OpGetOrder,
+	OpRecordOrderPayment, OpCreateFulfillment, OpListFulfillments, OpListOrderNotes,
+	OpListTransactions, OpGetTransaction, OpListSubscriptions, OpGetSubscription,
+	OpListCoupons, OpCreateCoupon, OpUpdateCoupon, OpDeleteCoupon, OpGetCoupon,
+	OpCreateCustomProvider, OpDeleteCustomProvider, OpGetCustomProviderConfig,
+	OpConnectCustomProvider, OpDisconnectCustomProvider, OpUpdateCustomProviderCaps,
+}
+
+// Operations returns every operation the client implements: the Payments
+// API's first, then those of the invoices, products and store APIs
+// (invoiceOperations, productOperations and storeOperations, each beside
+// its family's methods).
 func Operations() []Operation {
-	return []Operation{
-		OpCreateWhiteLabelProvider, OpListWhiteLabelProviders, OpListOrders, OpGetOrder,
-		OpRecordOrderPayment, OpCreateFulfillment, OpListFulfillments, OpListOrderNotes,
-		OpListTransactions, OpGetTransaction, OpListSubscriptions, OpGetSubscription,
-		OpListCoupons, OpCreateCoupon, OpUpdateCoupon, OpDeleteCoupon, OpGetCoupon,
-		OpCreateCustomProvider, OpDeleteCustomProvider, OpGetCustomProviderConfig,
-		OpConnectCustomProvider, OpDisconnectCustomProvider, OpUpdateCustomProviderCaps,
-		OpListInvoices, OpGetInvoice,
-	}
+	return slices.Concat(paymentsOperations, invoiceOperations, productOperations, storeOperations)
 }
 
 // PaymentsOperations returns the 23 operations of the Payments API.
-func PaymentsOperations() []Operation { return Operations()[:23] }
+func PaymentsOperations() []Operation { return slices.Clone(paymentsOperations) }
 
 // idempotent reports whether repeating the request cannot change the result.
 func (op Operation) idempotent() bool {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +87,14 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
+// apiRoutes are the routes of every GHL API operation the sandbox serves,
+// one list per API family.
 func (s *Server) apiRoutes() []route {
+	return slices.Concat(s.paymentsRoutes(), s.invoiceRoutes(), s.productRoutes(), s.storeRoutes())
+}
+
+// paymentsRoutes serve the Payments API.
+func (s *Server) paymentsRoutes() []route {
 	q, b := "query", "body"
 	return []route{
 		{ghl.OpCreateWhiteLabelProvider, b, "altId", true, 200, s.createWhiteLabel},
@@ -112,6 +120,13 @@ func (s *Server) apiRoutes() []route {
 		{ghl.OpConnectCustomProvider, q, "locationId", false, 200, s.connectCustomProvider},
 		{ghl.OpDisconnectCustomProvider, q, "locationId", false, 200, s.disconnectCustomProvider},
 		{ghl.OpUpdateCustomProviderCaps, b, "locationId", false, 200, s.updateCapabilities},
+	}
+}
+
+// invoiceRoutes serve the invoices API.
+func (s *Server) invoiceRoutes() []route {
+	q := "query"
+	return []route{
 		{ghl.OpListInvoices, q, "altId", true, 200, s.listInvoices},
 		{ghl.OpGetInvoice, q, "altId", true, 200, s.getInvoice},
 	}
