@@ -288,9 +288,31 @@ func testFilters(t *testing.T, w *world) {
 			check("/api/v1/orders", keep(orders, func(o map[string]any) bool { return str(o, field) == v }), field, v)
 		}
 	}
-	check("/api/v1/orders", keep(orders, func(o map[string]any) bool {
-		return str(o, "paymentStatus") == "paid" && str(o, "fulfillmentStatus") != "fulfilled"
-	}), "toFulfill", "true")
+	// The fulfillment queue: paid, not fulfilled in full, and something to
+	// ship (a physical item, or items not synced yet), as the order's page
+	// shows its items.
+	queue := keep(orders, func(o map[string]any) bool {
+		if str(o, "paymentStatus") != "paid" || str(o, "fulfillmentStatus") == "fulfilled" {
+			return false
+		}
+		var d struct {
+			ItemsFetched bool `json:"itemsFetched"`
+			Items        []struct {
+				ProductType string `json:"productType"`
+			} `json:"items"`
+		}
+		c.getJSON("/api/v1/orders/"+str(o, "id")+q("locationId", str(o, "locationId")), http.StatusOK, &d)
+		for _, it := range d.Items {
+			if strings.EqualFold(it.ProductType, "PHYSICAL") {
+				return true
+			}
+		}
+		return !d.ItemsFetched
+	})
+	if len(queue) == 0 {
+		t.Error("orders: none to fulfill: the queue is not put to the test")
+	}
+	check("/api/v1/orders", queue, "toFulfill", "true")
 	// Search: an id, a contact's email (any case), part of a name.
 	var withEmail map[string]any
 	for _, o := range orders {
