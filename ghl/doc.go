@@ -1,6 +1,7 @@
 // Package ghl is a Go client for the HighLevel (GHL) API v2, starting with the
 // Payments API (orders, fulfillments, transactions, subscriptions, coupons and
-// payment providers) and the invoice reads that payment reconciliation needs.
+// payment providers) and the invoices API (invoices, recurring schedules,
+// templates and estimates).
 //
 // The client speaks the API as GHL does: GHL's field names, its Version header,
 // its error bodies and its rate limits. Every record keeps the raw JSON it was

@@ -46,6 +46,16 @@ type Invoice struct {
 	CreatedAt       Time            `json:"createdAt,omitzero"`
 	UpdatedAt       Time            `json:"updatedAt,omitzero"`
 
+	// The fields below are what an invoice was created or updated with;
+	// GHL answers them although the response schemas leave them out.
+	Description           string                 `json:"description,omitempty"`
+	TermsNotes            string                 `json:"termsNotes,omitempty"`
+	SentTo                *InvoiceRecipients     `json:"sentTo,omitempty"`
+	AutomaticTaxesEnabled bool                   `json:"automaticTaxesEnabled,omitempty"`
+	InvoiceNumberPrefix   string                 `json:"invoiceNumberPrefix,omitempty"`
+	LateFeesConfiguration *LateFeesConfiguration `json:"lateFeesConfiguration,omitempty"`
+	PaymentMethods        *InvoicePaymentMethods `json:"paymentMethods,omitempty"`
+
 	// Raw is the record exactly as received; see Order.Raw.
 	Raw json.RawMessage `json:"-"`
 }
@@ -76,6 +86,9 @@ type InvoiceItem struct {
 	Qty       Number          `json:"qty"`
 	Amount    Number          `json:"amount"`
 	Taxes     json.RawMessage `json:"taxes,omitempty"`
+
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type,omitempty"` // one_time or recurring
 }
 
 // TotalSummary splits an invoice's total.
@@ -124,7 +137,31 @@ func (n *InvoiceNumber) UnmarshalJSON(b []byte) error {
 
 // invoiceOperations are the operations of the invoices API
 // (apps/invoices.json) the client implements.
-var invoiceOperations = []Operation{OpListInvoices, OpGetInvoice}
+var invoiceOperations = []Operation{
+	OpListInvoices, OpGetInvoice,
+	OpCreateInvoice, OpUpdateInvoice, OpDeleteInvoice, OpVoidInvoice, OpSendInvoice,
+	OpRecordInvoicePayment, OpGenerateInvoiceNumber, OpGetInvoiceSettings, OpText2PayInvoice,
+	OpUpdateInvoiceLateFees, OpUpdateInvoiceLastVisitedAt,
+	OpCreateInvoiceSchedule, OpListInvoiceSchedules, OpGetInvoiceSchedule, OpUpdateInvoiceSchedule,
+	OpDeleteInvoiceSchedule, OpUpdateAndScheduleInvoice, OpScheduleInvoiceSchedule,
+	OpAutoPaymentInvoiceSchedule, OpCancelInvoiceSchedule,
+	OpCreateInvoiceTemplate, OpListInvoiceTemplates, OpGetInvoiceTemplate, OpUpdateInvoiceTemplate,
+	OpDeleteInvoiceTemplate, OpUpdateInvoiceTemplateLateFees, OpUpdateInvoiceTemplatePaymentMethods,
+	OpCreateEstimate, OpUpdateEstimate, OpDeleteEstimate, OpGenerateEstimateNumber, OpSendEstimate,
+	OpCreateInvoiceFromEstimate, OpListEstimates, OpUpdateEstimateLastVisitedAt,
+	OpListEstimateTemplates, OpCreateEstimateTemplate, OpUpdateEstimateTemplate, OpDeleteEstimateTemplate,
+	OpPreviewEstimateTemplate,
+}
+
+// invoiceIdempotentPatches are the invoices API's PATCHes: each replaces
+// one configuration of the record in its path (or stamps it viewed), so a
+// retry cannot apply twice. Its POSTs (send, record a payment, void, issue
+// a schedule, ...) act on each call and are never retried.
+var invoiceIdempotentPatches = []string{
+	OpUpdateInvoiceLateFees.OperationID, OpUpdateInvoiceLastVisitedAt.OperationID,
+	OpUpdateInvoiceTemplateLateFees.OperationID, OpUpdateInvoiceTemplatePaymentMethods.OperationID,
+	OpUpdateEstimateLastVisitedAt.OperationID,
+}
 
 // ListInvoicesParams selects invoices. LocationID is required.
 type ListInvoicesParams struct {

@@ -82,9 +82,15 @@ func Operations() []Operation {
 // PaymentsOperations returns the 23 operations of the Payments API.
 func PaymentsOperations() []Operation { return slices.Clone(paymentsOperations) }
 
+// idempotentPosts are the POSTs (and PATCHes) that repeating cannot change
+// either: they read, or replace a record keyed by the location or by the
+// path. One list per family.
+var idempotentPosts = slices.Concat(storeIdempotentPosts, invoiceIdempotentPatches)
+
 // idempotent reports whether repeating the request cannot change the result.
 func (op Operation) idempotent() bool {
-	return op.Method == "GET" || op.Method == "PUT" || op.Method == "DELETE"
+	return op.Method == "GET" || op.Method == "PUT" || op.Method == "DELETE" ||
+		slices.Contains(idempotentPosts, op.OperationID)
 }
 
 // Scopes returns every scope the operations need, each once.

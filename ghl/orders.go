@@ -216,8 +216,22 @@ type Product struct {
 	Label                  *ProductLabel    `json:"label,omitempty"`
 	Slug                   string           `json:"slug,omitempty"`
 	StatementDescriptor    string           `json:"statementDescriptor,omitempty"`
+	Medias                 []ProductMedia   `json:"medias,omitempty"`
+	IsLabelEnabled         bool             `json:"isLabelEnabled,omitempty"`
+	SEO                    *SEO             `json:"seo,omitempty"`
+	TaxInclusive           bool             `json:"taxInclusive,omitempty"`
+	UserID                 string           `json:"userId,omitempty"`
 	CreatedAt              Time             `json:"createdAt,omitzero"`
 	UpdatedAt              Time             `json:"updatedAt,omitzero"`
+
+	// Raw is the record exactly as received; see Order.Raw.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the product and keeps the raw bytes.
+func (p *Product) UnmarshalJSON(b []byte) error {
+	type plain Product
+	return decodeKeepRaw(b, (*plain)(p), &p.Raw)
 }
 
 // ProductVariant is a product option axis such as Size.
@@ -267,8 +281,18 @@ type Price struct {
 	TrackInventory           bool              `json:"trackInventory,omitempty"`
 	AvailableQuantity        Number            `json:"availableQuantity,omitempty"`
 	AllowOutOfStockPurchases bool              `json:"allowOutOfStockPurchases,omitempty"`
+	SKU                      string            `json:"sku,omitempty"`
 	CreatedAt                Time              `json:"createdAt,omitzero"`
 	UpdatedAt                Time              `json:"updatedAt,omitzero"`
+
+	// Raw is the record exactly as received; see Order.Raw.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the price and keeps the raw bytes.
+func (p *Price) UnmarshalJSON(b []byte) error {
+	type plain Price
+	return decodeKeepRaw(b, (*plain)(p), &p.Raw)
 }
 
 // Recurring is a recurring price's period.

@@ -24,7 +24,7 @@ var changeKinds = []struct {
 	{"order.created", 28}, {"order.paid", 10}, {"order.cancelled", 3}, {"payment.failed", 3},
 	{"order.fulfilled", 14}, {"payment.refunded", 5}, {"subscription.renewed", 12},
 	{"subscription.cancelled", 3}, {"invoice.created", 6}, {"invoice.sent", 5}, {"invoice.paid", 6},
-	{"invoice.voided", 2}, {"invoice.deleted", 1},
+	{"invoice.voided", 2}, {"invoice.deleted", 1}, {"product.updated", 1}, {"inventory.restocked", 2},
 }
 
 // ChangeKinds lists the kinds of change Step can make.
@@ -256,6 +256,8 @@ func (s *Server) apply(l *location, d dice, kind string, now time.Time) (string,
 		}
 		l.deleteInvoice(inv, now)
 		return inv.id, true
+	case "product.updated", "inventory.restocked":
+		return l.productChange(d, kind, now)
 	}
 	return "", false
 }

@@ -62,7 +62,7 @@ type handler func(*apiRequest) (any, *apiError)
 // location.
 type route struct {
 	op      ghl.Operation
-	locIn   string // "query" or "body"
+	locIn   string // "query", "body", or "owner": the body names a record whose location it is
 	locKey  string // "altId" or "locationId"
 	altType bool   // the operation takes altType=location
 	status  int    // success status
@@ -71,7 +71,15 @@ type route struct {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// ServeMux refuses patterns that overlap with neither more specific
+	// (as /products/collections/{collectionId} and /products/{productId}/
+	// price do); those routes are matched by hand when the mux has none.
+	var unmuxed []route
 	for _, rt := range s.apiRoutes() {
+		if handMatched(rt.op) {
+			unmuxed = append(unmuxed, rt)
+			continue
+		}
 		pattern := rt.op.Method + " " + rt.op.Path
 		if strings.HasSuffix(rt.op.Path, "/") {
 			pattern += "{$}"
@@ -82,6 +90,9 @@ func (s *Server) routes() http.Handler {
 	s.adminRoutes(mux)
 	s.oauthAdminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.serveHandMatched(w, r, unmuxed) {
+			return
+		}
 		s.writeError(w, &apiError{status: http.StatusNotFound, message: fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path)}, s.traceID())
 	})
 	return mux
@@ -123,15 +134,6 @@ func (s *Server) paymentsRoutes() []route {
 	}
 }
 
-// invoiceRoutes serve the invoices API.
-func (s *Server) invoiceRoutes() []route {
-	q := "query"
-	return []route{
-		{ghl.OpListInvoices, q, "altId", true, 200, s.listInvoices},
-		{ghl.OpGetInvoice, q, "altId", true, 200, s.getInvoice},
-	}
-}
-
 // serveAPI runs GHL's checks in GHL's order, then the operation.
 func (s *Server) serveAPI(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +164,15 @@ func (s *Server) serveAPI(rt route) http.Handler {
 		locID, e := req.param(rt.locIn, rt.locKey)
 		var lim *limiter
 		switch {
+		case rt.locIn == "owner":
+			// The request names a record, not a location (locKey is the
+			// path or body field holding its id): act for its owner.
+			loc, oe := s.recordOwner(req, rt.locKey, grant)
+			if oe != nil {
+				fail(oe)
+				return
+			}
+			req.loc, lim = loc, loc.limiter
 		case e == nil:
 			loc := s.location(locID)
 			if loc == nil || (grant.locations != nil && !grant.locations[locID]) {

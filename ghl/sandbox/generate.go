@@ -137,6 +137,9 @@ func (g *generator) location(i, orders int) *location {
 	slices.SortFunc(l.txns, func(a, b *txnRec) int { return a.createdAt.Compare(b.createdAt) })
 	slices.SortFunc(l.subs, func(a, b *subRec) int { return a.createdAt.Compare(b.createdAt) })
 	slices.SortFunc(l.invoices, func(a, b *invoiceRec) int { return a.createdAt.Compare(b.createdAt) })
+	g.seedInvoiceBook(newDice(g.seed, uint64(i)+4<<32), l, start)
+	g.shippingSetup(newDice(g.seed, uint64(i)+2<<32), l, start)
+	g.seedShop(newDice(g.seed, uint64(i)+3<<32), l, start)
 	l.rng = newDice(g.seed, uint64(i)+1<<32).Rand
 	return l
 }

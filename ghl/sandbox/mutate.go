@@ -22,13 +22,6 @@ func (l *location) emitOrder(typ string, o *orderRec) {
 	l.emit(typ, l.id, l.orderDetail(o))
 }
 
-func (l *location) emitInvoice(typ string, inv *invoiceRec) {
-	if l.emit == nil {
-		return
-	}
-	l.emit(typ, l.id, l.invoice(inv))
-}
-
 // orderSpec is what a new order is made of.
 type orderSpec struct {
 	contact   *contact
@@ -68,6 +61,7 @@ func (l *location) createOrder(d dice, at time.Time, spec orderSpec) *orderRec {
 	}
 	l.orders = append(l.orders, o)
 	l.orderByID[o.id] = o
+	l.takeStock(o, at)
 	l.emitOrder(ghl.EventOrderCreate, o)
 	return o
 }
@@ -341,71 +335,6 @@ func (l *location) cancelSubscription(d dice, s *subRec, at time.Time) {
 	s.canceledAt = at.UTC().Truncate(time.Millisecond)
 	s.canceledBy = pick(d, []string{s.contact.id, "system"})
 	touch(&s.updatedAt, at)
-}
-
-func (l *location) createInvoice(d dice, at time.Time, c *contact, lines []invoiceLine, live bool) *invoiceRec {
-	at = at.UTC().Truncate(time.Millisecond)
-	l.nextInvNo++
-	inv := &invoiceRec{
-		id: d.objectID(at), number: l.nextInvNo, contact: c, currency: l.currency, live: live,
-		status: ghl.InvoiceDraft, lines: lines, name: "Invoice for " + c.name(), title: "INVOICE",
-		issueDate: at, dueDate: at.AddDate(0, 0, pick(d, []int{7, 14, 30})), createdAt: at, updatedAt: at,
-	}
-	l.invoices = append(l.invoices, inv)
-	l.invByID[inv.id] = inv
-	l.emitInvoice(ghl.EventInvoiceCreate, inv)
-	return inv
-}
-
-func (l *location) sendInvoice(inv *invoiceRec, at time.Time) {
-	if inv.status != ghl.InvoiceDraft {
-		return
-	}
-	inv.status = ghl.InvoiceSent
-	touch(&inv.updatedAt, at)
-	l.emitInvoice(ghl.EventInvoiceSent, inv)
-}
-
-// payInvoice records a payment of amount against an invoice.
-func (l *location) payInvoice(d dice, inv *invoiceRec, amount int64, at time.Time, pay payment) *txnRec {
-	amount = min(amount, inv.total()-inv.paid)
-	if amount <= 0 {
-		return nil
-	}
-	t := l.newTxn(d, at, inv.contact, inv.live, amount, ghl.TxnSucceeded, pay)
-	t.entityType, t.entityID, t.invoiceID = "invoice", inv.id, inv.id
-	t.src = source{typ: ghl.SourceInvoice, id: inv.id, name: inv.name}
-	inv.paid += amount
-	typ := ghl.EventInvoicePartiallyPaid
-	inv.status = ghl.InvoicePartiallyPaid
-	if inv.paid >= inv.total() {
-		inv.status, typ = ghl.InvoicePaid, ghl.EventInvoicePaid
-	}
-	touch(&inv.updatedAt, at)
-	l.emitInvoice(typ, inv)
-	return t
-}
-
-func (l *location) voidInvoice(inv *invoiceRec, at time.Time) {
-	if inv.status == ghl.InvoicePaid || inv.status == ghl.InvoiceVoid {
-		return
-	}
-	inv.status = ghl.InvoiceVoid
-	touch(&inv.updatedAt, at)
-	l.emitInvoice(ghl.EventInvoiceVoid, inv)
-}
-
-// deleteInvoice removes a draft. GHL's InvoiceDelete payload carries the
-// status "delete"; lists stop showing the invoice.
-func (l *location) deleteInvoice(inv *invoiceRec, at time.Time) {
-	inv.deleted = true
-	l.deleted++
-	touch(&inv.updatedAt, at)
-	if l.emit != nil {
-		body := l.invoice(inv)
-		body.Status = "delete"
-		l.emit(ghl.EventInvoiceDelete, l.id, body)
-	}
 }
 
 // deleteOrder removes an order from GHL's lists, as an operator deleting a

@@ -54,7 +54,7 @@ func TestOpenAPIOAuthConformance(t *testing.T) {
 		seen: map[string]map[int]int{}, kind: map[string]int{}, reported: map[string]int{},
 	}
 	for _, op := range ghl.OAuthOperations() {
-		check.ops[op.OperationID] = op
+		check.ops[op.Method+" "+op.Path] = op
 	}
 	o := ghl.NewOAuth(ghl.WithBaseURL(srv.URL), ghl.WithHTTPClient(&http.Client{Transport: check}),
 		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 1}), ghl.WithPageSize(2),

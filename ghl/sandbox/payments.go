@@ -1,11 +1,6 @@
 package sandbox
 
-import (
-	"slices"
-	"strconv"
-
-	"github.com/rankr/rankr/ghl"
-)
+import "github.com/rankr/rankr/ghl"
 
 func (s *Server) listTransactions(req *apiRequest) (any, *apiError) {
 	limit, offset, e := req.page(10, false)
@@ -96,58 +91,4 @@ func (s *Server) getSubscription(req *apiRequest) (any, *apiError) {
 	d := l.subDetail(sub)
 	d.TraceID = s.traceID()
 	return d, nil
-}
-
-var invoiceSortOrders = []string{"ascend", "descend"}
-
-func (s *Server) listInvoices(req *apiRequest) (any, *apiError) {
-	limit, offset, e := req.page(0, true)
-	if e != nil {
-		return nil, e
-	}
-	win, e := req.window()
-	if e != nil {
-		return nil, e
-	}
-	q := req.query
-	status, search, contactID := q.Get("status"), q.Get("search"), q.Get("contactId")
-	if v := q.Get("sortField"); v != "" && v != "issueDate" {
-		return nil, unprocessable("sortField must be one of the following values: issueDate")
-	}
-	order := q.Get("sortOrder")
-	if order != "" && !slices.Contains(invoiceSortOrders, order) {
-		return nil, unprocessable("sortOrder must be one of the following values: ascend, descend")
-	}
-	live := req.liveFilter()
-
-	l := req.loc
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	match := func(inv *invoiceRec) bool {
-		return !inv.deleted && live(inv.live) && win.contains(inv.issueDate) &&
-			(status == "" || string(inv.status) == status) &&
-			(contactID == "" || inv.contact.id == contactID) &&
-			(search == "" || containsFold(search, inv.id, inv.name, inv.contact.name(), strconv.Itoa(inv.number)))
-	}
-	recs := l.invoices
-	if order == "ascend" {
-		recs = slices.Clone(recs)
-		slices.Reverse(recs)
-	}
-	items, total := collect(recs, limit, offset, match, l.invoice)
-	return struct {
-		Invoices []ghl.Invoice `json:"invoices"`
-		Total    int           `json:"total"`
-	}{items, total}, nil
-}
-
-func (s *Server) getInvoice(req *apiRequest) (any, *apiError) {
-	l := req.loc
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	inv := l.invByID[req.r.PathValue("invoiceId")]
-	if inv == nil || inv.deleted {
-		return nil, notFound("Invoice not found")
-	}
-	return l.invoice(inv), nil
 }

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -203,31 +202,4 @@ func (l *location) subDetail(s *subRec) ghl.SubscriptionDetail {
 		d.CanceledAt = ghl.NewTime(s.canceledAt)
 	}
 	return d
-}
-
-func (l *location) invoice(inv *invoiceRec) ghl.Invoice {
-	business, _ := json.Marshal(map[string]any{"name": l.name, "address": "1 Market Street, Springfield", "website": "https://example.com"})
-	contact := &ghl.InvoiceContact{ID: inv.contact.id, Name: inv.contact.name(), Email: inv.contact.email, PhoneNo: inv.contact.phone}
-	out := ghl.Invoice{
-		ID: inv.id, Status: inv.status, LiveMode: inv.live, AmountPaid: money(inv.paid),
-		AltID: l.id, AltType: "location", Name: inv.name, BusinessDetails: business,
-		InvoiceNumber: ghl.InvoiceNumber(strconv.Itoa(inv.number)), Currency: inv.currency,
-		ContactDetails: contact,
-		IssueDate:      inv.issueDate.UTC().Format(ghl.DateLayout), DueDate: inv.dueDate.UTC().Format(ghl.DateLayout),
-		Total: money(inv.total()), Title: inv.title, AmountDue: money(max(inv.total()-inv.paid, 0)),
-		TotalSummary: &ghl.TotalSummary{SubTotal: money(inv.subtotal()), Discount: money(inv.discount), Tax: money(0)},
-		CreatedAt:    ghl.NewTime(inv.createdAt), UpdatedAt: ghl.NewTime(inv.updatedAt),
-	}
-	if inv.discount > 0 {
-		out.Discount, _ = json.Marshal(map[string]any{"type": "fixed", "value": money(inv.discount)})
-	}
-	out.InvoiceItems = make([]ghl.InvoiceItem, 0, len(inv.lines))
-	for _, ln := range inv.lines {
-		out.InvoiceItems = append(out.InvoiceItems, ghl.InvoiceItem{
-			ID: ln.id, ProductID: ln.price.product.p.ID, PriceID: ln.price.p.ID, Currency: inv.currency,
-			Name: ln.price.product.p.Name, Qty: ghl.NumberFromInt(int64(ln.qty)), Amount: money(ln.price.minor),
-			Taxes: json.RawMessage("[]"),
-		})
-	}
-	return out
 }

@@ -132,6 +132,7 @@ type LocationInfo struct {
 	Name      string `json:"name"`
 	Token     string `json:"token"`
 	CompanyID string `json:"companyId"`
+	StoreID   string `json:"storeId,omitempty"` // the products API's store
 }
 
 // company is an agency: the owner of some locations, and a resource with a
@@ -268,7 +269,7 @@ func (s *Server) Locations() []LocationInfo {
 	defer s.mu.RUnlock()
 	out := make([]LocationInfo, 0, len(s.locations))
 	for _, l := range s.locations {
-		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token, CompanyID: l.companyID})
+		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token, CompanyID: l.companyID, StoreID: l.storeID()})
 	}
 	return out
 }

@@ -31,6 +31,9 @@ type location struct {
 	invoices  []*invoiceRec
 	invByID   map[string]*invoiceRec
 	nextInvNo int
+	// book holds the invoices API's other records (schedules); see
+	// invoice_schedules.go.
+	book invoiceBook
 
 	// deleted counts deleted records; while it is zero, unfiltered lists
 	// are served by slicing instead of scanning.
@@ -41,6 +44,8 @@ type location struct {
 	customProvider *ghl.CustomProvider
 	capabilities   *bool
 	notices        []Notice
+	store          storeState // shipping zones, carriers and settings
+	shop           *shop      // the products API's catalog, collections, reviews and store
 
 	limiter *limiter
 	// emit queues a webhook; nil while the history is being generated.
@@ -241,41 +246,6 @@ type subRec struct {
 	updatedAt     time.Time
 	deleted       bool
 }
-
-type invoiceRec struct {
-	id        string
-	number    int
-	contact   *contact
-	currency  string
-	live      bool
-	status    ghl.InvoiceStatus
-	lines     []invoiceLine
-	discount  int64
-	paid      int64
-	name      string
-	title     string
-	issueDate time.Time
-	dueDate   time.Time
-	createdAt time.Time
-	updatedAt time.Time
-	deleted   bool
-}
-
-type invoiceLine struct {
-	id    string
-	price *priceRec
-	qty   int
-}
-
-func (inv *invoiceRec) subtotal() int64 {
-	var s int64
-	for _, l := range inv.lines {
-		s += l.price.minor * int64(l.qty)
-	}
-	return s
-}
-
-func (inv *invoiceRec) total() int64 { return inv.subtotal() - inv.discount }
 
 type couponRec struct {
 	c ghl.Coupon

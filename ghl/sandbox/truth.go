@@ -20,9 +20,20 @@ type LocationTruth struct {
 	Transactions        []TransactionTruth       `json:"transactions"`
 	Subscriptions       []SubscriptionTruth      `json:"subscriptions"`
 	Invoices            []InvoiceTruth           `json:"invoices"`
+	InvoiceSchedules    []InvoiceScheduleTruth   `json:"invoiceSchedules"` // recurring invoices, deleted ones too
+	InvoiceTemplates    []InvoiceTemplateTruth   `json:"invoiceTemplates"`
+	Estimates           []ghl.Estimate           `json:"estimates"` // deleted ones too, marked deleted
+	EstimateTemplates   []ghl.EstimateTemplate   `json:"estimateTemplates"`
 	Coupons             []ghl.Coupon             `json:"coupons"`
 	WhiteLabelProviders []ghl.WhiteLabelProvider `json:"whiteLabelProviders"`
 	CustomProvider      *ghl.CustomProvider      `json:"customProvider,omitempty"`
+	// ShippingZones hold their rates.
+	ShippingZones    []ghl.ShippingZone    `json:"shippingZones"`
+	ShippingCarriers []ghl.ShippingCarrier `json:"shippingCarriers"`
+	StoreSettings    *ghl.StoreSettings    `json:"storeSettings,omitempty"`
+	// Catalog is the products API's state: products with their prices and
+	// stock, collections, reviews and the store.
+	Catalog *CatalogTruth `json:"catalog,omitempty"`
 	// Notices are the customer notifications GHL sent for fulfillments
 	// created with notifyCustomer.
 	Notices []Notice `json:"notices"`
@@ -52,10 +63,25 @@ type SubscriptionTruth struct {
 	Deleted bool                   `json:"deleted,omitempty"`
 }
 
+// InvoiceScheduleTruth is a recurring invoice as served.
+type InvoiceScheduleTruth struct {
+	Schedule ghl.InvoiceSchedule `json:"schedule"`
+	Deleted  bool                `json:"deleted,omitempty"`
+}
+
+// InvoiceTemplateTruth is an invoice template as served.
+type InvoiceTemplateTruth struct {
+	Template ghl.InvoiceTemplate `json:"template"`
+	Deleted  bool                `json:"deleted,omitempty"`
+}
+
 // InvoiceTruth is an invoice as served.
 type InvoiceTruth struct {
 	Invoice ghl.Invoice `json:"invoice"`
 	Deleted bool        `json:"deleted,omitempty"`
+	// LastVisitedAt is when update-invoice-last-visited-at last marked
+	// the invoice viewed; GHL's invoice answers do not show it.
+	LastVisitedAt ghl.Time `json:"lastVisitedAt,omitzero"`
 }
 
 // Truth returns the full state of one location, or of all when locationID
@@ -99,7 +125,22 @@ func (s *Server) locationTruth(l *location) LocationTruth {
 		lt.Subscriptions = append(lt.Subscriptions, SubscriptionTruth{Item: l.subItem(sub), Detail: l.subDetail(sub), Deleted: sub.deleted})
 	}
 	for _, inv := range l.invoices {
-		lt.Invoices = append(lt.Invoices, InvoiceTruth{Invoice: l.invoice(inv), Deleted: inv.deleted})
+		lt.Invoices = append(lt.Invoices, InvoiceTruth{Invoice: l.invoice(inv), Deleted: inv.deleted,
+			LastVisitedAt: ghl.NewTime(inv.lastVisitedAt)})
+	}
+	lt.InvoiceSchedules, lt.InvoiceTemplates, lt.Estimates = []InvoiceScheduleTruth{}, []InvoiceTemplateTruth{}, []ghl.Estimate{}
+	for _, e := range l.book.estimates {
+		lt.Estimates = append(lt.Estimates, l.estimateOf(e, ""))
+	}
+	lt.EstimateTemplates = []ghl.EstimateTemplate{}
+	for _, t := range l.book.estimateTemplates {
+		lt.EstimateTemplates = append(lt.EstimateTemplates, l.estimateTemplateOf(t))
+	}
+	for _, t := range l.book.templates {
+		lt.InvoiceTemplates = append(lt.InvoiceTemplates, InvoiceTemplateTruth{Template: l.templateOf(t), Deleted: t.deleted})
+	}
+	for _, sc := range l.book.schedules {
+		lt.InvoiceSchedules = append(lt.InvoiceSchedules, InvoiceScheduleTruth{Schedule: l.scheduleOf(sc, now), Deleted: sc.deleted})
 	}
 	for _, c := range l.coupons {
 		lt.Coupons = append(lt.Coupons, couponOf(c, now))
@@ -107,6 +148,8 @@ func (s *Server) locationTruth(l *location) LocationTruth {
 	for _, p := range l.whitelabel {
 		lt.WhiteLabelProviders = append(lt.WhiteLabelProviders, *p)
 	}
+	lt.ShippingZones, lt.ShippingCarriers, lt.StoreSettings = l.storeTruth()
+	lt.Catalog = l.catalogTruth()
 	if l.customProvider != nil && !l.customProvider.Deleted {
 		p := *l.customProvider
 		lt.CustomProvider = &p
