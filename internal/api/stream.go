@@ -27,13 +27,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, q.err)
 		return
 	}
+	resume := r.URL.Query().Get("after") != ""
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n < 0 {
 			s.writeError(w, r, &app.FieldError{Field: "Last-Event-ID", Message: "want the id of the last event received"})
 			return
 		}
-		after = n
+		after, resume = n, true
+	}
+	if !resume {
+		// From now: after the newest event the caller sees. From 0, every
+		// tab that opens would first be sent the whole change feed, every
+		// event ever stored.
+		newest, err := s.app.Events(r.Context(), caller(r), app.EventQuery{Location: loc, Newest: true, Limit: 1})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if len(newest.Items) > 0 {
+			after = newest.Items[0].Seq
+		}
 	}
 	rc := http.NewResponseController(w)
 	sub, err := s.app.Subscribe(r.Context(), caller(r), loc, after)

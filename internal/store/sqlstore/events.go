@@ -80,7 +80,19 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr
 	}
 	query, args = inList(query, args, "location_id", p.Locations)
 	if len(p.RecordIDs) > 0 {
-		query, args = inList(query, args, "record_id", p.RecordIDs)
+		// The records' events by their own index (events_by_record), then
+		// in seq order. With record_id beside location_id in the query
+		// itself, SQLite (which keeps no statistics) prefers the location's
+		// index by seq, which skips the sort, and walks the location's
+		// whole feed looking for them.
+		sub, subArgs := `SELECT seq FROM events WHERE 1 = 1`, []any{}
+		if p.LocationID != "" {
+			sub += ` AND location_id = ?`
+			subArgs = append(subArgs, p.LocationID)
+		}
+		sub, subArgs = inList(sub, subArgs, "record_id", p.RecordIDs)
+		query += ` AND seq IN (` + sub + `)`
+		args = append(args, subArgs...)
 	}
 	order := ``
 	if p.Newest {
