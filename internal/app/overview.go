@@ -101,6 +101,14 @@ func (a *App) OverviewAt(ctx context.Context, c Caller, now time.Time) (Overview
 	if err != nil {
 		return ov, err
 	}
+	exceptions, err := a.d.Store.OpenExceptionCounts(ctx)
+	if err != nil {
+		return ov, err
+	}
+	open := map[string]int{}
+	for _, e := range exceptions {
+		open[e.LocationID] += e.Open
+	}
 	for _, s := range conns {
 		l := LocationOverview{LocationID: s.Connection.LocationID, Name: s.Connection.Name, State: s.Connection.State,
 			StateMessage: s.Connection.StateMessage, CredentialKind: s.Connection.CredentialKind, LastError: s.Connection.LastError,
@@ -116,11 +124,7 @@ func (a *App) OverviewAt(ctx context.Context, c Caller, now time.Time) (Overview
 				l.Notices[string(k)] = v
 			}
 		}
-		es, err := a.d.Store.ExceptionList(ctx, store.ExceptionListParams{LocationID: l.LocationID, Limit: 10000})
-		if err != nil {
-			return ov, err
-		}
-		l.OpenExceptions = len(es)
+		l.OpenExceptions = open[l.LocationID]
 		last, err := a.d.Store.InboxRecent(ctx, store.InboxRecentParams{LocationID: l.LocationID, Limit: 1})
 		if err != nil {
 			return ov, err

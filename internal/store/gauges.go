@@ -26,4 +26,8 @@ type Gauger interface {
 	// Gauges counts the outboxes by state and the open exceptions. It
 	// reads indexes or whole small tables, never the records.
 	Gauges(ctx context.Context) (Gauges, error)
+	// OpenExceptionCounts counts the open reconciliation exceptions by
+	// location and kind, from their partial index: the part of the gauges
+	// the overview shows.
+	OpenExceptionCounts(ctx context.Context) ([]ExceptionCount, error)
 }

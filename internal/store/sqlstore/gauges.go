@@ -24,19 +24,27 @@ func (s *Store) Gauges(ctx context.Context) (store.Gauges, error) {
 	if err != nil {
 		return store.Gauges{}, fmt.Errorf("counting the outboxes: %w", unavailable(err))
 	}
+	if g.OpenExceptions, err = s.OpenExceptionCounts(ctx); err != nil {
+		return store.Gauges{}, err
+	}
+	return g, nil
+}
+
+// OpenExceptionCounts counts the open exceptions by location and kind.
+func (s *Store) OpenExceptionCounts(ctx context.Context) ([]store.ExceptionCount, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT location_id, kind, COUNT(*) FROM reconcile_exceptions
 		WHERE resolved_at IS NULL GROUP BY location_id, kind ORDER BY location_id, kind`)
 	if err != nil {
-		return store.Gauges{}, fmt.Errorf("counting open exceptions: %w", unavailable(err))
+		return nil, fmt.Errorf("counting open exceptions: %w", unavailable(err))
 	}
-	g.OpenExceptions, err = rowsOf(rows, func(r scanner) (store.ExceptionCount, error) {
+	counts, err := rowsOf(rows, func(r scanner) (store.ExceptionCount, error) {
 		var c store.ExceptionCount
 		return c, r.Scan(&c.LocationID, &c.Kind, &c.Open)
 	})
 	if err != nil {
-		return store.Gauges{}, fmt.Errorf("counting open exceptions: %w", unavailable(err))
+		return nil, fmt.Errorf("counting open exceptions: %w", unavailable(err))
 	}
-	return g, nil
+	return counts, nil
 }
 
 // countBy runs a query of (key, count) rows into a map.

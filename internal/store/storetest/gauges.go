@@ -65,6 +65,9 @@ func testGauges(t *testing.T, s store.Store) {
 	if !slices.Equal(g.OpenExceptions, want) {
 		t.Errorf("open exceptions %v, want %v", g.OpenExceptions, want)
 	}
+	if alone, err := s.OpenExceptionCounts(ctx); err != nil || !slices.Equal(alone, want) {
+		t.Errorf("open exceptions counted alone: %v, %v; want %v", alone, err, want)
+	}
 
 	// Resolved, an exception is no longer counted.
 	apply(t, s, store.ReconcileApplyParams{Now: at(4), Results: []rankr.ReconcileResult{
