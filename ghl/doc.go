@@ -1,7 +1,9 @@
-// Package ghl is a Go client for the HighLevel (GHL) API v2, starting with the
-// Payments API (orders, fulfillments, transactions, subscriptions, coupons and
-// payment providers) and the invoices API (invoices, recurring schedules,
-// templates and estimates).
+// Package ghl is a Go client for the HighLevel (GHL) API v2's commerce
+// APIs: Payments (orders, fulfillments, transactions, subscriptions, coupons
+// and payment providers), invoices (invoices, recurring schedules,
+// templates and estimates), products (products, prices, inventory,
+// collections and reviews) and store (shipping zones, rates and carriers,
+// store settings). Operations lists all 110 with their scopes.
 //
 // The client speaks the API as GHL does: GHL's field names, its Version header,
 // its error bodies and its rate limits. Every record keeps the raw JSON it was

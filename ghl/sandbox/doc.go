@@ -1,5 +1,5 @@
 // Package sandbox is a stateful, in-memory simulator of the HighLevel (GHL)
-// Payments API, faithful enough that every GHL flow can be built, shown and
+// commerce APIs (Payments, invoices, products and store), faithful enough that every GHL flow can be built, shown and
 // tested without a GHL account.
 //
 // It serves the same paths, query parameters, JSON shapes, status codes and
