@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strconv"
 	"time"
 )
 
@@ -174,33 +173,22 @@ func (p EstimateParams) body() estimateBody {
 	}
 }
 
-func (c *Client) estimateCall(ctx context.Context, op Operation, locationID string, pathArgs []string, body any) (*Estimate, error) {
-	if err := requireLocation(op, locationID); err != nil {
-		return nil, err
-	}
-	var e Estimate
-	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, body: body}, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
 // CreateEstimate creates a draft estimate. It is not retried: GHL has no
 // key to recognise a repeated create.
 func (c *Client) CreateEstimate(ctx context.Context, p EstimateParams) (*Estimate, error) {
 	b := p.body()
 	b.EstimateStatus = "" // the create form has no status
-	return c.estimateCall(ctx, OpCreateEstimate, p.LocationID, nil, b)
+	return recordCall[Estimate](ctx, c, OpCreateEstimate, p.LocationID, nil, nil, b)
 }
 
 // UpdateEstimate replaces an estimate's content with p.
 func (c *Client) UpdateEstimate(ctx context.Context, estimateID string, p EstimateParams) (*Estimate, error) {
-	return c.estimateCall(ctx, OpUpdateEstimate, p.LocationID, []string{estimateID}, p.body())
+	return recordCall[Estimate](ctx, c, OpUpdateEstimate, p.LocationID, []string{estimateID}, nil, p.body())
 }
 
 // DeleteEstimate deletes an estimate and returns it as deleted.
 func (c *Client) DeleteEstimate(ctx context.Context, locationID, estimateID string) (*Estimate, error) {
-	return c.estimateCall(ctx, OpDeleteEstimate, locationID, []string{estimateID}, altBody{locationID, "location"})
+	return recordCall[Estimate](ctx, c, OpDeleteEstimate, locationID, []string{estimateID}, nil, altBody{locationID, "location"})
 }
 
 // GenerateEstimateNumber returns the number GHL would give the location's
@@ -229,7 +217,7 @@ func (c *Client) SendEstimate(ctx context.Context, locationID, estimateID string
 	if p.FromName != "" || p.FromEmail != "" {
 		body.SentFrom = &InvoiceSender{p.FromName, p.FromEmail}
 	}
-	return c.estimateCall(ctx, OpSendEstimate, locationID, []string{estimateID}, body)
+	return recordCall[Estimate](ctx, c, OpSendEstimate, locationID, []string{estimateID}, nil, body)
 }
 
 // InvoicedEstimate is an estimate and the invoice made from it.
@@ -242,19 +230,12 @@ type InvoicedEstimate struct {
 // markAsInvoiced also sets the estimate's status to invoiced. It is not
 // retried: a retry would make a second invoice.
 func (c *Client) CreateInvoiceFromEstimate(ctx context.Context, locationID, estimateID string, markAsInvoiced bool) (*InvoicedEstimate, error) {
-	if err := requireLocation(OpCreateInvoiceFromEstimate, locationID); err != nil {
-		return nil, err
-	}
 	body := struct {
 		altBody
 		MarkAsInvoiced bool   `json:"markAsInvoiced"`
 		Version        string `json:"version"`
 	}{altBody{locationID, "location"}, markAsInvoiced, "v2"}
-	var out InvoicedEstimate
-	if err := c.do(ctx, call{op: OpCreateInvoiceFromEstimate, location: locationID, pathArgs: []string{estimateID}, body: body}, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return recordCall[InvoicedEstimate](ctx, c, OpCreateInvoiceFromEstimate, locationID, []string{estimateID}, nil, body)
 }
 
 // ListEstimatesParams selects estimates. LocationID is required.
@@ -278,9 +259,7 @@ func (c *Client) ListEstimates(ctx context.Context, p ListEstimatesParams) (Page
 	setDateIf(q, "endAt", p.EndAt)
 	setIf(q, "search", p.Search)
 	setIf(q, "contactId", p.ContactID)
-	// The invoices API requires both.
-	q.Set("limit", strconv.Itoa(c.pageSizeOr(p.Limit)))
-	q.Set("offset", strconv.Itoa(p.Offset))
+	c.setInvoicesPage(q, p.Limit, p.Offset)
 	var resp struct {
 		Estimates []Estimate `json:"estimates"`
 		Total     int        `json:"total"`
@@ -393,31 +372,20 @@ func (p EstimateTemplateParams) body() any {
 		p.TermsNotes, p.Title, p.AutomaticTaxesEnabled, p.Meta, p.EstimateNumberPrefix}
 }
 
-func (c *Client) estimateTemplateCall(ctx context.Context, op Operation, locationID string, pathArgs []string, q map[string][]string, body any) (*EstimateTemplate, error) {
-	if err := requireLocation(op, locationID); err != nil {
-		return nil, err
-	}
-	var t EstimateTemplate
-	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, query: q, body: body}, &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
 // CreateEstimateTemplate creates an estimate template. It is not retried:
 // GHL has no key to recognise a repeated create.
 func (c *Client) CreateEstimateTemplate(ctx context.Context, p EstimateTemplateParams) (*EstimateTemplate, error) {
-	return c.estimateTemplateCall(ctx, OpCreateEstimateTemplate, p.LocationID, nil, nil, p.body())
+	return recordCall[EstimateTemplate](ctx, c, OpCreateEstimateTemplate, p.LocationID, nil, nil, p.body())
 }
 
 // UpdateEstimateTemplate replaces a template's content with p.
 func (c *Client) UpdateEstimateTemplate(ctx context.Context, templateID string, p EstimateTemplateParams) (*EstimateTemplate, error) {
-	return c.estimateTemplateCall(ctx, OpUpdateEstimateTemplate, p.LocationID, []string{templateID}, nil, p.body())
+	return recordCall[EstimateTemplate](ctx, c, OpUpdateEstimateTemplate, p.LocationID, []string{templateID}, nil, p.body())
 }
 
 // DeleteEstimateTemplate deletes a template and returns it as deleted.
 func (c *Client) DeleteEstimateTemplate(ctx context.Context, locationID, templateID string) (*EstimateTemplate, error) {
-	return c.estimateTemplateCall(ctx, OpDeleteEstimateTemplate, locationID, []string{templateID}, nil, altBody{locationID, "location"})
+	return recordCall[EstimateTemplate](ctx, c, OpDeleteEstimateTemplate, locationID, []string{templateID}, nil, altBody{locationID, "location"})
 }
 
 // PreviewEstimateTemplate returns a template as an estimate made from it
@@ -425,7 +393,7 @@ func (c *Client) DeleteEstimateTemplate(ctx context.Context, locationID, templat
 func (c *Client) PreviewEstimateTemplate(ctx context.Context, locationID, templateID string) (*EstimateTemplate, error) {
 	q := locationQuery(locationID)
 	q.Set("templateId", templateID)
-	return c.estimateTemplateCall(ctx, OpPreviewEstimateTemplate, locationID, nil, q, nil)
+	return recordCall[EstimateTemplate](ctx, c, OpPreviewEstimateTemplate, locationID, nil, q, nil)
 }
 
 // ListEstimateTemplatesParams selects estimate templates. LocationID is
@@ -443,9 +411,7 @@ func (c *Client) ListEstimateTemplates(ctx context.Context, p ListEstimateTempla
 	}
 	q := locationQuery(p.LocationID)
 	setIf(q, "search", p.Search)
-	// The invoices API requires both.
-	q.Set("limit", strconv.Itoa(c.pageSizeOr(p.Limit)))
-	q.Set("offset", strconv.Itoa(p.Offset))
+	c.setInvoicesPage(q, p.Limit, p.Offset)
 	var resp listResponse[EstimateTemplate]
 	err := c.do(ctx, call{op: OpListEstimateTemplates, location: p.LocationID, query: q}, &resp)
 	return resp.page(), err

@@ -3,6 +3,8 @@ package ghl
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -220,12 +222,12 @@ func dateOf(t time.Time) string {
 // CreateInvoice creates a draft invoice. It is not retried: GHL has no key
 // to recognise a repeated create, and a retry would bill twice.
 func (c *Client) CreateInvoice(ctx context.Context, p InvoiceParams) (*Invoice, error) {
-	return c.invoiceCall(ctx, OpCreateInvoice, p.LocationID, nil, p.body(false))
+	return recordCall[Invoice](ctx, c, OpCreateInvoice, p.LocationID, nil, nil, p.body(false))
 }
 
 // UpdateInvoice replaces the invoice's content with p.
 func (c *Client) UpdateInvoice(ctx context.Context, invoiceID string, p InvoiceParams) (*Invoice, error) {
-	return c.invoiceCall(ctx, OpUpdateInvoice, p.LocationID, []string{invoiceID}, p.body(true))
+	return recordCall[Invoice](ctx, c, OpUpdateInvoice, p.LocationID, []string{invoiceID}, nil, p.body(true))
 }
 
 // DeleteInvoice deletes an invoice; GHL then answers not found for it.
@@ -238,7 +240,7 @@ func (c *Client) DeleteInvoice(ctx context.Context, locationID, invoiceID string
 
 // VoidInvoice voids an unpaid invoice and returns it.
 func (c *Client) VoidInvoice(ctx context.Context, locationID, invoiceID string) (*Invoice, error) {
-	return c.invoiceCall(ctx, OpVoidInvoice, locationID, []string{invoiceID}, altBody{locationID, "location"})
+	return recordCall[Invoice](ctx, c, OpVoidInvoice, locationID, []string{invoiceID}, nil, altBody{locationID, "location"})
 }
 
 // altBody is the {altId, altType} body of several writes.
@@ -247,15 +249,25 @@ type altBody struct {
 	AltType string `json:"altType"`
 }
 
-func (c *Client) invoiceCall(ctx context.Context, op Operation, locationID string, pathArgs []string, body any) (*Invoice, error) {
+// setInvoicesPage sets limit and offset on a list query of the invoices
+// API, which requires both where the other APIs default them.
+func (c *Client) setInvoicesPage(q url.Values, limit, offset int) {
+	q.Set("limit", strconv.Itoa(c.pageSizeOr(limit)))
+	q.Set("offset", strconv.Itoa(offset))
+}
+
+// recordCall sends an invoices-API call made on behalf of locationID and
+// decodes the one record it answers with: invoices, schedules, templates
+// and estimates answer their reads and writes alike.
+func recordCall[T any](ctx context.Context, c *Client, op Operation, locationID string, pathArgs []string, q url.Values, body any) (*T, error) {
 	if err := requireLocation(op, locationID); err != nil {
 		return nil, err
 	}
-	var inv Invoice
-	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, body: body}, &inv); err != nil {
+	var out T
+	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, query: q, body: body}, &out); err != nil {
 		return nil, err
 	}
-	return &inv, nil
+	return &out, nil
 }
 
 // SendAction is how an invoice reaches its contact.
@@ -471,7 +483,7 @@ func (c *Client) UpdateInvoiceLateFees(ctx context.Context, locationID, invoiceI
 		altBody
 		LateFeesConfiguration LateFeesConfiguration `json:"lateFeesConfiguration"`
 	}{altBody{locationID, "location"}, cfg}
-	return c.invoiceCall(ctx, OpUpdateInvoiceLateFees, locationID, []string{invoiceID}, body)
+	return recordCall[Invoice](ctx, c, OpUpdateInvoiceLateFees, locationID, []string{invoiceID}, nil, body)
 }
 
 // UpdateInvoiceLastVisitedAt marks the invoice as just viewed. The request

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strconv"
 	"time"
 )
 
@@ -139,21 +138,10 @@ func (p InvoiceScheduleParams) body() scheduleBody {
 	}
 }
 
-func (c *Client) scheduleCall(ctx context.Context, op Operation, locationID string, pathArgs []string, q map[string][]string, body any) (*InvoiceSchedule, error) {
-	if err := requireLocation(op, locationID); err != nil {
-		return nil, err
-	}
-	var s InvoiceSchedule
-	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, query: q, body: body}, &s); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
 // CreateInvoiceSchedule creates a draft schedule; nothing is issued until it
 // is scheduled. It is not retried: GHL has no key to recognise a repeat.
 func (c *Client) CreateInvoiceSchedule(ctx context.Context, p InvoiceScheduleParams) (*InvoiceSchedule, error) {
-	return c.scheduleCall(ctx, OpCreateInvoiceSchedule, p.LocationID, nil, nil, p.body())
+	return recordCall[InvoiceSchedule](ctx, c, OpCreateInvoiceSchedule, p.LocationID, nil, nil, p.body())
 }
 
 // ListInvoiceSchedulesParams selects schedules. LocationID is required.
@@ -177,9 +165,7 @@ func (c *Client) ListInvoiceSchedules(ctx context.Context, p ListInvoiceSchedule
 	setDateIf(q, "endAt", p.EndAt)
 	setIf(q, "search", p.Search)
 	setIf(q, "paymentMode", string(p.PaymentMode))
-	// The invoices API requires both.
-	q.Set("limit", strconv.Itoa(c.pageSizeOr(p.Limit)))
-	q.Set("offset", strconv.Itoa(p.Offset))
+	c.setInvoicesPage(q, p.Limit, p.Offset)
 	var resp struct {
 		Schedules []InvoiceSchedule `json:"schedules"`
 		Total     int               `json:"total"`
@@ -198,7 +184,7 @@ func (c *Client) InvoiceSchedules(ctx context.Context, p ListInvoiceSchedulesPar
 
 // GetInvoiceSchedule returns one schedule with the invoices issued from it.
 func (c *Client) GetInvoiceSchedule(ctx context.Context, locationID, scheduleID string) (*InvoiceSchedule, error) {
-	return c.scheduleCall(ctx, OpGetInvoiceSchedule, locationID, []string{scheduleID}, locationQuery(locationID), nil)
+	return recordCall[InvoiceSchedule](ctx, c, OpGetInvoiceSchedule, locationID, []string{scheduleID}, locationQuery(locationID), nil)
 }
 
 // UpdateInvoiceSchedule replaces a schedule's content with p.
@@ -206,7 +192,7 @@ func (c *Client) UpdateInvoiceSchedule(ctx context.Context, scheduleID string, p
 	b := p.body()
 	// The update form has none of these.
 	b.InvoiceNumberPrefix, b.LateFeesConfiguration, b.PaymentMethods, b.AutomaticTaxesEnabled = "", nil, nil, false
-	return c.scheduleCall(ctx, OpUpdateInvoiceSchedule, p.LocationID, []string{scheduleID}, nil, b)
+	return recordCall[InvoiceSchedule](ctx, c, OpUpdateInvoiceSchedule, p.LocationID, []string{scheduleID}, nil, b)
 }
 
 // DeleteInvoiceSchedule deletes a schedule; the invoices it issued stay.
@@ -230,14 +216,14 @@ func (c *Client) ScheduleInvoiceSchedule(ctx context.Context, locationID, schedu
 		LiveMode    bool         `json:"liveMode"`
 		AutoPayment *AutoPayment `json:"autoPayment,omitempty"`
 	}{altBody{locationID, "location"}, liveMode, autoPayment}
-	return c.scheduleCall(ctx, OpScheduleInvoiceSchedule, locationID, []string{scheduleID}, nil, body)
+	return recordCall[InvoiceSchedule](ctx, c, OpScheduleInvoiceSchedule, locationID, []string{scheduleID}, nil, body)
 }
 
 // UpdateAndScheduleInvoiceSchedule schedules a schedule as it was last
 // updated. The request has no body; GHL finds the location from the token,
 // so locationID only selects the rate budget.
 func (c *Client) UpdateAndScheduleInvoiceSchedule(ctx context.Context, locationID, scheduleID string) (*InvoiceSchedule, error) {
-	return c.scheduleCall(ctx, OpUpdateAndScheduleInvoice, locationID, []string{scheduleID}, nil, nil)
+	return recordCall[InvoiceSchedule](ctx, c, OpUpdateAndScheduleInvoice, locationID, []string{scheduleID}, nil, nil)
 }
 
 // SetInvoiceScheduleAutoPayment sets how the schedule's invoices are paid
@@ -248,10 +234,10 @@ func (c *Client) SetInvoiceScheduleAutoPayment(ctx context.Context, locationID, 
 		ID          string      `json:"id"`
 		AutoPayment AutoPayment `json:"autoPayment"`
 	}{altBody{locationID, "location"}, scheduleID, ap}
-	return c.scheduleCall(ctx, OpAutoPaymentInvoiceSchedule, locationID, []string{scheduleID}, nil, body)
+	return recordCall[InvoiceSchedule](ctx, c, OpAutoPaymentInvoiceSchedule, locationID, []string{scheduleID}, nil, body)
 }
 
 // CancelInvoiceSchedule stops a schedule: no more invoices are issued.
 func (c *Client) CancelInvoiceSchedule(ctx context.Context, locationID, scheduleID string) (*InvoiceSchedule, error) {
-	return c.scheduleCall(ctx, OpCancelInvoiceSchedule, locationID, []string{scheduleID}, nil, altBody{locationID, "location"})
+	return recordCall[InvoiceSchedule](ctx, c, OpCancelInvoiceSchedule, locationID, []string{scheduleID}, nil, altBody{locationID, "location"})
 }

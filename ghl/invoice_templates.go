@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"strconv"
 	"time"
 )
 
@@ -103,21 +102,10 @@ func (p InvoiceTemplateParams) body(update bool) templateBody {
 	return b
 }
 
-func (c *Client) templateCall(ctx context.Context, op Operation, locationID string, pathArgs []string, q map[string][]string, body any) (*InvoiceTemplate, error) {
-	if err := requireLocation(op, locationID); err != nil {
-		return nil, err
-	}
-	var t InvoiceTemplate
-	if err := c.do(ctx, call{op: op, location: locationID, pathArgs: pathArgs, query: q, body: body}, &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
 // CreateInvoiceTemplate creates a template. It is not retried: GHL has no
 // key to recognise a repeated create.
 func (c *Client) CreateInvoiceTemplate(ctx context.Context, p InvoiceTemplateParams) (*InvoiceTemplate, error) {
-	return c.templateCall(ctx, OpCreateInvoiceTemplate, p.LocationID, nil, nil, p.body(false))
+	return recordCall[InvoiceTemplate](ctx, c, OpCreateInvoiceTemplate, p.LocationID, nil, nil, p.body(false))
 }
 
 // ListInvoiceTemplatesParams selects templates. LocationID is required.
@@ -137,9 +125,7 @@ func (c *Client) ListInvoiceTemplates(ctx context.Context, p ListInvoiceTemplate
 	setDateIf(q, "startAt", p.StartAt)
 	setDateIf(q, "endAt", p.EndAt)
 	setIf(q, "search", p.Search)
-	// The invoices API requires both.
-	q.Set("limit", strconv.Itoa(c.pageSizeOr(p.Limit)))
-	q.Set("offset", strconv.Itoa(p.Offset))
+	c.setInvoicesPage(q, p.Limit, p.Offset)
 	var resp listResponse[InvoiceTemplate]
 	err := c.do(ctx, call{op: OpListInvoiceTemplates, location: p.LocationID, query: q}, &resp)
 	return resp.page(), err
@@ -155,12 +141,12 @@ func (c *Client) InvoiceTemplates(ctx context.Context, p ListInvoiceTemplatesPar
 
 // GetInvoiceTemplate returns one template.
 func (c *Client) GetInvoiceTemplate(ctx context.Context, locationID, templateID string) (*InvoiceTemplate, error) {
-	return c.templateCall(ctx, OpGetInvoiceTemplate, locationID, []string{templateID}, locationQuery(locationID), nil)
+	return recordCall[InvoiceTemplate](ctx, c, OpGetInvoiceTemplate, locationID, []string{templateID}, locationQuery(locationID), nil)
 }
 
 // UpdateInvoiceTemplate replaces a template's content with p.
 func (c *Client) UpdateInvoiceTemplate(ctx context.Context, templateID string, p InvoiceTemplateParams) (*InvoiceTemplate, error) {
-	return c.templateCall(ctx, OpUpdateInvoiceTemplate, p.LocationID, []string{templateID}, nil, p.body(true))
+	return recordCall[InvoiceTemplate](ctx, c, OpUpdateInvoiceTemplate, p.LocationID, []string{templateID}, nil, p.body(true))
 }
 
 // DeleteInvoiceTemplate deletes a template.
@@ -182,7 +168,7 @@ func (c *Client) UpdateInvoiceTemplateLateFees(ctx context.Context, locationID, 
 		altBody
 		LateFeesConfiguration LateFeesConfiguration `json:"lateFeesConfiguration"`
 	}{altBody{locationID, "location"}, cfg}
-	return c.templateCall(ctx, OpUpdateInvoiceTemplateLateFees, locationID, []string{templateID}, nil, body)
+	return recordCall[InvoiceTemplate](ctx, c, OpUpdateInvoiceTemplateLateFees, locationID, []string{templateID}, nil, body)
 }
 
 // UpdateInvoiceTemplatePaymentMethods sets how invoices made from the
@@ -192,5 +178,5 @@ func (c *Client) UpdateInvoiceTemplatePaymentMethods(ctx context.Context, locati
 		altBody
 		PaymentMethods InvoicePaymentMethods `json:"paymentMethods"`
 	}{altBody{locationID, "location"}, pm}
-	return c.templateCall(ctx, OpUpdateInvoiceTemplatePaymentMethods, locationID, []string{templateID}, nil, body)
+	return recordCall[InvoiceTemplate](ctx, c, OpUpdateInvoiceTemplatePaymentMethods, locationID, []string{templateID}, nil, body)
 }

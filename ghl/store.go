@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"iter"
-	"net/http"
 )
 
 // The operations of the store API, in the spec's order. The spec's security
@@ -230,36 +229,34 @@ func (r *AvailableShippingRate) UnmarshalJSON(b []byte) error {
 }
 
 // storeAnswer is the {status, message, data} envelope of the store API's
-// answers.
+// answers: the products API's {status, message} with the data beside it,
+// and refused (status=false) the same way.
 type storeAnswer[T any] struct {
-	Status  bool   `json:"status"`
-	Message string `json:"message,omitempty"`
-	Data    T      `json:"data"`
-}
-
-// check turns status=false into an error: GHL answered 2xx but said the
-// action did not happen.
-func (a storeAnswer[T]) check(op Operation, locationID string) error {
-	if a.Status {
-		return nil
-	}
-	msg := a.Message
-	if msg == "" {
-		msg = "GHL answered status=false"
-	}
-	return &Error{Op: op.Name, Method: op.Method, Path: op.Path, LocationID: locationID,
-		StatusCode: http.StatusOK, Message: msg}
+	statusResponse
+	Data T `json:"data"`
 }
 
 // doStore sends a call answered by the {status, data} envelope and returns
-// the data.
+// the data. Every store call names its location, so it is checked here.
 func doStore[T any](ctx context.Context, c *Client, cl call) (T, error) {
 	var a storeAnswer[T]
+	if err := requireLocation(cl.op, cl.location); err != nil {
+		return a.Data, err
+	}
 	if err := c.do(ctx, cl, &a); err != nil {
 		var zero T
 		return zero, err
 	}
 	return a.Data, a.check(cl.op, cl.location)
+}
+
+// storeRecord is doStore for the calls that answer one record.
+func storeRecord[T any](ctx context.Context, c *Client, cl call) (*T, error) {
+	v, err := doStore[T](ctx, c, cl)
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // storeList is the {total, data} envelope of the store's paged lists.
@@ -269,6 +266,20 @@ type storeList[T any] struct {
 }
 
 func (l storeList[T]) page() Page[T] { return Page[T]{Items: l.Data, TotalCount: l.Total} }
+
+// storePage fetches one page of a store list. Limit and offset are sent only
+// when set: without a limit GHL answers every record, as a store's zones and
+// rates are short lists.
+func storePage[T any](ctx context.Context, c *Client, cl call, limit, offset int) (Page[T], error) {
+	if err := requireLocation(cl.op, cl.location); err != nil {
+		return Page[T]{}, err
+	}
+	setIntIf(cl.query, "limit", limit)
+	setIntIf(cl.query, "offset", offset)
+	var resp storeList[T]
+	err := c.do(ctx, cl, &resp)
+	return resp.page(), err
+}
 
 // ShippingZoneParams describes a shipping zone. Name and Countries are
 // required to create one; an update changes only those it is given.
@@ -289,20 +300,13 @@ type shippingZoneBody struct {
 // CreateShippingZone creates a shipping zone. It is not retried: a zone has
 // no natural key, and a repeat would create a second one.
 func (c *Client) CreateShippingZone(ctx context.Context, p ShippingZoneParams) (*ShippingZone, error) {
-	if err := requireLocation(OpCreateShippingZone, p.LocationID); err != nil {
-		return nil, err
-	}
 	body := struct {
 		AltID     string                `json:"altId"`
 		AltType   string                `json:"altType"`
 		Name      string                `json:"name"`
 		Countries []ShippingZoneCountry `json:"countries"`
 	}{p.LocationID, "location", p.Name, nonNil(p.Countries)}
-	z, err := doStore[ShippingZone](ctx, c, call{op: OpCreateShippingZone, location: p.LocationID, body: body})
-	if err != nil {
-		return nil, err
-	}
-	return &z, nil
+	return storeRecord[ShippingZone](ctx, c, call{op: OpCreateShippingZone, location: p.LocationID, body: body})
 }
 
 // ListShippingZonesParams selects shipping zones. LocationID is required.
@@ -316,18 +320,11 @@ type ListShippingZonesParams struct {
 // ListShippingZones returns one page of the location's shipping zones
 // (without Limit, GHL answers them all).
 func (c *Client) ListShippingZones(ctx context.Context, p ListShippingZonesParams) (Page[ShippingZone], error) {
-	if err := requireLocation(OpListShippingZones, p.LocationID); err != nil {
-		return Page[ShippingZone]{}, err
-	}
 	q := locationQuery(p.LocationID)
-	setIntIf(q, "limit", p.Limit)
-	setIntIf(q, "offset", p.Offset)
 	if p.WithShippingRates {
 		q.Set("withShippingRate", "true")
 	}
-	var resp storeList[ShippingZone]
-	err := c.do(ctx, call{op: OpListShippingZones, location: p.LocationID, query: q}, &resp)
-	return resp.page(), err
+	return storePage[ShippingZone](ctx, c, call{op: OpListShippingZones, location: p.LocationID, query: q}, p.Limit, p.Offset)
 }
 
 // ShippingZones iterates over every shipping zone of the location.
@@ -341,39 +338,22 @@ func (c *Client) ShippingZones(ctx context.Context, p ListShippingZonesParams) i
 // GetShippingZone returns a shipping zone, with its rates when withRates is
 // set.
 func (c *Client) GetShippingZone(ctx context.Context, locationID, zoneID string, withRates bool) (*ShippingZone, error) {
-	if err := requireLocation(OpGetShippingZone, locationID); err != nil {
-		return nil, err
-	}
 	q := locationQuery(locationID)
 	if withRates {
 		q.Set("withShippingRate", "true")
 	}
-	z, err := doStore[ShippingZone](ctx, c, call{op: OpGetShippingZone, location: locationID, pathArgs: []string{zoneID}, query: q})
-	if err != nil {
-		return nil, err
-	}
-	return &z, nil
+	return storeRecord[ShippingZone](ctx, c, call{op: OpGetShippingZone, location: locationID, pathArgs: []string{zoneID}, query: q})
 }
 
 // UpdateShippingZone changes a zone's name and countries; an empty Name or
 // nil Countries leaves that field as it is.
 func (c *Client) UpdateShippingZone(ctx context.Context, zoneID string, p ShippingZoneParams) (*ShippingZone, error) {
-	if err := requireLocation(OpUpdateShippingZone, p.LocationID); err != nil {
-		return nil, err
-	}
 	body := shippingZoneBody{AltID: p.LocationID, AltType: "location", Name: p.Name, Countries: p.Countries}
-	z, err := doStore[ShippingZone](ctx, c, call{op: OpUpdateShippingZone, location: p.LocationID, pathArgs: []string{zoneID}, body: body})
-	if err != nil {
-		return nil, err
-	}
-	return &z, nil
+	return storeRecord[ShippingZone](ctx, c, call{op: OpUpdateShippingZone, location: p.LocationID, pathArgs: []string{zoneID}, body: body})
 }
 
 // DeleteShippingZone deletes a shipping zone and its rates.
 func (c *Client) DeleteShippingZone(ctx context.Context, locationID, zoneID string) error {
-	if err := requireLocation(OpDeleteShippingZone, locationID); err != nil {
-		return err
-	}
 	_, err := doStore[json.RawMessage](ctx, c, call{op: OpDeleteShippingZone, location: locationID,
 		pathArgs: []string{zoneID}, query: locationQuery(locationID)})
 	return err
@@ -435,14 +415,7 @@ func (p ShippingRateParams) body() shippingRateBody {
 // CreateShippingRate adds a rate to a zone. It is not retried: a repeat
 // would create a second rate.
 func (c *Client) CreateShippingRate(ctx context.Context, zoneID string, p ShippingRateParams) (*ShippingRate, error) {
-	if err := requireLocation(OpCreateShippingRate, p.LocationID); err != nil {
-		return nil, err
-	}
-	r, err := doStore[ShippingRate](ctx, c, call{op: OpCreateShippingRate, location: p.LocationID, pathArgs: []string{zoneID}, body: p.body()})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return storeRecord[ShippingRate](ctx, c, call{op: OpCreateShippingRate, location: p.LocationID, pathArgs: []string{zoneID}, body: p.body()})
 }
 
 // ListShippingRatesParams selects a zone's rates. LocationID and ZoneID are
@@ -456,15 +429,8 @@ type ListShippingRatesParams struct {
 // ListShippingRates returns one page of a zone's rates (without Limit, GHL
 // answers them all).
 func (c *Client) ListShippingRates(ctx context.Context, p ListShippingRatesParams) (Page[ShippingRate], error) {
-	if err := requireLocation(OpListShippingRates, p.LocationID); err != nil {
-		return Page[ShippingRate]{}, err
-	}
-	q := locationQuery(p.LocationID)
-	setIntIf(q, "limit", p.Limit)
-	setIntIf(q, "offset", p.Offset)
-	var resp storeList[ShippingRate]
-	err := c.do(ctx, call{op: OpListShippingRates, location: p.LocationID, pathArgs: []string{p.ZoneID}, query: q}, &resp)
-	return resp.page(), err
+	return storePage[ShippingRate](ctx, c, call{op: OpListShippingRates, location: p.LocationID,
+		pathArgs: []string{p.ZoneID}, query: locationQuery(p.LocationID)}, p.Limit, p.Offset)
 }
 
 // ShippingRates iterates over every rate of a zone.
@@ -477,35 +443,18 @@ func (c *Client) ShippingRates(ctx context.Context, p ListShippingRatesParams) i
 
 // GetShippingRate returns one rate of a zone.
 func (c *Client) GetShippingRate(ctx context.Context, locationID, zoneID, rateID string) (*ShippingRate, error) {
-	if err := requireLocation(OpGetShippingRate, locationID); err != nil {
-		return nil, err
-	}
-	r, err := doStore[ShippingRate](ctx, c, call{op: OpGetShippingRate, location: locationID,
+	return storeRecord[ShippingRate](ctx, c, call{op: OpGetShippingRate, location: locationID,
 		pathArgs: []string{zoneID, rateID}, query: locationQuery(locationID)})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
 }
 
 // UpdateShippingRate replaces a rate's settings with p.
 func (c *Client) UpdateShippingRate(ctx context.Context, zoneID, rateID string, p ShippingRateParams) (*ShippingRate, error) {
-	if err := requireLocation(OpUpdateShippingRate, p.LocationID); err != nil {
-		return nil, err
-	}
-	r, err := doStore[ShippingRate](ctx, c, call{op: OpUpdateShippingRate, location: p.LocationID,
+	return storeRecord[ShippingRate](ctx, c, call{op: OpUpdateShippingRate, location: p.LocationID,
 		pathArgs: []string{zoneID, rateID}, body: p.body()})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
 }
 
 // DeleteShippingRate deletes a rate of a zone.
 func (c *Client) DeleteShippingRate(ctx context.Context, locationID, zoneID, rateID string) error {
-	if err := requireLocation(OpDeleteShippingRate, locationID); err != nil {
-		return err
-	}
 	_, err := doStore[json.RawMessage](ctx, c, call{op: OpDeleteShippingRate, location: locationID,
 		pathArgs: []string{zoneID, rateID}, query: locationQuery(locationID)})
 	return err
@@ -538,56 +487,29 @@ func (p ShippingCarrierParams) body() shippingCarrierBody {
 // CreateShippingCarrier registers a carrier. It is not retried: a repeat
 // would register a second one.
 func (c *Client) CreateShippingCarrier(ctx context.Context, p ShippingCarrierParams) (*ShippingCarrier, error) {
-	if err := requireLocation(OpCreateShippingCarrier, p.LocationID); err != nil {
-		return nil, err
-	}
-	sc, err := doStore[ShippingCarrier](ctx, c, call{op: OpCreateShippingCarrier, location: p.LocationID, body: p.body()})
-	if err != nil {
-		return nil, err
-	}
-	return &sc, nil
+	return storeRecord[ShippingCarrier](ctx, c, call{op: OpCreateShippingCarrier, location: p.LocationID, body: p.body()})
 }
 
 // ListShippingCarriers returns every carrier of the location (the list is
 // not paged).
 func (c *Client) ListShippingCarriers(ctx context.Context, locationID string) ([]ShippingCarrier, error) {
-	if err := requireLocation(OpListShippingCarriers, locationID); err != nil {
-		return nil, err
-	}
 	return doStore[[]ShippingCarrier](ctx, c, call{op: OpListShippingCarriers, location: locationID, query: locationQuery(locationID)})
 }
 
 // GetShippingCarrier returns a carrier.
 func (c *Client) GetShippingCarrier(ctx context.Context, locationID, carrierID string) (*ShippingCarrier, error) {
-	if err := requireLocation(OpGetShippingCarrier, locationID); err != nil {
-		return nil, err
-	}
-	sc, err := doStore[ShippingCarrier](ctx, c, call{op: OpGetShippingCarrier, location: locationID,
+	return storeRecord[ShippingCarrier](ctx, c, call{op: OpGetShippingCarrier, location: locationID,
 		pathArgs: []string{carrierID}, query: locationQuery(locationID)})
-	if err != nil {
-		return nil, err
-	}
-	return &sc, nil
 }
 
 // UpdateShippingCarrier replaces a carrier's settings with p.
 func (c *Client) UpdateShippingCarrier(ctx context.Context, carrierID string, p ShippingCarrierParams) (*ShippingCarrier, error) {
-	if err := requireLocation(OpUpdateShippingCarrier, p.LocationID); err != nil {
-		return nil, err
-	}
-	sc, err := doStore[ShippingCarrier](ctx, c, call{op: OpUpdateShippingCarrier, location: p.LocationID,
+	return storeRecord[ShippingCarrier](ctx, c, call{op: OpUpdateShippingCarrier, location: p.LocationID,
 		pathArgs: []string{carrierID}, body: p.body()})
-	if err != nil {
-		return nil, err
-	}
-	return &sc, nil
 }
 
 // DeleteShippingCarrier deletes a carrier; its rates no longer quote.
 func (c *Client) DeleteShippingCarrier(ctx context.Context, locationID, carrierID string) error {
-	if err := requireLocation(OpDeleteShippingCarrier, locationID); err != nil {
-		return err
-	}
 	_, err := doStore[json.RawMessage](ctx, c, call{op: OpDeleteShippingCarrier, location: locationID,
 		pathArgs: []string{carrierID}, query: locationQuery(locationID)})
 	return err
@@ -605,9 +527,6 @@ type StoreSettingsParams struct {
 // SaveStoreSettings creates or replaces the location's store settings. A
 // location has one set, so repeating the call is safe, and it is retried.
 func (c *Client) SaveStoreSettings(ctx context.Context, p StoreSettingsParams) (*StoreSettings, error) {
-	if err := requireLocation(OpSaveStoreSettings, p.LocationID); err != nil {
-		return nil, err
-	}
 	body := struct {
 		AltID                             string             `json:"altId"`
 		AltType                           string             `json:"altType"`
@@ -615,23 +534,12 @@ func (c *Client) SaveStoreSettings(ctx context.Context, p StoreSettingsParams) (
 		StoreOrderNotification            *StoreNotification `json:"storeOrderNotification,omitempty"`
 		StoreOrderFulfillmentNotification *StoreNotification `json:"storeOrderFulfillmentNotification,omitempty"`
 	}{p.LocationID, "location", p.ShippingOrigin, p.StoreOrderNotification, p.StoreOrderFulfillmentNotification}
-	s, err := doStore[StoreSettings](ctx, c, call{op: OpSaveStoreSettings, location: p.LocationID, body: body})
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return storeRecord[StoreSettings](ctx, c, call{op: OpSaveStoreSettings, location: p.LocationID, body: body})
 }
 
 // GetStoreSettings returns the location's store settings.
 func (c *Client) GetStoreSettings(ctx context.Context, locationID string) (*StoreSettings, error) {
-	if err := requireLocation(OpGetStoreSettings, locationID); err != nil {
-		return nil, err
-	}
-	s, err := doStore[StoreSettings](ctx, c, call{op: OpGetStoreSettings, location: locationID, query: locationQuery(locationID)})
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return storeRecord[StoreSettings](ctx, c, call{op: OpGetStoreSettings, location: locationID, query: locationQuery(locationID)})
 }
 
 // ShippingAddress is where an order ships to (ContactAddress). Country is
@@ -681,9 +589,6 @@ type AvailableShippingRatesParams struct {
 // order qualify for, with their final amounts. It only reads, so it is
 // retried like a GET.
 func (c *Client) AvailableShippingRates(ctx context.Context, p AvailableShippingRatesParams) ([]AvailableShippingRate, error) {
-	if err := requireLocation(OpAvailableShippingRates, p.LocationID); err != nil {
-		return nil, err
-	}
 	type source struct {
 		Type    SourceType `json:"type"`
 		SubType string     `json:"subType,omitempty"`

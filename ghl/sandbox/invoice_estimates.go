@@ -139,25 +139,15 @@ func (e *estimateRec) mark(status ghl.EstimateStatus, now time.Time) {
 }
 
 func (l *location) liveEstimate(id string) *estimateRec {
-	for _, e := range l.book.estimates {
-		if e.id == id && !e.deleted {
-			return e
-		}
-	}
-	return nil
+	return find(l.book.estimates, func(e *estimateRec) bool { return e.id == id && !e.deleted })
 }
 
 func (l *location) estimateByPath(req *apiRequest) (*estimateRec, *apiError) {
-	if e := l.liveEstimate(req.r.PathValue("estimateId")); e != nil {
-		return e, nil
-	}
-	return nil, notFound("Estimate not found")
+	return found(l.liveEstimate(req.r.PathValue("estimateId")), "Estimate not found")
 }
 
 func (l *location) estimateOf(e *estimateRec, trace string) ghl.Estimate {
-	tmp := invoiceRec{lines: e.lines, discountSpec: e.discount}
-	tmp.reprice()
-	total := money(tmp.total())
+	total := money(linesTotal(e.lines, e.discount))
 	meta := e.meta
 	if meta == nil {
 		meta = json.RawMessage("{}")
@@ -190,6 +180,17 @@ func (l *location) estimateOf(e *estimateRec, trace string) ghl.Estimate {
 	}
 }
 
+// estimateNumberFree refuses an estimate number that another live estimate
+// holds, as numberFree does for invoices: self is the estimate being edited
+// (nil for a new one), which may keep its own, and 0 asks for the next.
+func (l *location) estimateNumberFree(n int, self *estimateRec) *apiError {
+	if n != 0 && (self == nil || n != self.number) &&
+		slices.ContainsFunc(l.book.estimates, func(x *estimateRec) bool { return !x.deleted && x.number == n }) {
+		return badRequest(fmt.Sprintf("Estimate number %d already exists", n))
+	}
+	return nil
+}
+
 // nextEstimateNumber is one more than the highest estimate number.
 func (l *location) nextEstimateNumber() int {
 	n := 1000
@@ -212,8 +213,8 @@ func (s *Server) createEstimate(req *apiRequest) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if number != 0 && slices.ContainsFunc(l.book.estimates, func(x *estimateRec) bool { return !x.deleted && x.number == number }) {
-		return nil, badRequest(fmt.Sprintf("Estimate number %d already exists", number))
+	if e := l.estimateNumberFree(number, nil); e != nil {
+		return nil, e
 	}
 	if number == 0 {
 		number = l.nextEstimateNumber()
@@ -246,9 +247,8 @@ func (s *Server) updateEstimate(req *apiRequest) (any, *apiError) {
 	if est.status == ghl.EstimateInvoiced {
 		return nil, badRequest("An invoiced estimate cannot be edited")
 	}
-	if number != 0 && number != est.number &&
-		slices.ContainsFunc(l.book.estimates, func(x *estimateRec) bool { return !x.deleted && x.number == number }) {
-		return nil, badRequest(fmt.Sprintf("Estimate number %d already exists", number))
+	if e := l.estimateNumberFree(number, est); e != nil {
+		return nil, e
 	}
 	if number != 0 {
 		est.number = number
@@ -357,20 +357,8 @@ func (s *Server) createInvoiceFromEstimate(req *apiRequest) (any, *apiError) {
 		issueDate: at.Truncate(24 * time.Hour), dueDate: at.Truncate(24*time.Hour).AddDate(0, 0, 30),
 		createdAt: at, updatedAt: at,
 	}
-	for _, ln := range est.lines {
-		ln.id = d.objectID(at)
-		inv.lines = append(inv.lines, ln)
-	}
-	if est.discount != nil {
-		dc := *est.discount
-		inv.discountSpec = &dc
-		inv.reprice()
-	}
-	l.nextInvNo++
-	inv.number = l.nextInvNo
-	l.invoices = append(l.invoices, inv)
-	l.invByID[inv.id] = inv
-	l.emitInvoice(ghl.EventInvoiceCreate, inv)
+	inv.copyContent(d, at, est.lines, est.discount)
+	l.fileInvoice(inv)
 	est.invoiceID = inv.id
 	if *b.MarkAsInvoiced {
 		est.mark(ghl.EstimateInvoiced, req.now)
@@ -380,11 +368,7 @@ func (s *Server) createInvoiceFromEstimate(req *apiRequest) (any, *apiError) {
 }
 
 func (s *Server) listEstimates(req *apiRequest) (any, *apiError) {
-	limit, offset, e := req.page(0, true)
-	if e != nil {
-		return nil, e
-	}
-	win, e := req.window()
+	limit, offset, win, e := req.pageInWindow()
 	if e != nil {
 		return nil, e
 	}
@@ -419,9 +403,9 @@ func (s *Server) updateEstimateLastVisitedAt(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	est := l.liveEstimate(id)
-	if est == nil {
-		return nil, notFound("Estimate not found")
+	est, e := found(l.liveEstimate(id), "Estimate not found")
+	if e != nil {
+		return nil, e
 	}
 	est.visitedAt = req.now.UTC().Truncate(time.Millisecond)
 	return map[string]any{"success": true}, nil
@@ -476,24 +460,18 @@ func (t *estimateTemplateRec) apply(l *location, b estimateTemplateIn, p *parsed
 }
 
 func (l *location) estimateTemplateOf(t *estimateTemplateRec) ghl.EstimateTemplate {
-	tmp := invoiceRec{lines: t.lines, discountSpec: t.discount}
-	tmp.reprice()
 	return ghl.EstimateTemplate{
 		AltID: l.id, AltType: "location", ID: t.id, LiveMode: t.live, Deleted: t.deleted, Name: t.name,
 		Currency: t.currency, BusinessDetails: t.business, Items: renderLines(t.currency, t.lines),
-		Discount: discountOrNone(t.discount), Title: t.title, EstimateNumberPrefix: t.prefix, Total: money(tmp.total()),
+		Discount: discountOrNone(t.discount), Title: t.title, EstimateNumberPrefix: t.prefix, Total: money(linesTotal(t.lines, t.discount)),
 		CreatedAt: ghl.NewTime(t.createdAt), UpdatedAt: ghl.NewTime(t.updatedAt), Version: t.version,
 		AutomaticTaxesEnabled: t.autoTaxes, TermsNotes: t.termsNotes, Meta: t.meta,
 	}
 }
 
 func (l *location) liveEstimateTemplate(id string) (*estimateTemplateRec, *apiError) {
-	for _, t := range l.book.estimateTemplates {
-		if t.id == id && !t.deleted {
-			return t, nil
-		}
-	}
-	return nil, notFound("Estimate template not found")
+	return found(find(l.book.estimateTemplates, func(t *estimateTemplateRec) bool { return t.id == id && !t.deleted }),
+		"Estimate template not found")
 }
 
 func (s *Server) createEstimateTemplate(req *apiRequest) (any, *apiError) {

@@ -51,28 +51,15 @@ type scheduleRec struct {
 const maxIssued = 36
 
 func (l *location) liveSchedule(id string) *scheduleRec {
-	for _, s := range l.book.schedules {
-		if s.id == id && !s.deleted {
-			return s
-		}
-	}
-	return nil
+	return find(l.book.schedules, func(s *scheduleRec) bool { return s.id == id && !s.deleted })
 }
 
 func (l *location) scheduleByPath(req *apiRequest) (*scheduleRec, *apiError) {
-	s := l.liveSchedule(req.r.PathValue("scheduleId"))
-	if s == nil {
-		return nil, notFound("Invoice schedule not found")
-	}
-	return s, nil
+	return found(l.liveSchedule(req.r.PathValue("scheduleId")), "Invoice schedule not found")
 }
 
 // total is what each invoice of the schedule bills.
-func (s *scheduleRec) total() int64 {
-	tmp := invoiceRec{lines: s.lines, discountSpec: s.discount}
-	tmp.reprice()
-	return tmp.total()
-}
+func (s *scheduleRec) total() int64 { return linesTotal(s.lines, s.discount) }
 
 // occurrences returns the issue times of the schedule's rule up to now, and
 // the next one after (zero when the rule has ended).
@@ -220,20 +207,8 @@ func (l *location) issue(d dice, s *scheduleRec, now time.Time) {
 			payMethods: s.payMethods, issueDate: day, dueDate: day,
 			createdAt: now.UTC().Truncate(time.Millisecond), updatedAt: now.UTC().Truncate(time.Millisecond),
 		}
-		for _, ln := range s.lines {
-			ln.id = d.objectID(now)
-			inv.lines = append(inv.lines, ln)
-		}
-		if s.discount != nil {
-			dc := *s.discount
-			inv.discountSpec = &dc
-			inv.reprice()
-		}
-		l.nextInvNo++
-		inv.number = l.nextInvNo
-		l.invoices = append(l.invoices, inv)
-		l.invByID[inv.id] = inv
-		l.emitInvoice(ghl.EventInvoiceCreate, inv)
+		inv.copyContent(d, now, s.lines, s.discount)
+		l.fileInvoice(inv)
 		l.sendInvoice(inv, now)
 		if ap := s.autoPayment; ap != nil && ap.Enable {
 			pay := payment{provider: "stripe", account: "acct_" + d.alnum(16), cardBrand: "visa", last4: d.digits(4)}
@@ -304,11 +279,7 @@ func (s *Server) createInvoiceSchedule(req *apiRequest) (any, *apiError) {
 }
 
 func (s *Server) listInvoiceSchedules(req *apiRequest) (any, *apiError) {
-	limit, offset, e := req.page(0, true)
-	if e != nil {
-		return nil, e
-	}
-	win, e := req.window()
+	limit, offset, win, e := req.pageInWindow()
 	if e != nil {
 		return nil, e
 	}

@@ -35,12 +35,7 @@ type templateIn struct {
 
 func (l *location) templateByPath(req *apiRequest) (*templateRec, *apiError) {
 	id := req.r.PathValue("templateId")
-	for _, t := range l.book.templates {
-		if t.id == id && !t.deleted {
-			return t, nil
-		}
-	}
-	return nil, notFound("Invoice template not found")
+	return found(find(l.book.templates, func(t *templateRec) bool { return t.id == id && !t.deleted }), "Invoice template not found")
 }
 
 // apply writes a parsed body to t. The caller holds the location lock.
@@ -67,12 +62,10 @@ func (t *templateRec) apply(l *location, b templateIn, p *parsedInvoice) {
 }
 
 func (l *location) templateOf(t *templateRec) ghl.InvoiceTemplate {
-	tmp := invoiceRec{lines: t.lines, discountSpec: t.discount}
-	tmp.reprice()
 	return ghl.InvoiceTemplate{
 		ID: t.id, AltID: l.id, AltType: "location", Name: t.name, BusinessDetails: t.business,
 		Currency: t.currency, Discount: t.discount, Items: renderLines(t.currency, t.lines),
-		InvoiceNumberPrefix: t.prefix, Total: money(tmp.total()),
+		InvoiceNumberPrefix: t.prefix, Total: money(linesTotal(t.lines, t.discount)),
 		CreatedAt: ghl.NewTime(t.createdAt), UpdatedAt: ghl.NewTime(t.updatedAt),
 		Title: t.title, TermsNotes: t.termsNotes, Internal: t.internal, AutomaticTaxesEnabled: t.autoTaxes,
 		LateFeesConfiguration: t.lateFees, PaymentMethods: t.payMethods,
@@ -100,11 +93,7 @@ func (s *Server) createInvoiceTemplate(req *apiRequest) (any, *apiError) {
 }
 
 func (s *Server) listInvoiceTemplates(req *apiRequest) (any, *apiError) {
-	limit, offset, e := req.page(0, true)
-	if e != nil {
-		return nil, e
-	}
-	win, e := req.window()
+	limit, offset, win, e := req.pageInWindow()
 	if e != nil {
 		return nil, e
 	}
@@ -165,17 +154,9 @@ func (s *Server) deleteInvoiceTemplate(req *apiRequest) (any, *apiError) {
 }
 
 func (s *Server) updateInvoiceTemplateLateFees(req *apiRequest) (any, *apiError) {
-	var b struct {
-		LateFeesConfiguration *ghl.LateFeesConfiguration `json:"lateFeesConfiguration"`
-	}
-	if e := req.decode(&b); e != nil {
+	cfg, e := req.lateFeesBody()
+	if e != nil {
 		return nil, e
-	}
-	if b.LateFeesConfiguration == nil {
-		return nil, unprocessable("lateFeesConfiguration should not be empty")
-	}
-	if msgs := lateFeesProblems(*b.LateFeesConfiguration, "lateFeesConfiguration."); len(msgs) > 0 {
-		return nil, unprocessable(msgs...)
 	}
 	l := req.loc
 	l.mu.Lock()
@@ -184,7 +165,7 @@ func (s *Server) updateInvoiceTemplateLateFees(req *apiRequest) (any, *apiError)
 	if e != nil {
 		return nil, e
 	}
-	t.lateFees = b.LateFeesConfiguration
+	t.lateFees = cfg
 	touch(&t.updatedAt, req.now)
 	return l.templateOf(t), nil
 }

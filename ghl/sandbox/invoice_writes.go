@@ -208,6 +208,24 @@ func lateFeesProblems(c ghl.LateFeesConfiguration, at string) []string {
 	return msgs
 }
 
+// lateFeesBody reads the {lateFeesConfiguration} body that an invoice's
+// and a template's late-fee updates share.
+func (req *apiRequest) lateFeesBody() (*ghl.LateFeesConfiguration, *apiError) {
+	var b struct {
+		LateFeesConfiguration *ghl.LateFeesConfiguration `json:"lateFeesConfiguration"`
+	}
+	if e := req.decode(&b); e != nil {
+		return nil, e
+	}
+	if b.LateFeesConfiguration == nil {
+		return nil, unprocessable("lateFeesConfiguration should not be empty")
+	}
+	if msgs := lateFeesProblems(*b.LateFeesConfiguration, "lateFeesConfiguration."); len(msgs) > 0 {
+		return nil, unprocessable(msgs...)
+	}
+	return b.LateFeesConfiguration, nil
+}
+
 // apply writes a parsed body to inv. The caller holds the location lock.
 func (p *parsedInvoice) apply(l *location, inv *invoiceRec) {
 	b := p.in
@@ -277,24 +295,37 @@ func (l *location) numberTaken(n int, self *invoiceRec) bool {
 	return false
 }
 
-// newInvoice creates an invoice from a parsed create or text2pay body.
-func (l *location) newInvoice(d dice, now time.Time, p *parsedInvoice) (*invoiceRec, *apiError) {
-	if p.number != 0 && l.numberTaken(p.number, nil) {
-		return nil, badRequest(fmt.Sprintf("Invoice number %d already exists", p.number))
+// numberFree refuses an invoice number that another live invoice holds.
+// self is the invoice being edited, which may keep its own; nil for a new
+// one. 0 asks for the next number, which is always free.
+func (l *location) numberFree(n int, self *invoiceRec) *apiError {
+	if n != 0 && (self == nil || n != self.number) && l.numberTaken(n, self) {
+		return badRequest(fmt.Sprintf("Invoice number %d already exists", n))
 	}
-	at := now.UTC().Truncate(time.Millisecond)
-	inv := &invoiceRec{id: d.objectID(at), status: ghl.InvoiceDraft, title: "INVOICE", createdAt: at, updatedAt: at}
+	return nil
+}
+
+// reviseInvoice writes a parsed update or text2pay body, whose number
+// numberFree has passed, over an invoice and announces the change.
+func (l *location) reviseInvoice(inv *invoiceRec, p *parsedInvoice, now time.Time) {
 	p.apply(l, inv)
 	if p.number != 0 {
 		inv.number = p.number
 		l.nextInvNo = max(l.nextInvNo, p.number)
-	} else {
-		l.nextInvNo++
-		inv.number = l.nextInvNo
 	}
-	l.invoices = append(l.invoices, inv)
-	l.invByID[inv.id] = inv
-	l.emitInvoice(ghl.EventInvoiceCreate, inv)
+	touch(&inv.updatedAt, now)
+	l.emitInvoice(ghl.EventInvoiceUpdate, inv)
+}
+
+// newInvoice creates an invoice from a parsed create or text2pay body.
+func (l *location) newInvoice(d dice, now time.Time, p *parsedInvoice) (*invoiceRec, *apiError) {
+	if e := l.numberFree(p.number, nil); e != nil {
+		return nil, e
+	}
+	at := now.UTC().Truncate(time.Millisecond)
+	inv := &invoiceRec{id: d.objectID(at), number: p.number, status: ghl.InvoiceDraft, title: "INVOICE", createdAt: at, updatedAt: at}
+	p.apply(l, inv)
+	l.fileInvoice(inv)
 	return inv, nil
 }
 
@@ -346,8 +377,8 @@ func (s *Server) updateInvoice(req *apiRequest) (any, *apiError) {
 	if inv.status != ghl.InvoiceDraft && inv.status != ghl.InvoiceSent {
 		return nil, badRequest(fmt.Sprintf("A %s invoice cannot be edited", inv.status))
 	}
-	if p.number != 0 && p.number != inv.number && l.numberTaken(p.number, inv) {
-		return nil, badRequest(fmt.Sprintf("Invoice number %d already exists", p.number))
+	if e := l.numberFree(p.number, inv); e != nil {
+		return nil, e
 	}
 	if b.ContactID != "" && b.ContactDetails == nil {
 		for _, c := range l.contacts {
@@ -356,13 +387,7 @@ func (s *Server) updateInvoice(req *apiRequest) (any, *apiError) {
 			}
 		}
 	}
-	p.apply(l, inv)
-	if p.number != 0 {
-		inv.number = p.number
-		l.nextInvNo = max(l.nextInvNo, p.number)
-	}
-	touch(&inv.updatedAt, req.now)
-	l.emitInvoice(ghl.EventInvoiceUpdate, inv)
+	l.reviseInvoice(inv, p, req.now)
 	return l.invoice(inv), nil
 }
 
@@ -611,16 +636,10 @@ func (s *Server) text2PayInvoice(req *apiRequest) (any, *apiError) {
 		if inv.status != ghl.InvoiceDraft {
 			return nil, badRequest(fmt.Sprintf("A %s invoice cannot be edited", inv.status))
 		}
-		if p.number != 0 && p.number != inv.number && l.numberTaken(p.number, inv) {
-			return nil, badRequest(fmt.Sprintf("Invoice number %d already exists", p.number))
+		if e := l.numberFree(p.number, inv); e != nil {
+			return nil, e
 		}
-		p.apply(l, inv)
-		if p.number != 0 {
-			inv.number = p.number
-			l.nextInvNo = max(l.nextInvNo, p.number)
-		}
-		touch(&inv.updatedAt, req.now)
-		l.emitInvoice(ghl.EventInvoiceUpdate, inv)
+		l.reviseInvoice(inv, p, req.now)
 	} else if inv, e = l.newInvoice(d, req.now, p); e != nil {
 		return nil, e
 	}
@@ -634,17 +653,9 @@ func (s *Server) text2PayInvoice(req *apiRequest) (any, *apiError) {
 func invoiceURL(inv *invoiceRec) string { return "https://link.example.com/invoice/" + inv.id }
 
 func (s *Server) updateInvoiceLateFees(req *apiRequest) (any, *apiError) {
-	var b struct {
-		LateFeesConfiguration *ghl.LateFeesConfiguration `json:"lateFeesConfiguration"`
-	}
-	if e := req.decode(&b); e != nil {
+	cfg, e := req.lateFeesBody()
+	if e != nil {
 		return nil, e
-	}
-	if b.LateFeesConfiguration == nil {
-		return nil, unprocessable("lateFeesConfiguration should not be empty")
-	}
-	if msgs := lateFeesProblems(*b.LateFeesConfiguration, "lateFeesConfiguration."); len(msgs) > 0 {
-		return nil, unprocessable(msgs...)
 	}
 	l := req.loc
 	l.mu.Lock()
@@ -653,7 +664,7 @@ func (s *Server) updateInvoiceLateFees(req *apiRequest) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	inv.lateFees = b.LateFeesConfiguration
+	inv.lateFees = cfg
 	touch(&inv.updatedAt, req.now)
 	l.emitInvoice(ghl.EventInvoiceUpdate, inv)
 	return l.invoice(inv), nil

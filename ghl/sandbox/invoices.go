@@ -66,12 +66,18 @@ func (s *Server) invoiceRoutes() []route {
 
 var invoiceSortOrders = []string{"ascend", "descend"}
 
-func (s *Server) listInvoices(req *apiRequest) (any, *apiError) {
-	limit, offset, e := req.page(0, true)
-	if e != nil {
-		return nil, e
+// pageInWindow reads what the lists of the invoices API take: a required
+// limit and offset, and a startAt/endAt window.
+func (req *apiRequest) pageInWindow() (limit, offset int, win window, e *apiError) {
+	if limit, offset, e = req.page(0, true); e != nil {
+		return 0, 0, window{}, e
 	}
-	win, e := req.window()
+	win, e = req.window()
+	return limit, offset, win, e
+}
+
+func (s *Server) listInvoices(req *apiRequest) (any, *apiError) {
+	limit, offset, win, e := req.pageInWindow()
 	if e != nil {
 		return nil, e
 	}
@@ -181,6 +187,15 @@ func (inv *invoiceRec) subtotal() int64 {
 
 func (inv *invoiceRec) total() int64 { return inv.subtotal() - inv.discount }
 
+// linesTotal is what an invoice of lines with discount bills: templates,
+// schedules and estimates carry no discount amount of their own, only the
+// spec an invoice would derive it from.
+func linesTotal(lines []invoiceLine, discount *ghl.InvoiceDiscount) int64 {
+	tmp := invoiceRec{lines: lines, discountSpec: discount}
+	tmp.reprice()
+	return tmp.total()
+}
+
 // reprice derives the discount from its spec once lines or spec change.
 func (inv *invoiceRec) reprice() {
 	d := inv.discountSpec
@@ -251,16 +266,43 @@ func (l *location) emitInvoice(typ string, inv *invoiceRec) {
 
 func (l *location) createInvoice(d dice, at time.Time, c *contact, lines []invoiceLine, live bool) *invoiceRec {
 	at = at.UTC().Truncate(time.Millisecond)
-	l.nextInvNo++
 	inv := &invoiceRec{
-		id: d.objectID(at), number: l.nextInvNo, contact: c, currency: l.currency, live: live,
+		id: d.objectID(at), contact: c, currency: l.currency, live: live,
 		status: ghl.InvoiceDraft, lines: lines, name: "Invoice for " + c.name(), title: "INVOICE",
 		issueDate: at, dueDate: at.AddDate(0, 0, pick(d, []int{7, 14, 30})), createdAt: at, updatedAt: at,
+	}
+	l.fileInvoice(inv)
+	return inv
+}
+
+// fileInvoice adds a new invoice to the location and announces it. An
+// invoice without a number takes the next one; one the API numbered moves
+// the next one past it, as GHL's counter does.
+func (l *location) fileInvoice(inv *invoiceRec) {
+	if inv.number == 0 {
+		l.nextInvNo++
+		inv.number = l.nextInvNo
+	} else {
+		l.nextInvNo = max(l.nextInvNo, inv.number)
 	}
 	l.invoices = append(l.invoices, inv)
 	l.invByID[inv.id] = inv
 	l.emitInvoice(ghl.EventInvoiceCreate, inv)
-	return inv
+}
+
+// copyContent gives an invoice made from a schedule or an estimate copies of
+// their lines, each with an id of its own, and of their discount, so that
+// editing the source later leaves the invoice as it was issued.
+func (inv *invoiceRec) copyContent(d dice, at time.Time, lines []invoiceLine, discount *ghl.InvoiceDiscount) {
+	for _, ln := range lines {
+		ln.id = d.objectID(at)
+		inv.lines = append(inv.lines, ln)
+	}
+	if discount != nil {
+		dc := *discount
+		inv.discountSpec = &dc
+		inv.reprice()
+	}
 }
 
 func (l *location) sendInvoice(inv *invoiceRec, at time.Time) {

@@ -249,10 +249,7 @@ func (s *Server) listProducts(req *apiRequest) (any, *apiError) {
 }
 
 func (req *apiRequest) productOf(id string) (*productRec, *apiError) {
-	if pr := req.loc.shop.product(id); pr != nil {
-		return pr, nil
-	}
-	return nil, notFound("Product not found")
+	return found(req.loc.shop.product(id), "Product not found")
 }
 
 func (s *Server) getProduct(req *apiRequest) (any, *apiError) {
@@ -446,12 +443,7 @@ func (req *apiRequest) priceOf() (*priceRec, *apiError) {
 		return nil, e
 	}
 	id := req.r.PathValue("priceId")
-	for _, p := range pr.prices {
-		if p.p.ID == id {
-			return p, nil
-		}
-	}
-	return nil, notFound("Price not found")
+	return found(find(pr.prices, func(p *priceRec) bool { return p.p.ID == id }), "Price not found")
 }
 
 func (s *Server) getPrice(req *apiRequest) (any, *apiError) {

@@ -73,10 +73,7 @@ func (s *Server) listCollections(req *apiRequest) (any, *apiError) {
 }
 
 func (req *apiRequest) collectionOf() (*collectionRec, *apiError) {
-	if c := req.loc.shop.collection(req.r.PathValue("collectionId")); c != nil {
-		return c, nil
-	}
-	return nil, notFound("Collection not found")
+	return found(req.loc.shop.collection(req.r.PathValue("collectionId")), "Collection not found")
 }
 
 func (s *Server) getCollection(req *apiRequest) (any, *apiError) {

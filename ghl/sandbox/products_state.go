@@ -172,22 +172,12 @@ func (l *location) livePrice(p *priceRec) *priceRec {
 	if l.shop != nil {
 		return l.shop.price(p.p.ID)
 	}
-	for _, x := range p.product.prices {
-		if x.p.ID == p.p.ID {
-			return x
-		}
-	}
-	return nil
+	return find(p.product.prices, func(x *priceRec) bool { return x.p.ID == p.p.ID })
 }
 
 // product finds a live product by id.
 func (sh *shop) product(id string) *productRec {
-	for _, pr := range sh.products {
-		if pr.p.ID == id {
-			return pr
-		}
-	}
-	return nil
+	return find(sh.products, func(pr *productRec) bool { return pr.p.ID == id })
 }
 
 // price finds a live price by id, in any product.
@@ -203,21 +193,11 @@ func (sh *shop) price(id string) *priceRec {
 }
 
 func (sh *shop) collection(id string) *collectionRec {
-	for _, c := range sh.collections {
-		if c.c.ID == id {
-			return c
-		}
-	}
-	return nil
+	return find(sh.collections, func(c *collectionRec) bool { return c.c.ID == id })
 }
 
 func (sh *shop) review(id string) *reviewRec {
-	for _, r := range sh.reviews {
-		if r.r.ID == id {
-			return r
-		}
-	}
-	return nil
+	return find(sh.reviews, func(r *reviewRec) bool { return r.r.ID == id })
 }
 
 // replaceProduct puts next where pr was, re-pointing pr's prices (cloned)

@@ -154,12 +154,12 @@ func validCountries(cs []ghl.ShippingZoneCountry) []string {
 }
 
 func (l *location) zoneByID(id string) *zoneRec {
-	for _, z := range l.store.zones {
-		if z.z.ID == id {
-			return z
-		}
-	}
-	return nil
+	return find(l.store.zones, func(z *zoneRec) bool { return z.z.ID == id })
+}
+
+// zone finds the zone the request's path names.
+func (req *apiRequest) zone() (*zoneRec, *apiError) {
+	return found(req.loc.zoneByID(req.r.PathValue("shippingZoneId")), "Shipping zone not found")
 }
 
 func (s *Server) createShippingZone(req *apiRequest) (any, *apiError) {
@@ -205,9 +205,9 @@ func (s *Server) getShippingZone(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	z := l.zoneByID(req.r.PathValue("shippingZoneId"))
-	if z == nil {
-		return nil, notFound("Shipping zone not found")
+	z, e := req.zone()
+	if e != nil {
+		return nil, e
 	}
 	return storeAnswer("Shipping zone fetched successfully", zoneOf(z, withRates)), nil
 }
@@ -220,9 +220,9 @@ func (s *Server) updateShippingZone(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	z := l.zoneByID(req.r.PathValue("shippingZoneId"))
-	if z == nil {
-		return nil, notFound("Shipping zone not found")
+	z, e := req.zone()
+	if e != nil {
+		return nil, e
 	}
 	next := z.z
 	if e := b.applyTo(&next, false); e != nil {
@@ -237,15 +237,13 @@ func (s *Server) deleteShippingZone(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	id := req.r.PathValue("shippingZoneId")
-	for i, z := range l.store.zones {
-		if z.z.ID == id {
-			// The zone's rates go with it.
-			l.store.zones = slices.Delete(l.store.zones, i, i+1)
-			return map[string]any{"status": true, "message": "Shipping zone deleted successfully"}, nil
-		}
+	z, e := req.zone()
+	if e != nil {
+		return nil, e
 	}
-	return nil, notFound("Shipping zone not found")
+	// The zone's rates go with it.
+	l.store.zones = slices.DeleteFunc(l.store.zones, func(x *zoneRec) bool { return x == z })
+	return map[string]any{"status": true, "message": "Shipping zone deleted successfully"}, nil
 }
 
 // --- Shipping rates -------------------------------------------------------
@@ -394,12 +392,7 @@ func serviceIndex(sc *ghl.ShippingCarrier, value string) int {
 }
 
 func (z *zoneRec) rateByID(id string) *ghl.ShippingRate {
-	for _, r := range z.rates {
-		if r.ID == id {
-			return r
-		}
-	}
-	return nil
+	return find(z.rates, func(r *ghl.ShippingRate) bool { return r.ID == id })
 }
 
 func (s *Server) createShippingRate(req *apiRequest) (any, *apiError) {
@@ -410,9 +403,9 @@ func (s *Server) createShippingRate(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	z := l.zoneByID(req.r.PathValue("shippingZoneId"))
-	if z == nil {
-		return nil, notFound("Shipping zone not found")
+	z, e := req.zone()
+	if e != nil {
+		return nil, e
 	}
 	r := &ghl.ShippingRate{AltID: l.id, AltType: "location", ShippingZoneID: z.z.ID}
 	if e := b.applyTo(l, req, r, true); e != nil {
@@ -432,9 +425,9 @@ func (s *Server) listShippingRates(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	z := l.zoneByID(req.r.PathValue("shippingZoneId"))
-	if z == nil {
-		return nil, notFound("Shipping zone not found")
+	z, e := req.zone()
+	if e != nil {
+		return nil, e
 	}
 	items := inOrder(z.rates, limit, offset, func(r *ghl.ShippingRate) ghl.ShippingRate { return *r })
 	return map[string]any{"total": len(z.rates), "data": items}, nil
@@ -442,15 +435,12 @@ func (s *Server) listShippingRates(req *apiRequest) (any, *apiError) {
 
 // zoneRate finds the zone and rate a request's path names.
 func (req *apiRequest) zoneRate() (*zoneRec, *ghl.ShippingRate, *apiError) {
-	z := req.loc.zoneByID(req.r.PathValue("shippingZoneId"))
-	if z == nil {
-		return nil, nil, notFound("Shipping zone not found")
+	z, e := req.zone()
+	if e != nil {
+		return nil, nil, e
 	}
-	r := z.rateByID(req.r.PathValue("shippingRateId"))
-	if r == nil {
-		return nil, nil, notFound("Shipping rate not found")
-	}
-	return z, r, nil
+	r, e := found(z.rateByID(req.r.PathValue("shippingRateId")), "Shipping rate not found")
+	return z, r, e
 }
 
 func (s *Server) getShippingRate(req *apiRequest) (any, *apiError) {
@@ -549,12 +539,12 @@ func (b carrierBody) applyTo(sc *ghl.ShippingCarrier, create bool) *apiError {
 }
 
 func (l *location) carrierByID(id string) *ghl.ShippingCarrier {
-	for _, sc := range l.store.carriers {
-		if sc.ID == id {
-			return sc
-		}
-	}
-	return nil
+	return find(l.store.carriers, func(sc *ghl.ShippingCarrier) bool { return sc.ID == id })
+}
+
+// carrier finds the carrier the request's path names.
+func (req *apiRequest) carrier() (*ghl.ShippingCarrier, *apiError) {
+	return found(req.loc.carrierByID(req.r.PathValue("shippingCarrierId")), "Shipping carrier not found")
 }
 
 func (s *Server) createShippingCarrier(req *apiRequest) (any, *apiError) {
@@ -590,9 +580,9 @@ func (s *Server) getShippingCarrier(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	sc := l.carrierByID(req.r.PathValue("shippingCarrierId"))
-	if sc == nil {
-		return nil, notFound("Shipping carrier not found")
+	sc, e := req.carrier()
+	if e != nil {
+		return nil, e
 	}
 	return storeAnswer("Shipping carrier fetched successfully", *sc), nil
 }
@@ -605,9 +595,9 @@ func (s *Server) updateShippingCarrier(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	sc := l.carrierByID(req.r.PathValue("shippingCarrierId"))
-	if sc == nil {
-		return nil, notFound("Shipping carrier not found")
+	sc, e := req.carrier()
+	if e != nil {
+		return nil, e
 	}
 	next := *sc
 	if e := b.applyTo(&next, false); e != nil {
@@ -622,16 +612,14 @@ func (s *Server) deleteShippingCarrier(req *apiRequest) (any, *apiError) {
 	l := req.loc
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	id := req.r.PathValue("shippingCarrierId")
-	for i, sc := range l.store.carriers {
-		if sc.ID == id {
-			// The carrier's rates stay, as GHL keeps them, but no longer
-			// quote: availableRates skips a rate whose carrier is gone.
-			l.store.carriers = slices.Delete(l.store.carriers, i, i+1)
-			return map[string]any{"status": true, "message": "Shipping carrier deleted successfully"}, nil
-		}
+	sc, e := req.carrier()
+	if e != nil {
+		return nil, e
 	}
-	return nil, notFound("Shipping carrier not found")
+	// The carrier's rates stay, as GHL keeps them, but no longer quote:
+	// availableRates skips a rate whose carrier is gone.
+	l.store.carriers = slices.DeleteFunc(l.store.carriers, func(x *ghl.ShippingCarrier) bool { return x == sc })
+	return map[string]any{"status": true, "message": "Shipping carrier deleted successfully"}, nil
 }
 
 // --- Store settings -------------------------------------------------------
