@@ -187,6 +187,22 @@ func (a *App) Invoices(ctx context.Context, c Caller, q RecordQuery) (Page[Invoi
 	}, NewInvoice)
 }
 
+// Products lists the catalog's products (without their prices), newest
+// first.
+func (a *App) Products(ctx context.Context, c Caller, q RecordQuery) (Page[Product], error) {
+	// Refused rather than ignored: a filter that did nothing would list
+	// every product as if it had matched.
+	if q.Status != "" {
+		return Page[Product]{}, fieldErr("status", "products have no status to filter by")
+	}
+	if q.Order != "" {
+		return Page[Product]{}, fieldErr("order", "products belong to no order")
+	}
+	return page(ctx, c, q, a.d.Store.ProductList, func(x rankr.Product) store.ListKey {
+		return store.ListKey{CreatedAt: x.CreatedAt, LocationID: x.LocationID, ID: x.ID}
+	}, NewProduct)
+}
+
 // get reads one record by id, of a location the caller sees: one of
 // another location is not found.
 func get[R, V any](ctx context.Context, c Caller, what, loc, id string, read func(context.Context, string, string) (R, error),
@@ -223,6 +239,15 @@ func (a *App) Subscription(ctx context.Context, c Caller, loc, id string) (Subsc
 // Invoice shows an invoice.
 func (a *App) Invoice(ctx context.Context, c Caller, loc, id string) (Invoice, error) {
 	return get(ctx, c, "invoice", loc, id, a.d.Store.InvoiceGet, func(x rankr.Invoice) string { return x.LocationID }, NewInvoice)
+}
+
+// Product shows a product with its prices.
+func (a *App) Product(ctx context.Context, c Caller, loc, id string) (Product, error) {
+	p, err := get(ctx, c, "product", loc, id, a.d.Store.ProductGet, func(x rankr.Product) string { return x.LocationID }, NewProduct)
+	if err == nil && p.Prices == nil {
+		p.Prices = []Price{} // shown alone, a product says it has none
+	}
+	return p, err
 }
 
 // OrderDetail is an order with everything related to it: its items,

@@ -175,3 +175,53 @@ func NewInvoice(x rankr.Invoice) Invoice {
 		Total: Money{x.Total, x.Currency}, AmountPaid: Money{x.AmountPaid, x.Currency}, AmountDue: Money{x.AmountDue, x.Currency},
 		LiveMode: x.LiveMode, IssueDate: x.IssueDate, DueDate: x.DueDate, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, DeletedAt: x.DeletedAt}
 }
+
+// Product is a product of a location's catalog; shown alone, it has its
+// prices.
+type Product struct {
+	ID               string    `json:"id"`
+	LocationID       string    `json:"locationId"`
+	Name             string    `json:"name"`
+	Description      string    `json:"description,omitempty"`
+	ProductType      string    `json:"productType,omitempty"`
+	AvailableInStore bool      `json:"availableInStore"`
+	Image            string    `json:"image,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+	DeletedAt        time.Time `json:"deletedAt,omitzero"`
+	Prices           []Price   `json:"prices,omitempty"`
+}
+
+// Price is a price of a product.
+type Price struct {
+	ID                string    `json:"id"`
+	ProductID         string    `json:"productId"`
+	Name              string    `json:"name"`
+	Type              string    `json:"type"` // one_time or recurring
+	Amount            Money     `json:"amount"`
+	Currency          string    `json:"currency"`
+	Interval          string    `json:"interval,omitempty"`
+	IntervalCount     int       `json:"intervalCount,omitempty"`
+	SKU               string    `json:"sku,omitempty"`
+	TrackInventory    bool      `json:"trackInventory"`
+	AvailableQuantity *int64    `json:"availableQuantity,omitempty"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
+}
+
+// NewProduct is the view of a product, with the prices it holds.
+func NewProduct(x rankr.Product) Product {
+	p := Product{ID: x.ID, LocationID: x.LocationID, Name: x.Name, Description: x.Description, ProductType: x.ProductType,
+		AvailableInStore: x.AvailableInStore, Image: x.Image, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt, DeletedAt: x.DeletedAt}
+	for _, pr := range x.Prices {
+		p.Prices = append(p.Prices, NewPrice(pr))
+	}
+	return p
+}
+
+// NewPrice is the view of a price.
+func NewPrice(x rankr.Price) Price {
+	return Price{ID: x.ID, ProductID: x.ProductID, Name: x.Name, Type: x.Type, Amount: Money{x.Amount, x.Currency},
+		Currency: x.Currency, Interval: x.Interval, IntervalCount: x.IntervalCount, SKU: x.SKU, TrackInventory: x.TrackInventory,
+		AvailableQuantity: x.AvailableQuantity, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
+}

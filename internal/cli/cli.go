@@ -271,6 +271,7 @@ type CLI struct {
 	Transactions  RecordCmd[transactionKind] `cmd:"" help:"List or show transactions (payments)."`
 	Subscriptions SubscriptionsCmd           `cmd:"" help:"List or show subscriptions, or the renewals due."`
 	Invoices      RecordCmd[invoiceKind]     `cmd:"" help:"List or show invoices."`
+	Products      RecordCmd[productKind]     `cmd:"" help:"List the catalog's products, or show one with its prices."`
 
 	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's Payments API on your machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`

@@ -315,3 +315,41 @@ func (invoiceKind) list(ctx context.Context, a *app.App, q app.RecordQuery) ([]a
 func (invoiceKind) show(ctx context.Context, a *app.App, loc, id string) (any, func(io.Writer), error) {
 	return shown(a.Invoice(ctx, host(), loc, id))
 }
+
+type productKind struct{}
+
+func (productKind) list(ctx context.Context, a *app.App, q app.RecordQuery) ([]any, string, []string, error) {
+	p, err := a.Products(ctx, host(), q)
+	return listed(p, err, "ID\tCREATED\tTYPE\tIN STORE\tNAME",
+		func(x app.Product) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%t\t%s", x.ID, when(x.CreatedAt), dash(x.ProductType), x.AvailableInStore, x.Name)
+		})
+}
+
+func (productKind) show(ctx context.Context, a *app.App, loc, id string) (any, func(io.Writer), error) {
+	v, err := a.Product(ctx, host(), loc, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, func(w io.Writer) {
+		fmt.Fprintf(w, "id\t%s\nlocationId\t%s\nname\t%s\nproductType\t%s\navailableInStore\t%t\ncreatedAt\t%s\nupdatedAt\t%s\n",
+			v.ID, v.LocationID, v.Name, dash(v.ProductType), v.AvailableInStore, when(v.CreatedAt), when(v.UpdatedAt))
+		if !v.DeletedAt.IsZero() {
+			fmt.Fprintf(w, "deletedAt\t%s\n", when(v.DeletedAt))
+		}
+		if v.Description != "" {
+			fmt.Fprintf(w, "description\t%s\n", v.Description)
+		}
+		section(w, "prices", "ID\tNAME\tTYPE\tAMOUNT\tEVERY\tSKU\tSTOCK", len(v.Prices), func(i int) string {
+			p := v.Prices[i]
+			every, stock := "-", "-"
+			if p.Interval != "" {
+				every = fmt.Sprintf("%s×%d", p.Interval, p.IntervalCount)
+			}
+			if p.AvailableQuantity != nil {
+				stock = fmt.Sprint(*p.AvailableQuantity)
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", p.ID, p.Name, p.Type, p.Amount, every, dash(p.SKU), stock)
+		})
+	}, nil
+}

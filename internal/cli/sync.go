@@ -149,7 +149,7 @@ func listOfPhase(phase string) int {
 	switch phase {
 	case "subscription details": // subscriptions are listed; invoices are next
 		return slices.Index(progressLists, "invoices")
-	case "deletions", "done":
+	case "products", "deletions", "done": // the catalog has no bar
 		return len(progressLists)
 	}
 	return slices.Index(progressLists, phase) // -1: not a walk's phase

@@ -408,6 +408,10 @@ func (w *Webhooks) record(ctx context.Context, ev rankr.Event) (any, error) {
 		rec, err = w.store.SubscriptionGet(ctx, ev.LocationID, ev.RecordID)
 	case rankr.RecordInvoice:
 		rec, err = w.store.InvoiceGet(ctx, ev.LocationID, ev.RecordID)
+	case rankr.RecordProduct:
+		rec, err = w.store.ProductGet(ctx, ev.LocationID, ev.RecordID)
+	case rankr.RecordPrice:
+		rec, err = w.store.PriceGet(ctx, ev.LocationID, ev.RecordID)
 	case rankr.RecordFulfillmentPush:
 		rec, err = w.store.PushGet(ctx, ev.RecordID)
 	default:

@@ -11,7 +11,7 @@ type Event struct {
 	Seq        int64           `json:"seq"`
 	LocationID string          `json:"locationId"`
 	Kind       string          `json:"kind"`
-	RecordType string          `json:"recordType"` // order, fulfillment, transaction, subscription, invoice
+	RecordType string          `json:"recordType"` // order, fulfillment, transaction, subscription, invoice, product, price
 	RecordID   string          `json:"recordId"`
 	At         time.Time       `json:"at"`
 	Data       json.RawMessage `json:"data,omitempty"`
@@ -39,6 +39,12 @@ const (
 	InvoiceUpdated                = "invoice.updated"
 	InvoiceStatusChanged          = "invoice.status_changed"
 	InvoiceDeleted                = "invoice.deleted"
+	ProductCreated                = "product.created"
+	ProductUpdated                = "product.updated"
+	ProductDeleted                = "product.deleted"
+	PriceCreated                  = "price.created"
+	PriceUpdated                  = "price.updated"
+	PriceDeleted                  = "price.deleted"
 )
 
 // Record types named by events and by deletion marks.
@@ -48,6 +54,8 @@ const (
 	RecordTransaction  = "transaction"
 	RecordSubscription = "subscription"
 	RecordInvoice      = "invoice"
+	RecordProduct      = "product"
+	RecordPrice        = "price"
 )
 
 // InboxEvent is a webhook as received, kept durably until processed.

@@ -102,12 +102,27 @@ type Store interface {
 	// InvoiceList lists invoices, newest first.
 	InvoiceList(ctx context.Context, p ListParams) ([]rankr.Invoice, error)
 
+	// ProductUpsert stores products (of a location's catalog).
+	ProductUpsert(ctx context.Context, p ProductUpsertParams) (UpsertResult, error)
+	// ProductGet returns a product with its prices not deleted, or
+	// rankr.ErrNotFound. An empty location finds the id in any location.
+	ProductGet(ctx context.Context, locationID, id string) (rankr.Product, error)
+	// ProductList lists products, newest first (without their prices).
+	ProductList(ctx context.Context, p ListParams) ([]rankr.Product, error)
+	// PriceUpsert stores prices of products; each names its product.
+	PriceUpsert(ctx context.Context, p PriceUpsertParams) (UpsertResult, error)
+	// PriceGet returns a price, or rankr.ErrNotFound.
+	PriceGet(ctx context.Context, locationID, id string) (rankr.Price, error)
+	// PriceList lists a product's prices, oldest first.
+	PriceList(ctx context.Context, p PriceListParams) ([]rankr.Price, error)
+
 	// RecordsUnseenSince returns the ids of records of a kind that no list
 	// page has shown since the given time, that existed before it, and that
 	// are not yet marked deleted: the candidates for deletion after a full
 	// walk.
 	RecordsUnseenSince(ctx context.Context, p UnseenParams) ([]string, error)
-	// RecordMarkDeleted marks a record as deleted in GHL, with an event.
+	// RecordMarkDeleted marks a record as deleted in GHL, with an event; a
+	// product's prices are marked with it (an event each).
 	RecordMarkDeleted(ctx context.Context, p MarkDeletedParams) error
 
 	// CursorGet returns a checkpoint, or rankr.ErrNotFound.
@@ -319,6 +334,31 @@ type InvoiceUpsertParams struct {
 	Now        time.Time
 }
 
+// ProductUpsertParams stores a batch of products.
+type ProductUpsertParams struct {
+	LocationID string
+	Products   []rankr.Product // Prices are ignored: see PriceUpsert
+	SeenAt     time.Time
+	Checkpoint *rankr.Cursor
+	Now        time.Time
+}
+
+// PriceUpsertParams stores a batch of prices.
+type PriceUpsertParams struct {
+	LocationID string
+	Prices     []rankr.Price
+	SeenAt     time.Time
+	Checkpoint *rankr.Cursor
+	Now        time.Time
+}
+
+// PriceListParams selects a product's prices.
+type PriceListParams struct {
+	LocationID string
+	ProductID  string
+	Deleted    bool // include prices deleted in GHL
+}
+
 // ListParams selects records for a list. Empty fields do not filter.
 // Lists are ordered by creation time, then id, then location, newest first
 // unless Oldest: an order that does not change as records arrive, so that
@@ -369,7 +409,7 @@ func (k ListKey) IsZero() bool { return k.ID == "" }
 // UnseenParams selects deletion candidates.
 type UnseenParams struct {
 	LocationID string
-	RecordType string // rankr.RecordOrder, RecordTransaction, RecordSubscription or RecordInvoice
+	RecordType string // rankr.RecordOrder, RecordTransaction, RecordSubscription, RecordInvoice, RecordProduct or RecordPrice
 	Since      time.Time
 	Limit      int
 }

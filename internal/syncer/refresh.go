@@ -256,6 +256,10 @@ func (s *Syncer) refetch(ctx context.Context, client *ghl.Client, loc, recordTyp
 					Invoices: []rankr.Invoice{x}})
 			}
 		}
+	case rankr.RecordProduct:
+		err = s.refetchProduct(ctx, client, loc, id, seen)
+	case rankr.RecordPrice:
+		err = s.refetchPrice(ctx, client, loc, id, seen)
 	default:
 		return false, fmt.Errorf("%w: records of type %q cannot be fetched", rankr.ErrInvalid, recordType)
 	}

@@ -64,7 +64,8 @@ type Syncer struct {
 
 	mu       sync.Mutex
 	progress map[string]*Progress
-	refused  map[string]*refusals // by location, until a pass finishes
+	refused  map[string]*refusals  // by location, until a pass finishes
+	catalog  map[string]catalogGap // by location: the products scopes its token lacks
 }
 
 // New returns a syncer writing to st through clients.
@@ -79,7 +80,8 @@ func New(st store.Store, clients *Clients, opts Options) *Syncer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{store: st, clients: clients, opts: opts, log: opts.Logger, progress: map[string]*Progress{}, refused: map[string]*refusals{}}
+	return &Syncer{store: st, clients: clients, opts: opts, log: opts.Logger, progress: map[string]*Progress{}, refused: map[string]*refusals{},
+		catalog: map[string]catalogGap{}}
 }
 
 // Clients returns the syncer's GHL clients.
@@ -95,6 +97,8 @@ type Progress struct {
 	Transactions  atomic.Int64
 	Subscriptions atomic.Int64
 	Invoices      atomic.Int64
+	Products      atomic.Int64
+	Prices        atomic.Int64
 	Deleted       atomic.Int64
 	// Rounded counts amounts GHL sent with more decimals than their
 	// currency has, rounded half away from zero; Refused counts records not
@@ -203,6 +207,9 @@ func (s *Syncer) finish(ctx context.Context, locationID string, err error) error
 	}
 	if r := s.takeRefused(locationID); r != "" {
 		msgs = append(msgs, r)
+	}
+	if n := s.catalogNote(locationID); n != "" {
+		msgs = append(msgs, n)
 	}
 	msg := strings.Join(msgs, "; ")
 	var cerr *ConnectionError

@@ -28,6 +28,7 @@ const (
 	phaseSubscriptions = "subscriptions"
 	phaseSubDetails    = "subscription details"
 	phaseInvoices      = "invoices"
+	phaseProducts      = "products"
 	phaseDeletions     = "deletions"
 	phaseDone          = "done"
 )
@@ -129,6 +130,8 @@ func (s *Syncer) walk(ctx context.Context, loc, name string, deletions bool) (bo
 			err = w.next(ctx, s.subscriptionDetails(ctx, client, loc, time.Time{}))
 		case phaseInvoices:
 			err = w.invoicesPage(ctx)
+		case phaseProducts:
+			err = w.productsPage(ctx)
 		case phaseDeletions:
 			err = w.next(ctx, s.sweepDeletions(ctx, client, loc, cur.StartedAt))
 		default:
@@ -163,7 +166,7 @@ type walker struct {
 	deletions bool
 }
 
-var phaseOrder = []string{phaseOrders, phaseTransactions, phaseSubscriptions, phaseSubDetails, phaseInvoices, phaseDeletions, phaseDone}
+var phaseOrder = []string{phaseOrders, phaseTransactions, phaseSubscriptions, phaseSubDetails, phaseInvoices, phaseProducts, phaseDeletions, phaseDone}
 
 // advance moves to the next phase.
 func (w *walker) advance() {
@@ -466,7 +469,16 @@ func (s *Syncer) storeInvoices(ctx context.Context, loc string, items []ghl.Invo
 // record GHL no longer serves is marked deleted; one it does serve (a list
 // skipped it while data shifted) is stored again and kept.
 func (s *Syncer) sweepDeletions(ctx context.Context, client *ghl.Client, loc string, since time.Time) error {
-	for _, kind := range []string{rankr.RecordOrder, rankr.RecordTransaction, rankr.RecordSubscription, rankr.RecordInvoice} {
+	kinds := []string{rankr.RecordOrder, rankr.RecordTransaction, rankr.RecordSubscription, rankr.RecordInvoice}
+	// The catalog is swept only when the walk could list it: a product
+	// (then its prices, which its refetch lists again) before prices.
+	switch gap := s.catalogGapOf(loc); {
+	case !gap.products && !gap.prices:
+		kinds = append(kinds, rankr.RecordProduct, rankr.RecordPrice)
+	case !gap.products:
+		kinds = append(kinds, rankr.RecordProduct)
+	}
+	for _, kind := range kinds {
 		checked := map[string]bool{}
 		for {
 			ids, err := s.store.RecordsUnseenSince(ctx, store.UnseenParams{LocationID: loc, RecordType: kind, Since: since, Limit: 500})

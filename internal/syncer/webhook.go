@@ -34,7 +34,7 @@ type Applied struct {
 
 // ApplyWebhooks stores what a batch of webhooks carries, in order: orders
 // straight from their payloads (no API call; the usual newer-wins rules
-// apply), invoices, and connections' install states. Orders and invoices
+// apply), invoices, products and prices, and connections' install states. Orders and invoices
 // are written one batch per location, so that a storm of webhooks costs a
 // few transactions, not one each. It returns what it did with each webhook
 // and the refreshes that should follow (orders' payments and fulfillments,
@@ -47,6 +47,10 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 		orderAt  []int // which webhook each order came from
 		invoices []rankr.Invoice
 		invAt    []int
+		products []rankr.Product
+		prodAt   []int
+		prices   []rankr.Price
+		priceAt  []int
 	}
 	groups := map[string]*group{}
 	var locs []string
@@ -134,6 +138,54 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			g := groupOf(loc)
 			g.invoices = append(g.invoices, x)
 			g.invAt = append(g.invAt, i)
+		case ghl.EventProductCreate, ghl.EventProductUpdate, ghl.EventProductDelete:
+			if ok, why := accepting(loc); !ok {
+				out[i].Outcome = why
+				continue
+			}
+			v, err := webhookProduct(env)
+			if err != nil || v.ID == "" || (v.UpdatedAt.IsZero() && v.CreatedAt.IsZero()) {
+				out[i].Err = fmt.Errorf("%w: %s without a usable product: %v", rankr.ErrInvalid, env.Type, err)
+				continue
+			}
+			if env.Type == ghl.EventProductDelete {
+				err := s.store.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: loc, RecordType: rankr.RecordProduct, ID: v.ID, At: s.opts.Now()})
+				if err != nil {
+					return nil, nil, err
+				}
+				out[i].Outcome = "product deleted"
+				continue
+			}
+			g := groupOf(loc)
+			g.products = append(g.products, product(loc, *v, webhookKeys))
+			g.prodAt = append(g.prodAt, i)
+		case ghl.EventPriceCreate, ghl.EventPriceUpdate, ghl.EventPriceDelete:
+			if ok, why := accepting(loc); !ok {
+				out[i].Outcome = why
+				continue
+			}
+			v, err := webhookPrice(env)
+			if err != nil || v.ID == "" || v.Product == "" || (v.UpdatedAt.IsZero() && v.CreatedAt.IsZero()) {
+				out[i].Err = fmt.Errorf("%w: %s without a usable price: %v", rankr.ErrInvalid, env.Type, err)
+				continue
+			}
+			if env.Type == ghl.EventPriceDelete {
+				err := s.store.RecordMarkDeleted(ctx, store.MarkDeletedParams{LocationID: loc, RecordType: rankr.RecordPrice, ID: v.ID, At: s.opts.Now()})
+				if err != nil {
+					return nil, nil, err
+				}
+				out[i].Outcome = "price deleted"
+				continue
+			}
+			x, a := price(loc, v.Product, *v, webhookKeys)
+			if a.err != nil {
+				out[i].Outcome = s.notApplied(loc, a)
+				continue
+			}
+			rounded[i] = s.roundedNote(loc, a)
+			g := groupOf(loc)
+			g.prices = append(g.prices, x)
+			g.priceAt = append(g.priceAt, i)
 		case ghl.EventUninstall, ghl.EventInstall:
 			if outcome, handled, err := s.oauthAppEvent(ctx, env); err != nil {
 				return nil, nil, err
@@ -181,6 +233,26 @@ func (s *Syncer) ApplyWebhooks(ctx context.Context, evs []rankr.InboxEvent) ([]A
 			did := outcomesOf(res)
 			for k, v := range g.invoices {
 				out[g.invAt[k]].Outcome = did.of("invoice", v.ID)
+			}
+		}
+		if len(g.products) > 0 {
+			res, err := s.store.ProductUpsert(ctx, store.ProductUpsertParams{LocationID: loc, Products: g.products, Now: s.opts.Now()})
+			if err != nil {
+				return nil, nil, err
+			}
+			did := outcomesOf(res)
+			for k, v := range g.products {
+				out[g.prodAt[k]].Outcome = did.of("product", v.ID)
+			}
+		}
+		if len(g.prices) > 0 {
+			res, err := s.store.PriceUpsert(ctx, store.PriceUpsertParams{LocationID: loc, Prices: g.prices, Now: s.opts.Now()})
+			if err != nil {
+				return nil, nil, err
+			}
+			did := outcomesOf(res)
+			for k, v := range g.prices {
+				out[g.priceAt[k]].Outcome = did.of("price", v.ID)
 			}
 		}
 	}

@@ -219,6 +219,8 @@ var deletable = map[string]struct{ table, event string }{
 	rankr.RecordTransaction:  {"transactions", rankr.TransactionDeleted},
 	rankr.RecordSubscription: {"subscriptions", rankr.SubscriptionDeleted},
 	rankr.RecordInvoice:      {"invoices", rankr.InvoiceDeleted},
+	rankr.RecordProduct:      {"products", rankr.ProductDeleted},
+	rankr.RecordPrice:        {"prices", rankr.PriceDeleted},
 }
 
 // RecordsUnseenSince lists deletion candidates.
@@ -255,6 +257,9 @@ func (s *Store) RecordMarkDeleted(ctx context.Context, p store.MarkDeletedParams
 		}
 		if err := t.appendEvent(ctx, p.LocationID, d.event, p.RecordType, p.ID, at, nil); err != nil {
 			return err
+		}
+		if p.RecordType == rankr.RecordProduct {
+			return t.deletePrices(ctx, p.LocationID, p.ID, at)
 		}
 		if p.RecordType == rankr.RecordTransaction {
 			var orderID string

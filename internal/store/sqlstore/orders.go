@@ -441,6 +441,7 @@ var (
 	transactionsTable  = listTable{name: "transactions", statusCol: "status", amountCol: "amount", orderCol: true, deleted: true}
 	subscriptionsTable = listTable{name: "subscriptions", statusCol: "status", amountCol: "amount", orderCol: true, deleted: true}
 	invoicesTable      = listTable{name: "invoices", statusCol: "status", amountCol: "total", deleted: true}
+	productsTable      = listTable{name: "products", deleted: true}
 	pushesTable        = listTable{name: "fulfillment_pushes", statusCol: "state", orderCol: true}
 	noticesTable       = listTable{name: "notices", statusCol: "state"}
 )

@@ -25,6 +25,10 @@ type Options struct {
 	// IgnoreDeleted skips records deleted in the sandbox (nothing but a full
 	// walk can notice them).
 	IgnoreDeleted bool
+	// Catalog compares the products and their prices too. Only a backfill
+	// or full walk since the last change GHL sent no webhook for (a stock
+	// taken by an order) brings them level.
+	Catalog bool
 }
 
 // diff collects mismatches, to report many at once.
@@ -144,6 +148,9 @@ func compareLocation(ctx context.Context, t testing.TB, st store.Store, lt sandb
 	}
 	for _, x := range lt.Invoices {
 		compareInvoice(ctx, t, st, loc, x, opts, d)
+	}
+	if opts.Catalog {
+		compareCatalog(ctx, t, st, lt, d)
 	}
 }
 
