@@ -273,7 +273,7 @@ type CLI struct {
 	Invoices      RecordCmd[invoiceKind]     `cmd:"" help:"List or show invoices."`
 	Products      RecordCmd[productKind]     `cmd:"" help:"List the catalog's products, or show one with its prices."`
 
-	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's Payments API on your machine."`
+	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's commerce APIs (payments, invoices, products, store), OAuth and webhooks on your machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 
 	Completions kongplete.InstallCompletions `cmd:"" help:"Install shell completions (bash, zsh or fish)."`
