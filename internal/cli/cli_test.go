@@ -232,6 +232,24 @@ func TestConnectExplainsRefusals(t *testing.T) {
 	if out := s.must(t, "status"); !strings.Contains(out, "no connections") {
 		t.Fatalf("status after refusals: %s", out)
 	}
+	// Without the catalog's scopes the token connects, and says what the
+	// catalog lacks.
+	if err := s.sb.AddToken(loc.ID, "pit-no-catalog", ghl.ScopeOrdersRead, ghl.ScopeTransactionsRead, ghl.ScopeSubscriptionsRead,
+		ghl.ScopeInvoicesRead); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.must(t, "connect", "--location", loc.ID, "--token", "pit-no-catalog", "--base-url", s.url); !strings.Contains(out,
+		"lacks "+ghl.ScopeProductsRead+" and "+ghl.ScopePricesRead+": the catalog") {
+		t.Fatalf("connect without the catalog's scopes: %s", out)
+	}
+	if err := s.sb.AddToken(loc.ID, "pit-no-prices", ghl.ScopeOrdersRead, ghl.ScopeTransactionsRead, ghl.ScopeSubscriptionsRead,
+		ghl.ScopeInvoicesRead, ghl.ScopeProductsRead); err != nil {
+		t.Fatal(err)
+	}
+	if out := s.must(t, "connect", "--location", loc.ID, "--token", "pit-no-prices", "--base-url", s.url); !strings.Contains(out,
+		"lacks "+ghl.ScopePricesRead+": the catalog") {
+		t.Fatalf("connect without the prices' scope: %s", out)
+	}
 	code, out, _ := s.run(t, "connect", "--location", loc.ID, "--token", "pit-partial", "--base-url", s.url, "--no-verify")
 	if code != 0 || !strings.Contains(out, "connected") {
 		t.Fatalf("--no-verify: %d %s", code, out)

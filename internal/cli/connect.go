@@ -44,9 +44,10 @@ func (c *ConnectCmd) Run(ctx context.Context, g *Globals) error {
 		return errors.New("the token is empty")
 	}
 	var total int
+	var lacks []string
 	if !c.NoVerify {
 		var err error
-		if total, err = verify(ctx, c.BaseURL, c.Location, token); err != nil {
+		if total, lacks, err = verify(ctx, c.BaseURL, c.Location, token); err != nil {
 			return err
 		}
 	}
@@ -63,17 +64,23 @@ func (c *ConnectCmd) Run(ctx context.Context, g *Globals) error {
 	if !c.NoVerify {
 		fmt.Fprintf(g.stdout, "GHL reports %d orders; run `rankr sync` to copy them now, or `rankr serve` to keep syncing\n", total)
 	}
+	if len(lacks) > 0 {
+		fmt.Fprintf(g.stdout, "note: the token lacks %s: the catalog (rankr products) will not sync until they are added; everything else will\n",
+			strings.Join(lacks, " and "))
+	}
 	return nil
 }
 
 // verify makes one cheap call per scope the sync needs, and explains what is
-// wrong with the token if any fails. It returns GHL's order count.
-func verify(ctx context.Context, baseURL, loc, token string) (int, error) {
+// wrong with the token if any fails. It returns GHL's order count, and the
+// catalog's scopes the token lacks: the catalog is optional, so those are
+// said, not refused.
+func verify(ctx context.Context, baseURL, loc, token string) (int, []string, error) {
 	c := ghl.NewClient(ghl.StaticToken(token), ghl.WithBaseURL(baseURL),
 		ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 3, BaseDelay: 200_000_000, MaxDelay: 2_000_000_000}))
 	orders, err := c.ListOrders(ctx, ghl.ListOrdersParams{LocationID: loc, Limit: 1})
 	if err := explain(loc, err); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var missing []string
 	for _, s := range syncScopes[1:] {
@@ -90,14 +97,26 @@ func verify(ctx context.Context, baseURL, loc, token string) (int, error) {
 		case errors.Is(err, ghl.ErrMissingScope):
 			missing = append(missing, fmt.Sprintf("%s (for %s)", s.scope, s.what))
 		case err != nil:
-			return 0, explain(loc, err)
+			return 0, nil, explain(loc, err)
 		}
 	}
 	if len(missing) > 0 {
-		return 0, fmt.Errorf("the token lacks %s; add the scopes to the Private Integration in GHL (Settings > Private Integrations) and run connect again",
+		return 0, nil, fmt.Errorf("the token lacks %s; add the scopes to the Private Integration in GHL (Settings > Private Integrations) and run connect again",
 			strings.Join(missing, ", "))
 	}
-	return orders.TotalCount, nil
+	var lacks []string
+	products, err := c.ListProducts(ctx, ghl.ListProductsParams{LocationID: loc, Limit: 1})
+	switch {
+	case errors.Is(err, ghl.ErrMissingScope):
+		lacks = append(lacks, ghl.ScopeProductsRead, ghl.ScopePricesRead)
+	case err == nil && len(products.Items) > 0:
+		_, err = c.ListPrices(ctx, ghl.ListPricesParams{LocationID: loc, ProductID: products.Items[0].ID, Limit: 1})
+		if errors.Is(err, ghl.ErrMissingScope) {
+			lacks = append(lacks, ghl.ScopePricesRead)
+		}
+	}
+	// Any other failure of these optional reads is the sync's to report.
+	return orders.TotalCount, lacks, nil
 }
 
 // explain words a failed check for someone setting rankr up.
