@@ -146,6 +146,7 @@ func (g *generator) location(i, orders int) *location {
 
 func (g *generator) products(d dice, l *location, start time.Time) {
 	userID := d.ghlID()
+	l.userID = userID // the location's user: the one who set up its catalog
 	for _, item := range catalog {
 		at := start.Add(-d.duration(24*time.Hour, 200*24*time.Hour)).Truncate(time.Millisecond)
 		pr := &productRec{p: ghl.Product{

@@ -133,6 +133,7 @@ type LocationInfo struct {
 	Token     string `json:"token"`
 	CompanyID string `json:"companyId"`
 	StoreID   string `json:"storeId,omitempty"` // the products API's store
+	UserID    string `json:"userId,omitempty"`  // the location's user, who made its catalog
 }
 
 // company is an agency: the owner of some locations, and a resource with a
@@ -269,7 +270,7 @@ func (s *Server) Locations() []LocationInfo {
 	defer s.mu.RUnlock()
 	out := make([]LocationInfo, 0, len(s.locations))
 	for _, l := range s.locations {
-		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token, CompanyID: l.companyID, StoreID: l.storeID()})
+		out = append(out, LocationInfo{ID: l.id, Name: l.name, Token: l.token, CompanyID: l.companyID, StoreID: l.storeID(), UserID: l.userID})
 	}
 	return out
 }

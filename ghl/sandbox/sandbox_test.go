@@ -471,3 +471,24 @@ func TestVersionHeaderIsRequired(t *testing.T) {
 		}
 	}
 }
+
+// Each location's start-line entry names its store and its user, as the
+// products API and its records know them, for a client to be pointed at.
+func TestLocationInfoNamesStoreAndUser(t *testing.T) {
+	t.Parallel()
+	sb := newSandbox(t, sandbox.Config{Seed: 5, Locations: 2, Orders: 10, Anchor: anchor})
+	for _, l := range sb.Locations() {
+		tr, err := sb.Truth(l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cat := tr.Locations[0].Catalog
+		if cat == nil || l.StoreID == "" || l.StoreID != cat.StoreID {
+			t.Errorf("%s: storeId %q, the catalog's %+v", l.ID, l.StoreID, cat)
+			continue
+		}
+		if l.UserID == "" || len(cat.Products) == 0 || len(cat.Products[0].Prices) == 0 || cat.Products[0].Prices[0].UserID != l.UserID {
+			t.Errorf("%s: userId %q is not the catalog's user", l.ID, l.UserID)
+		}
+	}
+}

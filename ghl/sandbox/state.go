@@ -15,6 +15,7 @@ import (
 type location struct {
 	id, name, token string
 	companyID       string
+	userID          string // the sub-account user the seeded catalog is by
 	currency        string
 
 	mu       sync.RWMutex
