@@ -80,9 +80,10 @@ mailpit_start() {
 			fi
 			sleep 0.1
 		done
-		mailpit_stop
+		# Its log first: mailpit_stop removes it.
 		echo "mailpit did not start (try $tries):" >&2
-		cat "$MAILPIT_LOG" >&2
+		cat "$MAILPIT_LOG" >&2 || true
+		mailpit_stop
 	done
 	return 1
 }
