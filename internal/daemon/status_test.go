@@ -301,3 +301,36 @@ func TestStatusPagesShareOneCount(t *testing.T) {
 		t.Fatalf("%d refreshes: Counts %d times, the records counted %d times, the feed read %d times", refreshes, counts, recounts, moves)
 	}
 }
+
+// A process starting on a database whose counts another saved goes on
+// from them through the change feed: it does not count every record again.
+func TestStatusStartsFromSavedCounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := "sqlite:" + filepath.Join(t.TempDir(), "rankr.db")
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	first := openDaemon(t, db, daemon.Config{})
+	if _, err := first.Connect(ctx, "L0", "L0", "http://127.0.0.1:1", "token"); err != nil {
+		t.Fatal(err)
+	}
+	upsertOrder(t, first.Store, "L0", "o1", at)
+	if _, err := first.Status(ctx); err != nil { // counts the records, and saves them
+		t.Fatal(err)
+	}
+	upsertOrder(t, first.Store, "L0", "o2", at) // after the save
+	first.Close()
+
+	again := openDaemon(t, db, daemon.Config{})
+	counting := &countingStore{Store: again.Store}
+	again.Store = counting
+	st, err := again.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 1 || st[0].Counts.Orders != 2 {
+		t.Fatalf("status after a restart: %+v", st)
+	}
+	if _, recounts, moves := counting.calls(); recounts != 0 || moves != 1 {
+		t.Fatalf("after a restart the records were counted %d times, the feed read %d times; want the feed read once from the saved counts", recounts, moves)
+	}
+}

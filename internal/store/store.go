@@ -195,6 +195,12 @@ type Store interface {
 	// what changed, not what is stored; from the zero AllCounts (or far
 	// behind) it counts the records.
 	CountsSince(ctx context.Context, from AllCounts) (AllCounts, error)
+	// CountsSnapshot returns the counts last saved with CountsSave, and
+	// when they were saved; rankr.ErrNotFound when none were.
+	CountsSnapshot(ctx context.Context) (AllCounts, time.Time, error)
+	// CountsSave saves counts for a process starting later to continue
+	// from; counts older (by Seq) than those saved are not saved.
+	CountsSave(ctx context.Context, c AllCounts, at time.Time) error
 
 	// Reconciliation keeps balances, exceptions and renewals (reconcile.go).
 	Reconciliation

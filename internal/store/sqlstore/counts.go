@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store"
@@ -287,5 +288,45 @@ func (t *tx) countFulfillmentShares(ctx context.Context, loc string, orders map[
 		}
 	}
 	counts[loc] = c
+	return nil
+}
+
+// CountsSnapshot reads the saved counts.
+func (s *Store) CountsSnapshot(ctx context.Context) (store.AllCounts, time.Time, error) {
+	var out store.AllCounts
+	var counts string
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq, counts, saved_at FROM counts_snapshot WHERE id = 1`).Scan(&out.Seq, &counts, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, time.Time{}, notFound("saved counts")
+	}
+	if err != nil {
+		return out, time.Time{}, fmt.Errorf("reading the saved counts: %w", unavailable(err))
+	}
+	if err := json.Unmarshal([]byte(counts), &out.Locations); err != nil {
+		return store.AllCounts{}, time.Time{}, fmt.Errorf("reading the saved counts: %w", err)
+	}
+	if out.Locations == nil {
+		out.Locations = map[string]rankr.Counts{}
+	}
+	return out, time.UnixMilli(at).UTC(), nil
+}
+
+// CountsSave saves counts unless newer ones are saved: processes sharing a
+// database each save theirs, and the newest stays.
+func (s *Store) CountsSave(ctx context.Context, c store.AllCounts, at time.Time) error {
+	if c.Locations == nil {
+		return invalid("saving counts needs them counted first")
+	}
+	counts, err := json.Marshal(c.Locations)
+	if err != nil {
+		return fmt.Errorf("saving the counts: %w", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO counts_snapshot (id, seq, counts, saved_at) VALUES (1, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, counts = excluded.counts, saved_at = excluded.saved_at
+		WHERE counts_snapshot.seq <= excluded.seq`), c.Seq, string(counts), at.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("saving the counts: %w", unavailable(err))
+	}
 	return nil
 }

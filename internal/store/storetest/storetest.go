@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		"PushRepeated":         testPushRepeated,
 		"RankrStatus":          testRankrStatus,
 		"Gauges":               testGauges,
+		"CountsSnapshot":       testCountsSnapshot,
 
 		"Notices":                  testNotices,
 		"NoticeLeases":             testNoticeLeases,
