@@ -28,6 +28,7 @@ type ServeCmd struct {
 	Workers      int           `help:"Sync jobs running at once in this process." default:"8" env:"RANKR_WORKERS"`
 	ID           string        `help:"A name for this process among those sharing a PostgreSQL database." env:"RANKR_INSTANCE_ID"`
 	InboxKeep    time.Duration `help:"How long processed webhooks stay in the inbox (to look into, and to know redeliveries); 0 keeps them forever." name:"inbox-retention" default:"168h" env:"RANKR_INBOX_RETENTION"`
+	DeliveryKeep time.Duration `help:"How long outbound deliveries that ended (delivered, or dead) are kept, to look into and to replay; 0 keeps them forever." name:"delivery-retention" default:"720h" env:"RANKR_DELIVERY_RETENTION"`
 
 	Reconcile ReconcileFlags `embed:""`
 
@@ -81,7 +82,7 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		Webhook:     wh,
 		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
-			InboxRetention: keep},
+			InboxRetention: keep, DeliveryRetention: forever(c.DeliveryKeep)},
 		Reconcile:   c.Reconcile.policy(),
 		Mail:        c.MailFlags.config(),
 		AlertEmails: c.AlertEmails,
@@ -182,4 +183,13 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	printNotices(g.stdout, st)
 	return nil
+}
+
+// forever turns a retention flag's 0 ("keep them forever") into
+// jobs.Config's negative.
+func forever(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

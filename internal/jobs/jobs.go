@@ -253,9 +253,10 @@ func (PruneArgs) InsertOpts() river.InsertOpts {
 
 type pruneWorker struct {
 	river.WorkerDefaults[PruneArgs]
-	st        store.Store
-	retention time.Duration
-	log       *slog.Logger
+	st         store.Store
+	retention  time.Duration // the inbox's; 0: kept
+	deliveries time.Duration // the outbound deliveries'; 0: kept
+	log        *slog.Logger
 }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
@@ -265,12 +266,39 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	if err != nil {
 		return periodic(w.log, "pruning the webhook inbox", err)
 	}
-	cutoff := now.Add(-w.retention)
-	n, err := pruneInbox(ctx, w.st, cutoff)
-	if n > 0 {
-		w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", cutoff.Format(time.RFC3339))
+	if w.retention > 0 {
+		cutoff := now.Add(-w.retention)
+		n, err := pruneInbox(ctx, w.st, cutoff)
+		if n > 0 {
+			w.log.Info("pruned processed webhooks from the inbox", "webhooks", n, "processedBefore", cutoff.Format(time.RFC3339))
+		}
+		if err != nil {
+			return periodic(w.log, "pruning the webhook inbox", err)
+		}
 	}
-	return periodic(w.log, "pruning the webhook inbox", err)
+	if w.deliveries > 0 {
+		cutoff := now.Add(-w.deliveries)
+		n, err := pruneDeliveries(ctx, w.st, cutoff)
+		if n > 0 {
+			w.log.Info("pruned ended outbound deliveries", "deliveries", n, "endedBefore", cutoff.Format(time.RFC3339))
+		}
+		return periodic(w.log, "pruning the outbound deliveries", err)
+	}
+	return nil
+}
+
+// pruneDeliveries deletes the deliveries that ended before cutoff, a slice
+// at a time, and returns how many.
+func pruneDeliveries(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
+	const slice = 2000
+	total := 0
+	for {
+		n, err := st.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: cutoff, Limit: slice})
+		total += n
+		if err != nil || n < slice {
+			return total, err
+		}
+	}
 }
 
 // pruneInbox deletes the webhooks processed before cutoff, a slice at a time
@@ -334,7 +362,11 @@ type Config struct {
 	// looking into and for recognising redeliveries (default 7 days;
 	// negative: forever). Pruning runs every PruneInterval (default 1 h).
 	InboxRetention time.Duration
-	PruneInterval  time.Duration
+	// DeliveryRetention is how long outbound deliveries that ended
+	// (delivered or dead) are kept, to look into and to replay (default 30
+	// days; negative: forever).
+	DeliveryRetention time.Duration
+	PruneInterval     time.Duration
 	// OAuth mints the location tokens of agency installs.
 	OAuth LocationMinter
 	// UseCases runs the API's background use cases (UseCaseArgs).
@@ -402,6 +434,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	cfg.Workers = cmp.Or(cfg.Workers, 8)
 	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, 10*time.Second)
 	cfg.InboxRetention = cmp.Or(cfg.InboxRetention, 7*24*time.Hour)
+	cfg.DeliveryRetention = cmp.Or(cfg.DeliveryRetention, 30*24*time.Hour)
 	cfg.PruneInterval = cmp.Or(cfg.PruneInterval, time.Hour)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -418,7 +451,8 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &pushWorker{p: pusher, log: cfg.Logger})
 	river.AddWorker(workers, &noticeWorker{n: cfg.Notifier, a: cfg.Alerter, log: cfg.Logger})
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
-	river.AddWorker(workers, &pruneWorker{st: st, retention: cfg.InboxRetention, log: cfg.Logger})
+	river.AddWorker(workers, &pruneWorker{st: st, retention: max(cfg.InboxRetention, 0), deliveries: max(cfg.DeliveryRetention, 0),
+		log: cfg.Logger})
 	river.AddWorker(workers, &locationTokenWorker{m: cfg.OAuth})
 	river.AddWorker(workers, &useCaseWorker{run: cfg.UseCases})
 	client, err := river.NewClient(driver, &river.Config{
@@ -467,7 +501,7 @@ func periodicJobs(cfg Config) []*river.PeriodicJob {
 			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
-	if cfg.InboxRetention > 0 {
+	if cfg.InboxRetention > 0 || cfg.DeliveryRetention > 0 {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.PruneInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -46,5 +47,50 @@ func TestPruneInbox(t *testing.T) {
 	}
 	if pending, _ := st.InboxPending(ctx); pending != 50 {
 		t.Fatalf("%d unprocessed webhooks left, want 50", pending)
+	}
+}
+
+// The prune job also takes the outbound deliveries that ended longer ago
+// than their retention, and leaves those still under way.
+func TestPruneJobTakesEndedDeliveries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	if _, err := st.WebhookEndpointCreate(ctx, store.WebhookEndpointCreateParams{ID: "e1", URL: "https://hooks.example/e1",
+		Secret: []byte("sealed"), Events: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-40 * 24 * time.Hour).UTC().Truncate(time.Millisecond)
+	for i := range 3 {
+		o := rankr.Order{ID: fmt.Sprintf("o%d", i), LocationID: "L", Amount: 100, Currency: "USD", Status: "pending",
+			FulfillmentStatus: "unfulfilled", CreatedAt: at, UpdatedAt: at}
+		if _, err := st.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: "L", Orders: []store.OrderVersion{{Order: o}}, Now: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.WebhookFanOut(ctx, store.WebhookFanOutParams{Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := st.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: 2, Lease: time.Minute, Now: at})
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claimed %d, %v", len(claimed), err)
+	}
+	d := claimed[0].Delivery
+	if err := st.WebhookDeliveryFinish(ctx, store.WebhookDeliveryFinishParams{ID: d.ID, Claim: d.Claim, State: rankr.DeliveryDelivered,
+		Status: 200, Now: at}); err != nil {
+		t.Fatal(err)
+	}
+	w := &pruneWorker{st: st, deliveries: 30 * 24 * time.Hour, log: slog.New(slog.DiscardHandler)}
+	if err := w.Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.WebhookDeliveryList(ctx, store.WebhookDeliveryListParams{Limit: 10})
+	if err != nil || len(left) != 2 {
+		t.Fatalf("%d deliveries left (%v), want the one sending and the one pending", len(left), err)
+	}
+	for _, l := range left {
+		if l.ID == d.ID {
+			t.Fatalf("the delivery that ended 40 days ago is still there")
+		}
 	}
 }

@@ -63,6 +63,10 @@ type Outbound interface {
 	// WebhookDeliveryList lists deliveries, newest first, without their
 	// bodies (WebhookDeliveryGet has them).
 	WebhookDeliveryList(ctx context.Context, p WebhookDeliveryListParams) ([]rankr.WebhookDelivery, error)
+	// WebhookDeliveryPrune deletes up to Limit deliveries that ended
+	// (delivered or dead) before Before, oldest first, and returns how
+	// many; pending and sending ones are kept whatever their age.
+	WebhookDeliveryPrune(ctx context.Context, p WebhookDeliveryPruneParams) (int, error)
 	// WebhookDeliveryReplay makes delivered or dead deliveries pending
 	// again, due at once by the database's clock, with their message id and
 	// body; it returns how many. Deliveries pending or sending, and those of removed endpoints,
@@ -147,6 +151,12 @@ type ClaimedDelivery struct {
 	// Endpoint is the delivery's endpoint as the claim read it: its URL
 	// and secrets are current for the attempt.
 	Endpoint rankr.WebhookEndpoint
+}
+
+// WebhookDeliveryPruneParams bounds a pruning of the deliveries.
+type WebhookDeliveryPruneParams struct {
+	Before time.Time
+	Limit  int // default 1000, at most 10,000
 }
 
 // WebhookDeliveryFinishParams ends an attempt: State is delivered, pending

@@ -666,3 +666,20 @@ func (s *Store) WebhookDeliveryReplay(ctx context.Context, p store.WebhookDelive
 	}
 	return int(n), nil
 }
+
+// WebhookDeliveryPrune deletes ended deliveries, by their partial index.
+func (s *Store) WebhookDeliveryPrune(ctx context.Context, p store.WebhookDeliveryPruneParams) (int, error) {
+	if p.Before.IsZero() {
+		return 0, invalid("pruning the deliveries needs a time to prune before")
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+		WHERE state IN ('delivered', 'dead') AND updated_at < ? ORDER BY updated_at LIMIT ?)`), p.Before.UnixMilli(), limit(p.Limit, 1000, 10_000))
+	if err != nil {
+		return 0, fmt.Errorf("pruning the outbound deliveries: %w", unavailable(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("pruning the outbound deliveries: %w", err)
+	}
+	return int(n), nil
+}

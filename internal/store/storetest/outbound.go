@@ -407,3 +407,50 @@ func testWebhookClaimersShare(t *testing.T, s store.Store) {
 		return ids, err
 	})
 }
+
+// testWebhookDeliveryPrune: only deliveries that ended (delivered or dead)
+// before the cutoff go, oldest first, a slice at a time; pending and
+// sending ones stay whatever their age.
+func testWebhookDeliveryPrune(t *testing.T, s store.Store) {
+	addEndpoint(t, s, "e1", "", "*")
+	for i := range 4 {
+		upsertOrders(t, s, "L", false, order("L", fmt.Sprintf("o%d", i), at(i), "pending"))
+	}
+	fanOutAll(t, s, 100)
+	old := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Millisecond)
+	claimed, err := s.WebhookDeliveryClaim(ctx, store.WebhookDeliveryClaimParams{Limit: 3, Lease: time.Minute, Now: old})
+	if err != nil || len(claimed) != 3 {
+		t.Fatalf("claimed %d, %v", len(claimed), err)
+	}
+	// Two end long ago (one delivered, one dead); the third is still
+	// being sent; the fourth was never claimed.
+	for i, state := range []rankr.DeliveryState{rankr.DeliveryDelivered, rankr.DeliveryDead} {
+		d := claimed[i].Delivery
+		if err := s.WebhookDeliveryFinish(ctx, store.WebhookDeliveryFinishParams{ID: d.ID, Claim: d.Claim, State: state, Status: 200,
+			Now: old.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{}); err == nil {
+		t.Error("a pruning without a cutoff was done")
+	}
+	if n, err := s.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: old.Add(-time.Hour)}); err != nil || n != 0 {
+		t.Fatalf("pruned %d before they ended, %v", n, err)
+	}
+	n, err := s.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: time.Now(), Limit: 1})
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d of one slice, %v", n, err)
+	}
+	if _, err := s.WebhookDeliveryGet(ctx, claimed[0].Delivery.ID); !errors.Is(err, rankr.ErrNotFound) {
+		t.Errorf("the oldest ended delivery is still there: %v", err)
+	}
+	if n, err := s.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: time.Now()}); err != nil || n != 1 {
+		t.Fatalf("pruned %d of the rest, %v", n, err)
+	}
+	left := deliveries(t, s, store.WebhookDeliveryListParams{})
+	if len(left) != 2 || slices.ContainsFunc(left, func(d rankr.WebhookDelivery) bool {
+		return d.State == rankr.DeliveryDelivered || d.State == rankr.DeliveryDead
+	}) {
+		t.Fatalf("left after pruning: %+v", left)
+	}
+}

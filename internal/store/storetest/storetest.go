@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		"WebhookEndpoints":     testWebhookEndpoints,
 		"WebhookFanOut":        testWebhookFanOut,
 		"WebhookDeliveries":    testWebhookDeliveries,
+		"DeliveryPrune":        testWebhookDeliveryPrune,
 		"WebhookClaimersShare": testWebhookClaimersShare,
 		"InboxClaimersShare":   testInboxClaimersShare,
 		"InboxLeasedOnAppend":  testInboxLeasedOnAppend,
