@@ -274,6 +274,8 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		{[]string{"sync", "--data-dir", dir}, "no master key"},
 		{[]string{"status", "--data-dir", dir, "--db", "mysql://x"}, "use sqlite:PATH or a postgres:// URL"},
 		{[]string{"sync", "--bogus"}, "unknown flag"},
+		{[]string{"serve", "--data-dir", dir, "--inbox-retention", "5m"}, "--inbox-retention 5m0s is too short"},
+		{[]string{"serve", "--data-dir", dir, "--delivery-retention=-1h"}, "--delivery-retention -1h0m0s"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := run(t, tt.args...)

@@ -53,14 +53,13 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 	if err != nil {
 		return daemon.Config{}, err
 	}
-	keep := c.InboxKeep
-	switch {
-	case keep == 0:
-		keep = -1 // jobs.Config's "forever"
-	case keep < time.Hour:
+	if keep := c.InboxKeep; keep != 0 && keep < time.Hour {
 		// GHL retries a webhook it got 429 for over a while; pruning sooner
 		// would forget webhooks it may still deliver again.
 		return daemon.Config{}, fmt.Errorf("--inbox-retention %s is too short: keep processed webhooks an hour at least (0 keeps them forever)", keep)
+	}
+	if c.DeliveryKeep < 0 {
+		return daemon.Config{}, fmt.Errorf("--delivery-retention %s: want a length of time (0 keeps them forever)", c.DeliveryKeep)
 	}
 	lease, err := c.lease()
 	if err != nil {
@@ -82,7 +81,7 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		Webhook:     wh,
 		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
-			InboxRetention: keep, DeliveryRetention: forever(c.DeliveryKeep)},
+			InboxRetention: forever(c.InboxKeep), DeliveryRetention: forever(c.DeliveryKeep)},
 		Reconcile:   c.Reconcile.policy(),
 		Mail:        c.MailFlags.config(),
 		AlertEmails: c.AlertEmails,
