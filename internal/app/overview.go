@@ -222,68 +222,56 @@ const overviewTTL = 2 * time.Second
 // overviews shares overviews between callers who see the same locations.
 type overviews struct {
 	mu      sync.Mutex
-	entries map[string]*overviewBuild
+	entries map[string]*sharedOverview
 }
 
-// overviewBuild is one overview, built or being built (done closes when
-// it is).
-type overviewBuild struct {
-	done chan struct{}
-	at   time.Time
-	ov   Overview
-	err  error
+// sharedOverview is the overview of one set of locations, built last at at.
+// Its lock is held while it is built: callers asking meanwhile wait for it.
+type sharedOverview struct {
+	mu sync.Mutex
+	at time.Time
+	ov *Overview
 }
 
 // Overview returns the overview as of now, or as of at most overviewTTL
-// ago: built once for every caller seeing the same locations.
+// ago: built once for every caller seeing the same locations. A failed
+// build is not kept: the next caller builds again.
 func (a *App) Overview(ctx context.Context, c Caller) (Overview, error) {
 	key := "*" // every location
 	if c.Locations != nil {
 		key = strings.Join(slices.Sorted(slices.Values(c.Locations)), ",")
 	}
-	now := time.Now()
 	a.overviews.mu.Lock()
-	b := a.overviews.entries[key]
-	// A failed build is not kept: the next caller tries again.
-	if b == nil || closed(b.done) && (b.err != nil || now.Sub(b.at) > overviewTTL) {
-		if a.overviews.entries == nil {
-			a.overviews.entries = map[string]*overviewBuild{}
+	if a.overviews.entries == nil {
+		a.overviews.entries = map[string]*sharedOverview{}
+	}
+	sh := a.overviews.entries[key]
+	if sh == nil {
+		// Only the location sets asked for lately are kept.
+		if len(a.overviews.entries) >= maxSharedOverviews {
+			clear(a.overviews.entries)
 		}
-		// Forget the builds gone stale, so that the map holds only the
-		// location sets asked for lately.
-		for k, old := range a.overviews.entries {
-			if closed(old.done) && now.Sub(old.at) > overviewTTL {
-				delete(a.overviews.entries, k)
-			}
-		}
-		b = &overviewBuild{done: make(chan struct{}), at: now}
-		a.overviews.entries[key] = b
-		// The build outlives the caller who started it: others wait for it.
-		go func() {
-			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			b.ov, b.err = a.OverviewAt(bctx, c, now)
-			close(b.done)
-		}()
+		sh = &sharedOverview{}
+		a.overviews.entries[key] = sh
 	}
 	a.overviews.mu.Unlock()
-	select {
-	case <-b.done:
-		return b.ov, b.err
-	case <-ctx.Done():
-		return Overview{}, ctx.Err()
+
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.ov != nil && time.Since(sh.at) <= overviewTTL {
+		return *sh.ov, nil
 	}
+	ov, err := a.OverviewAt(ctx, c, time.Now())
+	if err != nil {
+		return ov, err
+	}
+	sh.ov, sh.at = &ov, time.Now()
+	return ov, nil
 }
 
-// closed reports whether c is closed.
-func closed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
-}
+// maxSharedOverviews bounds the location sets whose overviews are kept:
+// one per key binding, in practice a handful.
+const maxSharedOverviews = 256
 
 // forecast is the budget with the day's projected use: what was used so
 // far, at the same pace for the rest of the (UTC) day.
