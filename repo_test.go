@@ -78,6 +78,9 @@ var allowedImports = map[string][]string{
 	// Access control knows keys, the store and the vault, nothing that
 	// syncs or serves GHL's data.
 	"internal/access": {"internal/rankr", "internal/store", "internal/vault"},
+	// The catalog runs GHL's operations and knows the domain's errors;
+	// rankr's own actions are registered by internal/app.
+	"internal/catalog": {"ghl", "internal/rankr"},
 	// A test-support package, for every package's tests: ghl's too.
 	"internal/testwait": {},
 }

@@ -264,7 +264,7 @@ func (c *Client) attempt(ctx context.Context, cl call, u string, body []byte, us
 	*used = token
 
 	return c.exchange(ctx, ticket, exchange{method: cl.op.Method, url: u, body: body, contentType: "application/json",
-		bearer: token, idempotent: cl.op.idempotent(), scope: cl.op.Scope, waited: waited}, e)
+		bearer: token, idempotent: cl.op.Idempotent(), scope: cl.op.Scope, waited: waited}, e)
 }
 
 // exchange is one request to GHL as its API and OAuth calls both send it.
@@ -367,7 +367,7 @@ func (c *Client) shouldRetry(ctx context.Context, op Operation, e *Error, attemp
 		// already counts the window as full, so its Wait paces the retry.
 		return max(e.RetryAfter, c.backoff(1)), true
 	case e.StatusCode >= 500:
-		return c.backoff(attempt), op.idempotent()
+		return c.backoff(attempt), op.Idempotent()
 	case e.Err != nil && (e.StatusCode == 0 || e.StatusCode/100 == 2):
 		if errors.Is(e.Err, ErrRateLimited) || errors.Is(e.Err, ErrNoToken) || errors.Is(e.Err, context.DeadlineExceeded) {
 			return 0, false

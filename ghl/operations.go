@@ -87,8 +87,8 @@ func PaymentsOperations() []Operation { return slices.Clone(paymentsOperations) 
 // path. One list per family.
 var idempotentPosts = slices.Concat(storeIdempotentPosts, invoiceIdempotentPatches)
 
-// idempotent reports whether repeating the request cannot change the result.
-func (op Operation) idempotent() bool {
+// Idempotent reports whether repeating the request cannot change the result.
+func (op Operation) Idempotent() bool {
 	return op.Method == "GET" || op.Method == "PUT" || op.Method == "DELETE" ||
 		slices.Contains(idempotentPosts, op.OperationID)
 }

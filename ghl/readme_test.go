@@ -32,7 +32,7 @@ func operationsTable() string {
 			scope = "`" + op.Scope + "`"
 		}
 		again := "no: an unknown outcome is reported"
-		if op.idempotent() {
+		if op.Idempotent() {
 			again = "yes"
 		}
 		fmt.Fprintf(&b, "| %d | %s | `%s %s` | `%s` | %s | %s |\n", i+1, api, op.Method, op.Path, op.Name, scope, again)

@@ -20,6 +20,7 @@ var Scopes = []string{
 	"connections:read", "connections:write",
 	"keys:read", "keys:write",
 	"audit:read",
+	"catalog:read", "catalog:write",
 	"automations:read", "automations:write",
 	"security:admin",
 }

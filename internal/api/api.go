@@ -110,6 +110,11 @@ func Register(rt *access.Router, a *app.App, o Options) *Server {
 	h("GET "+Prefix+"/webhooks/deliveries", need("webhooks:read"), s.deliveries)
 	h("POST "+Prefix+"/webhooks/replays", need("webhooks:write"), s.replay)
 
+	h("GET "+Prefix+"/catalog", need("catalog:read"), s.catalogList)
+	h("GET "+Prefix+"/catalog/{id}", need("catalog:read"), s.catalogItem)
+	h("POST "+Prefix+"/catalog/{id}/dry-runs", need("catalog:read"), s.catalogRun(true))
+	h("POST "+Prefix+"/catalog/{id}/runs", need("catalog:write"), s.catalogRun(false))
+
 	h("GET "+Prefix+"/jobs/{id}", access.AnyKey(), s.job)
 
 	h("GET "+Prefix+"/keys", need("keys:read"), s.keys)

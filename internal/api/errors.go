@@ -5,7 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
+	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/rankr"
@@ -22,6 +24,9 @@ const (
 	CodeForbidden    = "forbidden"     // 403
 	CodeUnavailable  = "unavailable"   // 503, with Retry-After
 	CodeInternal     = "internal"      // 500
+	// CodeGHL: GHL refused or failed a request rankr made for the caller
+	// (a catalog action): 502, with GHL's status and message in details.
+	CodeGHL = "ghl_error"
 )
 
 // writeError maps a use case's error to its status and code: the one
@@ -33,7 +38,22 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		access.WriteErrorDetails(w, http.StatusBadRequest, CodeInvalidField, fe.Error(), map[string]any{"field": fe.Field})
 		return
 	}
+	var ge *ghl.Error
 	switch {
+	case errors.As(err, &ge) && (ge.StatusCode != 0 || ge.OutcomeUnknown):
+		// GHL's answer is the caller's to see: it says what to fix (the
+		// scope, the field) or that the write may have happened.
+		details := map[string]any{"ghlStatus": ge.StatusCode, "operation": ge.Op, "outcomeUnknown": ge.OutcomeUnknown}
+		if ge.Scope != "" {
+			details["missingScope"] = ge.Scope
+		}
+		if ge.TraceID != "" {
+			details["ghlTraceId"] = ge.TraceID
+		}
+		if ge.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(ge.RetryAfter.Seconds()+0.999)))
+		}
+		access.WriteErrorDetails(w, http.StatusBadGateway, CodeGHL, err.Error(), details)
 	case errors.Is(err, rankr.ErrInvalid):
 		access.WriteError(w, http.StatusBadRequest, CodeInvalid, err.Error())
 	case errors.Is(err, rankr.ErrNotFound):

@@ -60,6 +60,8 @@ type worldConfig struct {
 	Orders    int
 	// Mail is Rankr's own SMTP sender (none by default).
 	Mail mailer.Config
+	// AlertEmails are mailed alerts (they need Mail).
+	AlertEmails []string
 }
 
 // newWorld starts a sandbox and a rankr serve (job queue, pushers,
@@ -96,10 +98,10 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 		// The tests walk lists one record a page: faster than a key's
 		// default rate.
 		Access: daemon.AccessConfig{KeyRate: 100_000},
-		Mail:   cfg.Mail,
-		Sync:   syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 50 * time.Millisecond},
-		Jobs:   jobs.Config{PollInterval: 700 * time.Millisecond, WalkInterval: time.Hour, ReconcileInterval: time.Hour},
-		GHL:    []ghl.Option{ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}})
+		Mail:   cfg.Mail, AlertEmails: cfg.AlertEmails,
+		Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 50 * time.Millisecond},
+		Jobs: jobs.Config{PollInterval: 700 * time.Millisecond, WalkInterval: time.Hour, ReconcileInterval: time.Hour},
+		GHL:  []ghl.Option{ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/outbound"
 	"github.com/rankr/rankr/internal/rankr"
@@ -48,6 +49,12 @@ type Deps struct {
 	// audited as actor); nil without the master key.
 	Connect func(ctx context.Context, actor rankr.AuditActor, locationID, name, baseURL, token string) (rankr.Connection, error)
 	Logger  *slog.Logger
+	// GHL is the GHL client of a connection (the daemon's, sharing its
+	// rate governor); nil without the master key, and GHL actions then
+	// say so.
+	GHL func(rankr.Connection) catalog.Invoker
+	// AlertTo are who rankr.alert.raise mails (serve's --alert-to).
+	AlertTo []string
 	// FeedPoll is how often live views' feed reads the store (default
 	// 250 ms).
 	FeedPoll time.Duration
@@ -63,6 +70,9 @@ type App struct {
 	liveFeed *Feed
 
 	overviews overviews
+
+	catalogOnce sync.Once
+	catalog     *catalog.Registry
 }
 
 // New returns the use cases over d.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/app"
+	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/rankr"
 )
 
@@ -13,9 +14,11 @@ import (
 // say so.
 func (d *Daemon) newApp() *app.App {
 	deps := app.Deps{Store: d.Store, Pusher: d.Pusher, Reconciler: d.Reconciler, Notifier: d.Notifier, Webhooks: d.Webhooks,
-		Status: d.sharedStatus, Logger: d.log}
+		Status: d.sharedStatus, Logger: d.log, AlertTo: d.cfg.AlertEmails}
 	if d.Vault != nil {
 		deps.Sealing = true
+		clients := d.Syncer.Clients()
+		deps.GHL = func(conn rankr.Connection) catalog.Invoker { return clients.For(conn) }
 		deps.Connect = func(ctx context.Context, actor rankr.AuditActor, loc, name, baseURL, token string) (rankr.Connection, error) {
 			return d.ConnectAs(ctx, actor, loc, name, baseURL, token)
 		}

@@ -232,6 +232,15 @@ func Render(n rankr.Notice, domain string) (mailer.Message, error) {
 			v.Details = append(v.Details, fmt.Sprintf("%s: %v", k, p.Detail[k]))
 		}
 		return msg, execute(&msg, "alert", v)
+	case rankr.NoticeMessage:
+		var p rankr.MessageNotice
+		if err := json.Unmarshal(n.Payload, &p); err != nil {
+			return msg, fmt.Errorf("message notice %s: %w", n.ID, err)
+		}
+		if strings.TrimSpace(p.Subject) == "" {
+			return msg, fmt.Errorf("message notice %s has no subject", n.ID)
+		}
+		return msg, execute(&msg, "message", p)
 	}
 	return msg, fmt.Errorf("notice %s: no template for kind %q", n.ID, n.Kind)
 }

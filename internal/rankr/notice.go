@@ -36,7 +36,22 @@ const (
 	// exception; its dedupe key names the exception and the recipient, and
 	// its payload is an AlertNotice.
 	NoticeAlert = "alert"
+	// NoticeMessage is a mail an automation or an operator composed (the
+	// catalog's rankr.notify.email and rankr.alert.raise); its dedupe key
+	// is the caller's, so that a retried step sends it once, and its
+	// payload a MessageNotice.
+	NoticeMessage = "message"
 )
+
+// MessageNotice is a composed mail.
+type MessageNotice struct {
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+	// Severity is set on alerts: info, warning or critical.
+	Severity string `json:"severity,omitempty"`
+	// Origin says what composed it ("automation ship-notify, step alert").
+	Origin string `json:"origin,omitempty"`
+}
 
 // AlertNotice is what an alert tells an operator.
 type AlertNotice struct {
