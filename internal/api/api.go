@@ -115,6 +115,20 @@ func Register(rt *access.Router, a *app.App, o Options) *Server {
 	h("POST "+Prefix+"/catalog/{id}/dry-runs", need("catalog:read"), s.catalogRun(true))
 	h("POST "+Prefix+"/catalog/{id}/runs", need("catalog:write"), s.catalogRun(false))
 
+	h("GET "+Prefix+"/automations", need("automations:read"), s.automations)
+	h("POST "+Prefix+"/automations", need("automations:write"), s.applyAutomation)
+	h("POST "+Prefix+"/automations/validate", need("automations:read"), s.validateAutomation)
+	h("POST "+Prefix+"/automations/tests", need("automations:read"), s.testAutomation)
+	h("GET "+Prefix+"/automations/schema", need("automations:read"), s.automationSchema)
+	h("GET "+Prefix+"/automations/{id}", need("automations:read"), s.automation)
+	h("POST "+Prefix+"/automations/{id}/enable", need("automations:write"), s.enableAutomation(true))
+	h("POST "+Prefix+"/automations/{id}/disable", need("automations:write"), s.enableAutomation(false))
+	h("GET "+Prefix+"/automation-runs", need("automations:read"), s.automationRuns)
+	h("GET "+Prefix+"/automation-runs/{id}", need("automations:read"), s.automationRun)
+	h("POST "+Prefix+"/automation-runs/{id}/retry", need("automations:write"), s.retryAutomationRun)
+	h("GET "+Prefix+"/automation-pauses", need("automations:read"), s.automationPauses)
+	h("DELETE "+Prefix+"/automation-pauses/{locationId}", loc("automations:write"), s.resumeAutomations)
+
 	h("GET "+Prefix+"/jobs/{id}", access.AnyKey(), s.job)
 
 	h("GET "+Prefix+"/keys", need("keys:read"), s.keys)

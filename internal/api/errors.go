@@ -10,6 +10,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/app"
+	"github.com/rankr/rankr/internal/automation"
 	"github.com/rankr/rankr/internal/rankr"
 )
 
@@ -27,6 +28,9 @@ const (
 	// CodeGHL: GHL refused or failed a request rankr made for the caller
 	// (a catalog action): 502, with GHL's status and message in details.
 	CodeGHL = "ghl_error"
+	// CodeInvalidAutomation: an automation file with problems: 400, each
+	// in details.problems (place, line, message).
+	CodeInvalidAutomation = "invalid_automation"
 )
 
 // writeError maps a use case's error to its status and code: the one
@@ -39,7 +43,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	var ge *ghl.Error
+	var ce *automation.CompileError
 	switch {
+	case errors.As(err, &ce):
+		// Every problem at once, each with its place and line, so that an
+		// editor can mark them all.
+		problems := make([]map[string]any, len(ce.Problems))
+		for i, p := range ce.Problems {
+			problems[i] = map[string]any{"place": p.Place, "line": p.Line, "message": p.Message}
+		}
+		access.WriteErrorDetails(w, http.StatusBadRequest, CodeInvalidAutomation, ce.Error(), map[string]any{"problems": problems})
 	case errors.As(err, &ge) && (ge.StatusCode != 0 || ge.OutcomeUnknown):
 		// GHL's answer is the caller's to see: it says what to fix (the
 		// scope, the field) or that the write may have happened.

@@ -25,6 +25,7 @@ import (
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
 	"github.com/rankr/rankr/internal/outbound"
+	"github.com/rankr/rankr/internal/rankr"
 	"github.com/rankr/rankr/internal/store/storetest"
 	"github.com/rankr/rankr/internal/syncer"
 	"github.com/rankr/rankr/internal/testwait"
@@ -62,6 +63,8 @@ type worldConfig struct {
 	Mail mailer.Config
 	// AlertEmails are mailed alerts (they need Mail).
 	AlertEmails []string
+	// Reconcile holds reconciliation's grace periods.
+	Reconcile rankr.ReconcilePolicy
 }
 
 // newWorld starts a sandbox and a rankr serve (job queue, pushers,
@@ -98,7 +101,7 @@ func newWorld(t *testing.T, cfg worldConfig) *world {
 		// The tests walk lists one record a page: faster than a key's
 		// default rate.
 		Access: daemon.AccessConfig{KeyRate: 100_000},
-		Mail:   cfg.Mail, AlertEmails: cfg.AlertEmails,
+		Mail:   cfg.Mail, AlertEmails: cfg.AlertEmails, Reconcile: cfg.Reconcile,
 		Sync: syncer.Options{PollWindow: 400 * 24 * time.Hour, Slice: 50 * time.Millisecond},
 		Jobs: jobs.Config{PollInterval: 700 * time.Millisecond, WalkInterval: time.Hour, ReconcileInterval: time.Hour},
 		GHL:  []ghl.Option{ghl.WithRetryPolicy(ghl.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond})}})

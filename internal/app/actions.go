@@ -113,13 +113,23 @@ type (
 		// queued before under the same key.
 		Created int `json:"created"`
 	}
-	orderInput        struct{ OrderID string `json:"orderId" jsonschema:"minLength=1"` }
-	transactionInput  struct{ TransactionID string `json:"transactionId" jsonschema:"minLength=1"` }
-	subscriptionInput struct{ SubscriptionID string `json:"subscriptionId" jsonschema:"minLength=1"` }
-	invoiceInput      struct{ InvoiceID string `json:"invoiceId" jsonschema:"minLength=1"` }
-	fulfillmentInput  struct{ FulfillmentID string `json:"fulfillmentId" jsonschema:"minLength=1"` }
-	noInput           struct{}
-	reconcileInput    struct {
+	orderInput struct {
+		OrderID string `json:"orderId" jsonschema:"minLength=1"`
+	}
+	transactionInput struct {
+		TransactionID string `json:"transactionId" jsonschema:"minLength=1"`
+	}
+	subscriptionInput struct {
+		SubscriptionID string `json:"subscriptionId" jsonschema:"minLength=1"`
+	}
+	invoiceInput struct {
+		InvoiceID string `json:"invoiceId" jsonschema:"minLength=1"`
+	}
+	fulfillmentInput struct {
+		FulfillmentID string `json:"fulfillmentId" jsonschema:"minLength=1"`
+	}
+	noInput        struct{}
+	reconcileInput struct {
 		Full bool `json:"full,omitempty" jsonschema:"description=every record, not only what changed since the last run"`
 	}
 	reportInput struct {

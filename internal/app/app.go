@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rankr/rankr/internal/access"
+	"github.com/rankr/rankr/internal/automation"
 	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/outbound"
@@ -73,6 +74,9 @@ type App struct {
 
 	catalogOnce sync.Once
 	catalog     *catalog.Registry
+
+	runnerOnce sync.Once
+	runner     *automation.Runner
 }
 
 // New returns the use cases over d.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/invopop/jsonschema"
 
+	"github.com/rankr/rankr/internal/automation"
 	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/rankr"
 )
@@ -25,7 +26,7 @@ func (a *App) Catalog() *catalog.Registry {
 			panic(err)
 		}
 		reg.MustAdd(acts, trigs)
-		reg.MustAdd(a.rankrActions(), nil) // TODO(lead): TriggerSpecs()
+		reg.MustAdd(a.rankrActions(), append(TriggerSpecs(), scheduleTrigger()))
 		a.catalog = reg
 	})
 	return a.catalog
@@ -208,4 +209,17 @@ func schemaMapper(t reflect.Type) *jsonschema.Schema {
 		return &jsonschema.Schema{} // any JSON
 	}
 	return nil
+}
+
+// scheduleTrigger is the clock: an automation on it runs at each slot of
+// its trigger's schedule (a 5-field cron line, in its time zone), once per
+// location it runs for.
+func scheduleTrigger() catalog.Spec {
+	slot := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+	return catalog.Spec{Key: automation.ScheduleTrigger, Version: 1, Kind: catalog.KindTrigger, Source: catalog.SourceSchedule,
+		Title: "On a schedule",
+		Summary: "Fires at each time of the automation's schedule (trigger.schedule, a 5-field cron line such as \"0 8 * * *\", " +
+			"in trigger.timezone, UTC by default), once per location; a slot missed while rankr was down fires within the hour after.",
+		Output: schemaOf[automation.SchedulePayload](), Scopes: []string{},
+		Sample: mustMarshal(automation.SchedulePayload{Slot: slot, Schedule: "0 8 * * *", Timezone: "UTC"})}
 }

@@ -28,7 +28,7 @@ func sampleRecords() samples {
 	s := samples{at: at}
 	s.order = Order{ID: "6578278e879ad2646715ba9c", LocationID: loc, ContactID: contact, ContactName: "Ada Lovelace",
 		ContactEmail: "ada@example.com", Amount: usd(4900), Currency: "USD", Status: "completed", FulfillmentStatus: "unfulfilled",
-		PaymentStatus: "paid", RankrStatus: "to_fulfill", LiveMode: true, Source: rankr.Source{Type: "funnel", Name: "Spring sale"},
+		PaymentStatus: "paid", RankrStatus: rankr.StatusPaid, LiveMode: true, Source: rankr.Source{Type: "funnel", Name: "Spring sale"},
 		CreatedAt: at, UpdatedAt: at.Add(time.Minute),
 		Items: []OrderItem{{ID: "6578278e879ad2646715ba9d", Name: "Field notebook", Qty: 1, PriceID: "6578278e879ad2646715ba9e",
 			ProductID: "6578278e879ad2646715ba9f", ProductType: "PHYSICAL", UnitAmount: usd(4900)}}}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -76,9 +77,10 @@ var secretSuffixes = []string{"apikey", "publishablekey", "secret", "password", 
 
 // Redact returns doc with the values of secret-looking properties (API
 // keys, secrets, passwords, tokens) replaced by "[redacted]", at any depth.
-// A document that is not JSON is returned as a note saying so.
+// A document that is not JSON but may name a secret is returned as a note
+// saying so.
 func Redact(doc json.RawMessage) json.RawMessage {
-	if len(doc) == 0 {
+	if len(doc) == 0 || !mayHoldSecrets(doc) {
 		return doc
 	}
 	var v any
@@ -116,6 +118,21 @@ func redactValue(v any) bool {
 		}
 	}
 	return changed
+}
+
+// mayHoldSecrets is a cheap first look: a document with none of the
+// secret suffixes anywhere in it (in any case) has no secret-looking
+// property, and is not parsed.
+func mayHoldSecrets(doc []byte) bool {
+	lower := bytes.ToLower(doc)
+	for _, suffix := range secretSuffixes {
+		if bytes.Contains(lower, []byte(suffix)) {
+			return true
+		}
+	}
+	// Names written with "_" or "-" (api_key, client-secret) hold the
+	// suffix only once those are taken out.
+	return bytes.Contains(lower, []byte("_key")) || bytes.Contains(lower, []byte("-key"))
 }
 
 func secretName(k string) bool {

@@ -273,7 +273,8 @@ type CLI struct {
 	Invoices      RecordCmd[invoiceKind]     `cmd:"" help:"List or show invoices."`
 	Products      RecordCmd[productKind]     `cmd:"" help:"List the catalog's products, or show one with its prices."`
 
-	Catalog CatalogCmd `cmd:"" help:"The operations catalog: every GHL and Rankr action and trigger; show one, run one (with --dry-run), export them all."`
+	Automations AutomationsCmd `cmd:"" help:"No-code automations: files wiring a catalog trigger to actions; apply, validate, test without side effects, runs."`
+	Catalog     CatalogCmd     `cmd:"" help:"The operations catalog: every GHL and Rankr action and trigger; show one, run one (with --dry-run), export them all."`
 
 	Sandbox SandboxCmd `cmd:"" help:"Run the GHL sandbox: a stand-in for GHL's commerce APIs (payments, invoices, products, store), OAuth and webhooks on your machine."`
 	Version VersionCmd `cmd:"" help:"Print the version."`

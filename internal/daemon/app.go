@@ -5,6 +5,7 @@ import (
 
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/app"
+	"github.com/rankr/rankr/internal/automation"
 	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/rankr"
 )
@@ -31,4 +32,13 @@ func (d *Daemon) newApp() *app.App {
 		}
 	}
 	return app.New(deps)
+}
+
+// newRunner is the automations' runner over the daemon's use cases: a
+// location whose automations GHL's refusal paused is alerted about.
+func (d *Daemon) newRunner() *automation.Runner {
+	deps := d.App.RunnerDeps()
+	deps.Paused = d.App.AlertAutomationsPaused
+	deps.Observe = d.Metrics.ObserveRunStarted
+	return automation.NewRunner(deps)
 }

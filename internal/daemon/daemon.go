@@ -31,6 +31,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/app"
+	"github.com/rankr/rankr/internal/automation"
 	"github.com/rankr/rankr/internal/flows"
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
@@ -159,6 +160,9 @@ type Daemon struct {
 	Webhooks *outbound.Webhooks
 	// App holds the use cases the CLI and the API share.
 	App *app.App
+	// Runner runs the automations' queued runs (and their schedules) in
+	// Run.
+	Runner *automation.Runner
 	// Metrics are served at /metrics (and on Config.MetricsAddr).
 	Metrics *metrics.Metrics
 	// Access authenticates and audits once OpenAccess has opened it.
@@ -251,6 +255,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 		s.SetAppEvents(d.OAuth)
 	}
 	d.App = d.newApp()
+	d.Runner = d.newRunner()
 	d.records = st
 	applied, err := st.Migrations(ctx)
 	if err != nil {
@@ -433,6 +438,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	in := intake.NewIntake(d.Store, inCfg)
 	proc := intake.NewProcessor(d.Store, d.applyWebhooks(client), d.log)
 	proc.OnApplied = d.Metrics.ObserveApplied
+	proc.Applied = func(ctx context.Context, events []rankr.InboxEvent) error {
+		_, err := d.Store.AutomationRunsForWebhooks(ctx, events)
+		return err
+	}
 	in.Feed(proc)
 	in.Start()
 	procCtx, stopProc := context.WithCancel(runCtx)
@@ -452,6 +461,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.Webhooks.Run(outCtx); err != nil && !errors.Is(err, context.Canceled) {
 			d.log.Error("stopping the outbound webhooks", "error", err)
 		}
+	}()
+
+	// Automations run in every process; leases share the runs, and a
+	// schedule's slot makes one run whoever creates it.
+	autoCtx, stopAuto := context.WithCancel(runCtx)
+	autoDone := make(chan struct{}, 2)
+	go func() {
+		defer func() { autoDone <- struct{}{} }()
+		if err := d.Runner.Run(autoCtx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("stopping the automations", "error", err)
+		}
+	}()
+	go func() {
+		defer func() { autoDone <- struct{}{} }()
+		_ = d.Runner.Schedules(autoCtx, 10*time.Second)
 	}()
 
 	accessCtx, stopAccess := context.WithCancel(runCtx)
@@ -510,6 +534,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-procDone
 	stopOut() // in-flight attempts finish (each within its timeout) and are recorded
 	<-outDone
+	stopAuto() // runs in flight are carried to their next record
+	<-autoDone
+	<-autoDone
 	stopAccess() // the refused requests counted so far are recorded
 	<-accessDone
 	d.accessMu.Lock()

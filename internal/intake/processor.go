@@ -68,6 +68,11 @@ type Processor struct {
 	// processed, with the time it was (for the apply latency histogram:
 	// from each webhook's ReceivedAt).
 	OnApplied func(events []rankr.InboxEvent, at time.Time)
+	// Applied, when set, is given the webhooks of a batch that were
+	// applied (not rejected) before they are recorded as processed; when
+	// it fails, the batch is left to be processed again. The automations'
+	// runs for webhook triggers are created here.
+	Applied func(ctx context.Context, events []rankr.InboxEvent) error
 }
 
 // handed is a webhook in memory and the end of its lease, on this
@@ -250,13 +255,25 @@ func (p *Processor) process(ctx context.Context, events []rankr.InboxEvent) (int
 		return 0, nil
 	}
 	done := make([]store.InboxOutcome, len(events))
+	accepted := make([]rankr.InboxEvent, 0, len(events))
 	for i, ev := range events {
 		r := results[i]
 		if r.Err != nil {
 			r.Outcome = "rejected: " + r.Err.Error()
 			p.log.Error("webhook rejected", "seq", ev.Seq, "type", ev.Type, "webhookId", ev.WebhookID, "error", r.Err)
+		} else {
+			accepted = append(accepted, ev)
 		}
 		done[i] = store.InboxOutcome{Seq: ev.Seq, Outcome: r.Outcome}
+	}
+	if p.Applied != nil && len(accepted) > 0 {
+		// Before the webhooks are marked done: a crash between the two
+		// hands them over again, and Applied must be idempotent (the
+		// automations' runs are keyed by webhook id).
+		if err := p.Applied(ctx, accepted); err != nil {
+			p.log.Warn("webhooks will be retried: what they start could not be recorded", "count", len(events), "error", err)
+			return 0, nil
+		}
 	}
 	at := time.Now()
 	if err := p.store.InboxDone(ctx, done, at); err != nil {

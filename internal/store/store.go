@@ -185,6 +185,8 @@ type Store interface {
 
 	// Notices is the outbox of Rankr's own mails (see notices.go).
 	Notices
+	// Automations keeps the no-code automations and their runs (see automations.go).
+	Automations
 
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)

@@ -40,7 +40,7 @@ func (s *Store) installation(ctx context.Context) (rankr.Installation, error) {
 	var in rankr.Installation
 	var allow string
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT install_id, allow_ips, created_at FROM installation WHERE id = 1`).
+	err := s.read().QueryRowContext(ctx, `SELECT install_id, allow_ips, created_at FROM installation WHERE id = 1`).
 		Scan(&in.ID, &allow, &created)
 	in.AllowIPs, in.CreatedAt = words(allow), time.UnixMilli(created).UTC()
 	return in, err
@@ -79,7 +79,7 @@ func (s *Store) SecretPut(ctx context.Context, name string, sealed []byte) ([]by
 // SecretGet returns a sealed secret.
 func (s *Store) SecretGet(ctx context.Context, name string) ([]byte, error) {
 	var sealed []byte
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT sealed FROM install_secrets WHERE name = ?`), name).Scan(&sealed)
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT sealed FROM install_secrets WHERE name = ?`), name).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("secret " + name)
 	}
@@ -91,7 +91,7 @@ func (s *Store) SecretGet(ctx context.Context, name string) ([]byte, error) {
 
 // SecretList returns the sealed secrets under a name prefix.
 func (s *Store) SecretList(ctx context.Context, prefix string) (map[string][]byte, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name, sealed FROM install_secrets WHERE substr(name, 1, ?) = ?`),
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT name, sealed FROM install_secrets WHERE substr(name, 1, ?) = ?`),
 		len(prefix), prefix)
 	if err != nil {
 		return nil, fmt.Errorf("listing secrets: %w", unavailable(err))
@@ -173,7 +173,7 @@ func storeErr(err error) error {
 
 // KeyGet returns a key.
 func (s *Store) KeyGet(ctx context.Context, id string) (rankr.APIKey, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, s.q(`SELECT `+keyColumns+` FROM api_keys WHERE id = ?`), id))
+	k, err := scanKey(s.read().QueryRowContext(ctx, s.q(`SELECT `+keyColumns+` FROM api_keys WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rankr.APIKey{}, notFound("key " + id)
 	}
@@ -185,7 +185,7 @@ func (s *Store) KeyGet(ctx context.Context, id string) (rankr.APIKey, error) {
 
 // KeyList returns every key, newest first.
 func (s *Store) KeyList(ctx context.Context) ([]rankr.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
+	rows, err := s.read().QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing keys: %w", unavailable(err))
 	}
@@ -332,7 +332,7 @@ func (s *Store) KeyWarnExpiring(ctx context.Context, now time.Time) ([]rankr.API
 // KeyCount counts usable keys.
 func (s *Store) KeyCount(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND expires_at > ?`),
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND expires_at > ?`),
 		now.UnixMilli()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("counting keys: %w", unavailable(err))
@@ -412,7 +412,7 @@ func (s *Store) AuditList(ctx context.Context, p store.AuditListParams) ([]rankr
 	}
 	q += ` LIMIT ?`
 	args = append(args, limit(p.Limit, 100, 10000))
-	rows, err := s.db.QueryContext(ctx, s.q(q), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing the audit log: %w", unavailable(err))
 	}
@@ -439,7 +439,7 @@ func scanAudit(r scanner) (rankr.AuditRecord, error) {
 func (s *Store) AuditHead(ctx context.Context) (int64, []byte, error) {
 	var size int64
 	var hash []byte
-	if err := s.db.QueryRowContext(ctx, `SELECT size, hash FROM audit_head WHERE id = 1`).Scan(&size, &hash); err != nil {
+	if err := s.read().QueryRowContext(ctx, `SELECT size, hash FROM audit_head WHERE id = 1`).Scan(&size, &hash); err != nil {
 		return 0, nil, fmt.Errorf("reading the audit log's head: %w", unavailable(err))
 	}
 	return size, hash, nil
@@ -461,7 +461,7 @@ func (s *Store) AuditCheckpointAdd(ctx context.Context, cp rankr.AuditCheckpoint
 
 // AuditCheckpoints returns the checkpoints by size.
 func (s *Store) AuditCheckpoints(ctx context.Context) ([]rankr.AuditCheckpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT size, hash, key_id, signature, at, base FROM audit_checkpoints ORDER BY size`)
+	rows, err := s.read().QueryContext(ctx, `SELECT size, hash, key_id, signature, at, base FROM audit_checkpoints ORDER BY size`)
 	if err != nil {
 		return nil, fmt.Errorf("listing audit checkpoints: %w", unavailable(err))
 	}

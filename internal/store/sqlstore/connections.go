@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -33,7 +34,21 @@ func (t *tx) upsertConnection(ctx context.Context, p store.ConnectionUpsertParam
 	if credential == nil {
 		credential = []byte{} // the column is NOT NULL
 	}
-	_, err := t.exec(ctx, `INSERT INTO connections (location_id, name, base_url, credential, credential_kind, state,
+	var was []byte
+	var wasState string
+	err := t.queryRow(ctx, `SELECT credential, state FROM connections WHERE location_id = ?`+t.s.d.LockRows, p.LocationID).
+		Scan(&was, &wasState)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// A new credential, or a connection made active again, is the
+	// reconnection a location's paused automations wait for.
+	if err == nil && (!bytes.Equal(was, credential) || wasState != string(rankr.StateActive)) {
+		if _, err := t.resume(ctx, p.LocationID); err != nil {
+			return err
+		}
+	}
+	_, err = t.exec(ctx, `INSERT INTO connections (location_id, name, base_url, credential, credential_kind, state,
 		state_message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)
 		ON CONFLICT (location_id) DO UPDATE SET name = excluded.name, base_url = excluded.base_url,
 		credential = excluded.credential, credential_kind = excluded.credential_kind, state = excluded.state,
@@ -65,7 +80,7 @@ func scanConn(r scanner) (rankr.Connection, error) {
 
 // ConnectionGet returns one connection.
 func (s *Store) ConnectionGet(ctx context.Context, locationID string) (rankr.Connection, error) {
-	c, err := scanConn(s.db.QueryRowContext(ctx, s.q(`SELECT `+connColumns+` FROM connections WHERE location_id = ?`), locationID))
+	c, err := scanConn(s.read().QueryRowContext(ctx, s.q(`SELECT `+connColumns+` FROM connections WHERE location_id = ?`), locationID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rankr.Connection{}, notFound("connection for location " + locationID)
 	}
@@ -77,7 +92,7 @@ func (s *Store) ConnectionGet(ctx context.Context, locationID string) (rankr.Con
 
 // ConnectionList returns every connection.
 func (s *Store) ConnectionList(ctx context.Context) ([]rankr.Connection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+connColumns+` FROM connections ORDER BY location_id`)
+	rows, err := s.read().QueryContext(ctx, `SELECT `+connColumns+` FROM connections ORDER BY location_id`)
 	if err != nil {
 		return nil, fmt.Errorf("listing connections: %w", unavailable(err))
 	}
@@ -106,6 +121,12 @@ func (s *Store) ConnectionSetState(ctx context.Context, p store.ConnectionSetSta
 		}
 		if err := affectedOne(res, err, "connection for location "+p.LocationID); err != nil {
 			return err
+		}
+		if p.State == rankr.StateActive {
+			// Active again: the location's paused automations go on.
+			if _, err := t.resume(ctx, p.LocationID); err != nil {
+				return err
+			}
 		}
 		return t.appendAuditOf(ctx, p.Audit)
 	})
@@ -201,7 +222,7 @@ func (s *Store) CursorGet(ctx context.Context, locationID, name string) (rankr.C
 	c := rankr.Cursor{LocationID: locationID, Name: name}
 	var value string
 	var at int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT value, updated_at FROM cursors WHERE location_id = ? AND name = ?`),
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT value, updated_at FROM cursors WHERE location_id = ? AND name = ?`),
 		locationID, name).Scan(&value, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound("cursor " + name)
@@ -230,7 +251,7 @@ func (s *Store) RecordsUnseenSince(ctx context.Context, p store.UnseenParams) ([
 		return nil, invalid("records of type %q cannot be deleted", p.RecordType)
 	}
 	since := p.Since.UnixMilli()
-	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id FROM %s WHERE location_id = ? AND deleted_at IS NULL
+	rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id FROM %s WHERE location_id = ? AND deleted_at IS NULL
 		AND (seen_at IS NULL OR seen_at < ?) AND inserted_at < ? ORDER BY id LIMIT ?`, d.table)),
 		p.LocationID, since, since, limit(p.Limit, 100, 10_000))
 	if err != nil {
@@ -278,7 +299,7 @@ func (s *Store) RecordMarkDeleted(ctx context.Context, p store.MarkDeletedParams
 // Counts returns how many live records a location has.
 func (s *Store) Counts(ctx context.Context, locationID string) (rankr.Counts, error) {
 	var c rankr.Counts
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT
 		(SELECT COUNT(*) FROM orders WHERE location_id = ? AND deleted_at IS NULL),
 		(SELECT COUNT(*) FROM fulfillments f JOIN orders o ON o.location_id = f.location_id AND o.id = f.order_id
 			WHERE f.location_id = ? AND o.deleted_at IS NULL),

@@ -296,7 +296,7 @@ func (s *Store) CountsSnapshot(ctx context.Context) (store.AllCounts, time.Time,
 	var out store.AllCounts
 	var counts string
 	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT seq, counts, saved_at FROM counts_snapshot WHERE id = 1`).Scan(&out.Seq, &counts, &at)
+	err := s.read().QueryRowContext(ctx, `SELECT seq, counts, saved_at FROM counts_snapshot WHERE id = 1`).Scan(&out.Seq, &counts, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, time.Time{}, notFound("saved counts")
 	}

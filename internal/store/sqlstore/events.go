@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,9 +28,45 @@ func (t *tx) appendEvent(ctx context.Context, locationID, kind, recordType, reco
 			return err
 		}
 	}
-	_, err := t.exec(ctx, `INSERT INTO events (location_id, kind, record_type, record_id, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		locationID, kind, recordType, recordID, at.UnixMilli(), string(b))
+	ev := rankr.Event{LocationID: locationID, Kind: kind, RecordType: recordType, RecordID: recordID, At: at, Data: b}
+	keys := rankr.Triggers(ev)
+	if len(keys) == 0 {
+		// Most events fire no trigger: they cost the feed nothing more.
+		_, err := t.exec(ctx, `INSERT INTO events (location_id, kind, record_type, record_id, at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+			locationID, kind, recordType, recordID, at.UnixMilli(), string(b))
+		return err
+	}
+	if err := t.queryRow(ctx, `INSERT INTO events (location_id, kind, record_type, record_id, at, data) VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING seq`, locationID, kind, recordType, recordID, at.UnixMilli(), string(b)).Scan(&ev.Seq); err != nil {
+		return err
+	}
+	_, err := t.insertRuns(ctx, keys, "feed:"+strconv.FormatInt(ev.Seq, 10), ev.Seq, locationID, nil)
 	return err
+}
+
+// insertRuns creates, in the transaction, the runs of an event that fires
+// the trigger keys: one for each enabled automation on one of them that
+// runs for the location (an event of no location runs those of every
+// location only), on the automation's live version, queued and due now.
+// The runs of a change-feed event are created in the event's own
+// transaction, which holds the feed's lock, and a version swap is an update
+// of the automation's row under that lock too: the event sees the old
+// version or the new, and gets exactly one run either way. With no enabled
+// automation on the keys this is one probe of automations_by_trigger.
+func (t *tx) insertRuns(ctx context.Context, keys []string, eventID string, seq int64, locationID string, payload []byte) (int64, error) {
+	args := []any{eventID, seq, locationID, nullText(payload), string(rankr.RunQueued), time.Now().UnixMilli()}
+	query, args := inList(`INSERT INTO automation_runs (automation_id, version, event_id, event_seq, location_id, trigger_key,
+		payload, status, next_attempt_at, created_at)
+		SELECT a.id, a.version, ?, ?, ?, a.trigger_key, ?, ?, `+t.s.d.Clock+`, ? FROM automations a
+		WHERE a.enabled`, args, "a.trigger_key", keys)
+	query += ` AND (a.all_locations OR EXISTS (SELECT 1 FROM automation_locations l WHERE l.automation_id = a.id AND l.location_id = ?))
+		ON CONFLICT (automation_id, event_id) DO NOTHING`
+	res, err := t.exec(ctx, query, append(args, locationID)...)
+	if err != nil {
+		return 0, fmt.Errorf("creating the runs of %s: %w", eventID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // lockFeed takes the change feed's lock (where the dialect has one) for the
@@ -100,7 +137,7 @@ func (s *Store) EventList(ctx context.Context, p store.EventListParams) ([]rankr
 	}
 	query += ` ORDER BY seq` + order + ` LIMIT ?`
 	args = append(args, limit(p.Limit, 100, 1000))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing events: %w", unavailable(err))
 	}

@@ -116,7 +116,7 @@ func (s *Store) scanFulfillments(ctx context.Context, rows *sql.Rows) ([]rankr.F
 }
 
 func (s *Store) fulfillmentChildren(ctx context.Context, f *rankr.Fulfillment) error {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT number, carrier, url FROM fulfillment_trackings
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT number, carrier, url FROM fulfillment_trackings
 		WHERE location_id = ? AND fulfillment_id = ? ORDER BY position`), f.LocationID, f.ID)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (s *Store) fulfillmentChildren(ctx context.Context, f *rankr.Fulfillment) e
 	}); err != nil {
 		return err
 	}
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT item_id, price_id, name, qty FROM fulfillment_items
+	rows, err = s.read().QueryContext(ctx, s.q(`SELECT item_id, price_id, name, qty FROM fulfillment_items
 		WHERE location_id = ? AND fulfillment_id = ? ORDER BY position`), f.LocationID, f.ID)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func (s *Store) fulfillmentChildren(ctx context.Context, f *rankr.Fulfillment) e
 func (s *Store) FulfillmentList(ctx context.Context, p store.ListParams) ([]rankr.Fulfillment, error) {
 	p.Status = "" // fulfillments have no status
 	query, args := listQuery(fulfillmentColumns, fulfillmentsTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing fulfillments: %w", unavailable(err))
 	}
@@ -164,7 +164,7 @@ func (s *Store) FulfillmentGet(ctx context.Context, locationID, id string) (rank
 		query += ` AND location_id = ?`
 		args = append(args, locationID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return rankr.Fulfillment{}, fmt.Errorf("reading fulfillment %s: %w", id, unavailable(err))
 	}

@@ -32,7 +32,7 @@ func (s *Store) Gauges(ctx context.Context) (store.Gauges, error) {
 
 // OpenExceptionCounts counts the open exceptions by location and kind.
 func (s *Store) OpenExceptionCounts(ctx context.Context) ([]store.ExceptionCount, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT location_id, kind, COUNT(*) FROM reconcile_exceptions
+	rows, err := s.read().QueryContext(ctx, `SELECT location_id, kind, COUNT(*) FROM reconcile_exceptions
 		WHERE resolved_at IS NULL GROUP BY location_id, kind ORDER BY location_id, kind`)
 	if err != nil {
 		return nil, fmt.Errorf("counting open exceptions: %w", unavailable(err))
@@ -49,7 +49,7 @@ func (s *Store) OpenExceptionCounts(ctx context.Context) ([]store.ExceptionCount
 
 // countBy runs a query of (key, count) rows into a map.
 func (s *Store) countBy(ctx context.Context, query string) (map[string]int, error) {
-	rows, err := s.db.QueryContext(ctx, query)
+	rows, err := s.read().QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

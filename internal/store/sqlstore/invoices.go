@@ -125,7 +125,7 @@ func (s *Store) InvoiceGet(ctx context.Context, locationID, id string) (rankr.In
 // InvoiceList lists invoices newest first.
 func (s *Store) InvoiceList(ctx context.Context, p store.ListParams) ([]rankr.Invoice, error) {
 	query, args := listQuery(invColumns, invoicesTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing invoices: %w", unavailable(err))
 	}

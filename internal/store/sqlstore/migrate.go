@@ -318,7 +318,7 @@ func (m migrator) bookkeeping(ctx context.Context, tx *sql.Tx) error {
 // Migrations lists the migrations applied to the records' database, by
 // file name in order (0001_init.sql first), for the doctor and /readyz.
 func (s *Store) Migrations(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	rows, err := s.read().QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 	if err != nil {
 		return nil, fmt.Errorf("reading schema_migrations: %w", unavailable(err))
 	}

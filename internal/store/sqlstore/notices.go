@@ -77,7 +77,7 @@ func scanNotice(r scanner) (rankr.Notice, error) {
 
 // NoticeGet returns one notice.
 func (s *Store) NoticeGet(ctx context.Context, id string) (rankr.Notice, error) {
-	n, err := scanNotice(s.db.QueryRowContext(ctx, s.q(`SELECT `+noticeColumns+` FROM notices WHERE id = ?`), id))
+	n, err := scanNotice(s.read().QueryRowContext(ctx, s.q(`SELECT `+noticeColumns+` FROM notices WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, notFound("notice " + id)
 	}
@@ -276,7 +276,7 @@ func (s *Store) NoticeRetry(ctx context.Context, id string, now time.Time) error
 // NoticeList lists notices newest first.
 func (s *Store) NoticeList(ctx context.Context, p store.ListParams) ([]rankr.Notice, error) {
 	query, args := listQuery(noticeColumns, noticesTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing notices: %w", unavailable(err))
 	}
@@ -290,7 +290,7 @@ func (s *Store) NoticeCounts(ctx context.Context, locationID string) (map[rankr.
 		query += ` WHERE location_id = ?`
 		args = append(args, locationID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` GROUP BY state`), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query+` GROUP BY state`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("counting notices: %w", unavailable(err))
 	}

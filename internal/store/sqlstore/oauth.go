@@ -24,7 +24,7 @@ func (s *Store) SeparateLocks(db *sql.DB) { s.locks = db }
 func (s *Store) OAuthAppGet(ctx context.Context) (rankr.OAuthApp, error) {
 	var a rankr.OAuthApp
 	var updated int64
-	err := s.db.QueryRowContext(ctx, `SELECT client_id, redirect_uri, authorize_host, base_url, push, updated_at FROM oauth_app WHERE id = 1`).
+	err := s.read().QueryRowContext(ctx, `SELECT client_id, redirect_uri, authorize_host, base_url, push, updated_at FROM oauth_app WHERE id = 1`).
 		Scan(&a.ClientID, &a.RedirectURI, &a.AuthorizeHost, &a.BaseURL, &a.Push, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("the OAuth app (rankr oauth configure)")
@@ -66,7 +66,7 @@ func (s *Store) OAuthAppPut(ctx context.Context, a rankr.OAuthApp, secret *rankr
 
 // OAuthSecrets returns the client secrets, newest first.
 func (s *Store) OAuthSecrets(ctx context.Context) ([]rankr.OAuthClientSecret, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, client_id, sealed, created_at, retired_at FROM oauth_client_secrets
+	rows, err := s.read().QueryContext(ctx, `SELECT id, client_id, sealed, created_at, retired_at FROM oauth_client_secrets
 		ORDER BY created_at DESC, id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("listing client secrets: %w", unavailable(err))
@@ -169,7 +169,7 @@ func scanToken(r scanner) (rankr.OAuthToken, error) {
 
 // OAuthTokenGet returns a token.
 func (s *Store) OAuthTokenGet(ctx context.Context, id string) (rankr.OAuthToken, error) {
-	k, err := scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE id = ?`), id))
+	k, err := scanToken(s.read().QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+` FROM oauth_tokens WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, notFound("OAuth token " + id)
 	}
@@ -189,7 +189,7 @@ func (s *Store) OAuthTokenList(ctx context.Context, p store.OAuthTokenListParams
 			args = append(args, v)
 		}
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY id`), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(q+` ORDER BY id`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing OAuth tokens: %w", unavailable(err))
 	}

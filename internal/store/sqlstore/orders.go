@@ -348,7 +348,7 @@ func (s *Store) OrderWork(ctx context.Context, locationID string, ids []string) 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id, updated_at,
+	rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT id, updated_at,
 		detail_updated_at IS NULL OR detail_updated_at < updated_at,
 		fulfillment_status NOT IN ('', 'unfulfilled') AND (fulfillments_version IS NULL
 			OR fulfillments_status <> fulfillment_status
@@ -399,7 +399,7 @@ func (s *Store) OrderGet(ctx context.Context, locationID, id string) (rankr.Orde
 		query += ` AND location_id = ?`
 		args = append(args, locationID)
 	}
-	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(query), args...))
+	o, err := scanOrder(s.read().QueryRowContext(ctx, s.q(query), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return rankr.Order{}, notFound("order " + id)
 	}
@@ -409,7 +409,7 @@ func (s *Store) OrderGet(ctx context.Context, locationID, id string) (rankr.Orde
 	if o.DetailUpdatedAt.IsZero() {
 		return o, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, name, qty, price_id, product_id, product_type, unit_amount, currency, recurring
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT id, name, qty, price_id, product_id, product_type, unit_amount, currency, recurring
 		FROM order_items WHERE location_id = ? AND order_id = ? ORDER BY position`), o.LocationID, o.ID)
 	if err != nil {
 		return rankr.Order{}, fmt.Errorf("reading the items of order %s: %w", id, unavailable(err))
@@ -549,7 +549,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // OrderList lists orders newest first.
 func (s *Store) OrderList(ctx context.Context, p store.ListParams) ([]rankr.Order, error) {
 	query, args := listQuery(orderColumns, ordersTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing orders: %w", unavailable(err))
 	}

@@ -89,7 +89,7 @@ func scanEndpoint(r scanner) (rankr.WebhookEndpoint, error) {
 
 // WebhookEndpointGet returns one endpoint.
 func (s *Store) WebhookEndpointGet(ctx context.Context, id string) (rankr.WebhookEndpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRowContext(ctx, s.q(`SELECT `+s.endpointColumns()+` FROM webhook_endpoints WHERE id = ?`), id))
+	e, err := scanEndpoint(s.read().QueryRowContext(ctx, s.q(`SELECT `+s.endpointColumns()+` FROM webhook_endpoints WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, notFound("webhook endpoint " + id)
 	}
@@ -105,7 +105,7 @@ func (s *Store) WebhookEndpointList(ctx context.Context, p store.WebhookEndpoint
 	if !p.Removed {
 		query += ` WHERE removed_at IS NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY created_at, id`))
+	rows, err := s.read().QueryContext(ctx, s.q(query+` ORDER BY created_at, id`))
 	if err != nil {
 		return nil, fmt.Errorf("listing webhook endpoints: %w", unavailable(err))
 	}
@@ -240,7 +240,7 @@ func (s *Store) WebhookFanOut(ctx context.Context, p store.WebhookFanOutParams) 
 	var endpoints int
 	var cursor sql.NullString
 	var last int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL),
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM webhook_endpoints WHERE enabled = ? AND removed_at IS NULL),
 		(SELECT value FROM cursors WHERE location_id = '' AND name = ?), (SELECT COALESCE(MAX(seq), 0) FROM events)`),
 		true, fanOutCursor).Scan(&endpoints, &cursor, &last)
 	if err != nil {
@@ -404,7 +404,7 @@ func (s *Store) WebhookDeliveryClaim(ctx context.Context, p store.WebhookDeliver
 	// Look before taking the write lock: usually nothing is due.
 	var due int
 	clock := s.d.Clock
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
 		WHERE (state = ? AND next_attempt_at <= `+clock+`) OR (state = ? AND claimed_until < `+clock+`) LIMIT 1) AS due`),
 		string(rankr.DeliveryPending), string(rankr.DeliverySending)).Scan(&due)
 	if err != nil || due == 0 {
@@ -572,7 +572,7 @@ func (s *Store) WebhookDeliveryFinish(ctx context.Context, p store.WebhookDelive
 
 // WebhookDeliveryGet returns one delivery.
 func (s *Store) WebhookDeliveryGet(ctx context.Context, id string) (rankr.WebhookDelivery, error) {
-	d, err := scanDelivery(s.db.QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = ?`), id))
+	d, err := scanDelivery(s.read().QueryRowContext(ctx, s.q(`SELECT `+deliveryColumns+` FROM webhook_deliveries WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("webhook delivery " + id)
 	}
@@ -600,7 +600,7 @@ func (s *Store) WebhookDeliveryList(ctx context.Context, p store.WebhookDelivery
 		args = append(args, p.LocationID)
 	}
 	query += ` ORDER BY created_at DESC, event_seq DESC, id LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("listing webhook deliveries: %w", unavailable(err))
 	}

@@ -248,7 +248,7 @@ func (s *Store) ProductGet(ctx context.Context, locationID, id string) (rankr.Pr
 // ProductList lists products newest first.
 func (s *Store) ProductList(ctx context.Context, p store.ListParams) ([]rankr.Product, error) {
 	query, args := listQuery(productColumns, productsTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing products: %w", unavailable(err))
 	}
@@ -269,7 +269,7 @@ func (s *Store) PriceList(ctx context.Context, p store.PriceListParams) ([]rankr
 	if !p.Deleted {
 		query += ` AND deleted_at IS NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY created_at, id`), p.LocationID, p.ProductID)
+	rows, err := s.read().QueryContext(ctx, s.q(query+` ORDER BY created_at, id`), p.LocationID, p.ProductID)
 	if err != nil {
 		return nil, fmt.Errorf("listing prices: %w", unavailable(err))
 	}

@@ -167,7 +167,7 @@ func scanPush(r scanner) (rankr.FulfillmentPush, error) {
 
 // PushGet returns one push.
 func (s *Store) PushGet(ctx context.Context, id string) (rankr.FulfillmentPush, error) {
-	p, err := scanPush(s.db.QueryRowContext(ctx, s.q(`SELECT `+pushColumns+` FROM fulfillment_pushes WHERE id = ?`), id))
+	p, err := scanPush(s.read().QueryRowContext(ctx, s.q(`SELECT `+pushColumns+` FROM fulfillment_pushes WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("fulfillment push " + id)
 	}
@@ -280,7 +280,7 @@ func (s *Store) PushFinish(ctx context.Context, p store.PushFinishParams) error 
 
 // PushesDue lists pushes due for an attempt, by the database's clock.
 func (s *Store) PushesDue(ctx context.Context, n int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE next_attempt_at <= `+s.d.Clock+`
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE next_attempt_at <= `+s.d.Clock+`
 		AND (state IN (?, ?) OR (state = ? AND claimed_until < `+s.d.Clock+`)) ORDER BY next_attempt_at LIMIT ?`),
 		string(rankr.PushPending), string(rankr.PushUnknown), string(rankr.PushPushing), limit(n, 100, 1000))
 	if err != nil {
@@ -292,7 +292,7 @@ func (s *Store) PushesDue(ctx context.Context, n int) ([]string, error) {
 // PushList lists pushes newest first.
 func (s *Store) PushList(ctx context.Context, p store.ListParams) ([]rankr.FulfillmentPush, error) {
 	query, args := listQuery(pushColumns, pushesTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing pushes: %w", unavailable(err))
 	}
@@ -302,7 +302,7 @@ func (s *Store) PushList(ctx context.Context, p store.ListParams) ([]rankr.Fulfi
 // PushOwning returns the push that created a GHL fulfillment.
 func (s *Store) PushOwning(ctx context.Context, locationID, fulfillmentID string) (string, error) {
 	var id string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE location_id = ? AND fulfillment_id = ?`),
+	err := s.read().QueryRowContext(ctx, s.q(`SELECT id FROM fulfillment_pushes WHERE location_id = ? AND fulfillment_id = ?`),
 		locationID, fulfillmentID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

@@ -38,7 +38,7 @@ func inChunks(ids []string, fn func([]string) error) error {
 // ReconcilePosition reads where reconciliation stands.
 func (s *Store) ReconcilePosition(ctx context.Context) (store.ReconcilePosition, error) {
 	var p store.ReconcilePosition
-	err := s.db.QueryRowContext(ctx, `SELECT seq, version FROM reconcile_position WHERE name = 'reconcile'`).Scan(&p.Seq, &p.Version)
+	err := s.read().QueryRowContext(ctx, `SELECT seq, version FROM reconcile_position WHERE name = 'reconcile'`).Scan(&p.Seq, &p.Version)
 	if err != nil {
 		return p, fmt.Errorf("reading the reconciliation position: %w", unavailable(err))
 	}
@@ -70,7 +70,7 @@ func (s *Store) ReconcileLoad(ctx context.Context, p store.ReconcileLoadParams) 
 	load := func(column string, ids []string) ([]rankr.Transaction, error) {
 		var out []rankr.Transaction
 		err := inChunks(ids, func(ids []string) error {
-			rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM transactions WHERE location_id = ? AND %s IN (%s)`,
+			rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM transactions WHERE location_id = ? AND %s IN (%s)`,
 				txnColumns, column, placeholders(len(ids)))), idArgs(loc, ids)...)
 			if err != nil {
 				return fmt.Errorf("reading transactions: %w", unavailable(err))
@@ -131,7 +131,7 @@ func (s *Store) ReconcileLoad(ctx context.Context, p store.ReconcileLoadParams) 
 		return d, err
 	}
 	err = inChunks(invoices.list(), func(ids []string) error {
-		rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM invoices WHERE location_id = ? AND id IN (%s)`,
+		rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM invoices WHERE location_id = ? AND id IN (%s)`,
 			invColumns, placeholders(len(ids)))), idArgs(loc, ids)...)
 		if err != nil {
 			return fmt.Errorf("reading invoices: %w", unavailable(err))
@@ -146,7 +146,7 @@ func (s *Store) ReconcileLoad(ctx context.Context, p store.ReconcileLoadParams) 
 		return d, err
 	}
 	err = inChunks(subs.list(), func(ids []string) error {
-		rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM subscriptions WHERE location_id = ? AND id IN (%s)`,
+		rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM subscriptions WHERE location_id = ? AND id IN (%s)`,
 			subColumns, placeholders(len(ids)))), idArgs(loc, ids)...)
 		if err != nil {
 			return fmt.Errorf("reading subscriptions: %w", unavailable(err))
@@ -164,7 +164,7 @@ func (s *Store) ReconcileLoad(ctx context.Context, p store.ReconcileLoadParams) 
 // been fetched).
 func (s *Store) loadOrders(ctx context.Context, loc string, ids []string, into map[string]rankr.Order) error {
 	return inChunks(ids, func(ids []string) error {
-		rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM orders WHERE location_id = ? AND id IN (%s)`,
+		rows, err := s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT %s FROM orders WHERE location_id = ? AND id IN (%s)`,
 			orderColumns, placeholders(len(ids)))), idArgs(loc, ids)...)
 		if err != nil {
 			return fmt.Errorf("reading orders: %w", unavailable(err))
@@ -179,7 +179,7 @@ func (s *Store) loadOrders(ctx context.Context, loc string, ids []string, into m
 			}
 			into[o.ID] = o
 		}
-		rows, err = s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT order_id, id, name, qty, price_id, product_id, product_type,
+		rows, err = s.read().QueryContext(ctx, s.q(fmt.Sprintf(`SELECT order_id, id, name, qty, price_id, product_id, product_type,
 			unit_amount, currency, recurring FROM order_items WHERE location_id = ? AND order_id IN (%s) ORDER BY order_id, position`,
 			placeholders(len(ids)))), idArgs(loc, ids)...)
 		if err != nil {
@@ -517,7 +517,7 @@ func scanException(r scanner) (rankr.Exception, error) {
 
 // ReconcileDue lists records whose grace period is over.
 func (s *Store) ReconcileDue(ctx context.Context, now time.Time, n int) ([]rankr.RecordRef, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT location_id, record_type, record_id FROM reconcile_rechecks WHERE due_at <= ?
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT location_id, record_type, record_id FROM reconcile_rechecks WHERE due_at <= ?
 		ORDER BY due_at, location_id, record_type, record_id LIMIT ?`), now.UnixMilli(), limit(n, 500, 5000))
 	if err != nil {
 		return nil, fmt.Errorf("listing due reconciliations: %w", unavailable(err))
@@ -534,7 +534,7 @@ func (s *Store) ReconcileRecords(ctx context.Context, locationID, recordType, af
 	if !ok {
 		return nil, invalid("records of type %q are not reconciled", recordType)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM `+table+` WHERE location_id = ? AND id > ? ORDER BY id LIMIT ?`),
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT id FROM `+table+` WHERE location_id = ? AND id > ? ORDER BY id LIMIT ?`),
 		locationID, afterID, limit(n, 500, 5000))
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", table, unavailable(err))
@@ -563,7 +563,7 @@ func (s *Store) BalanceList(ctx context.Context, p store.BalanceListParams) ([]r
 		args = append(args, p.Outcome)
 	}
 	query += ` ORDER BY record_created_at DESC, record_type, record_id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 1000, 10000), max(p.Offset, 0))...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 1000, 10000), max(p.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("listing balances: %w", unavailable(err))
 	}
@@ -588,7 +588,7 @@ func (s *Store) ExceptionList(ctx context.Context, p store.ExceptionListParams) 
 		args = append(args, p.Since.UnixMilli())
 	}
 	query += ` ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 1000, 10000), max(p.Offset, 0))...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 1000, 10000), max(p.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("listing exceptions: %w", unavailable(err))
 	}
@@ -605,7 +605,7 @@ func (s *Store) RenewalList(ctx context.Context, p store.ListParams) ([]rankr.Re
 		args = append(args, p.LocationID)
 	}
 	query += ` ORDER BY period_start DESC, transaction_id DESC LIMIT ? OFFSET ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 50, 1000), max(p.Offset, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("listing renewals: %w", unavailable(err))
 	}
@@ -633,7 +633,7 @@ func (s *Store) SubscriptionsUpcoming(ctx context.Context, p store.UpcomingParam
 		args = append(args, p.LocationID)
 	}
 	query += ` ORDER BY next_run_at, id LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 100, 1000))...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), append(args, limit(p.Limit, 100, 1000))...)
 	if err != nil {
 		return nil, fmt.Errorf("listing upcoming renewals: %w", unavailable(err))
 	}

@@ -18,7 +18,7 @@ func (s *Store) SealedCount(ctx context.Context) ([]store.SealedCount, error) {
 	var out []store.SealedCount
 	for _, c := range store.SealedColumns {
 		id := keyIDSQL(c.Column)
-		rows, err := s.db.QueryContext(ctx, `SELECT `+id+`, COUNT(*) FROM `+c.Table+` WHERE `+c.Column+` IS NOT NULL
+		rows, err := s.read().QueryContext(ctx, `SELECT `+id+`, COUNT(*) FROM `+c.Table+` WHERE `+c.Column+` IS NOT NULL
 			AND length(`+c.Column+`) > 0 GROUP BY `+id+` ORDER BY `+id)
 		if err != nil {
 			return nil, fmt.Errorf("counting sealed secrets (%s): %w", c.Kind, unavailable(err))
@@ -55,7 +55,7 @@ func (s *Store) SealedPage(ctx context.Context, p store.SealedPageParams) ([]sto
 		args = append(args, id)
 	}
 	q += ` ORDER BY ` + c.Key + ` LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, s.q(q), append(args, limit(p.Limit, 500, 5000))...)
+	rows, err := s.read().QueryContext(ctx, s.q(q), append(args, limit(p.Limit, 500, 5000))...)
 	if err != nil {
 		return nil, fmt.Errorf("reading sealed secrets (%s): %w", c.Kind, unavailable(err))
 	}

@@ -143,7 +143,7 @@ func (t *tx) writeSubDetail(ctx context.Context, loc string, x rankr.Subscriptio
 // SubscriptionsNeedingDetail lists subscriptions whose detail is missing,
 // behind, or invalidated by a new charge.
 func (s *Store) SubscriptionsNeedingDetail(ctx context.Context, locationID string, n int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT id FROM subscriptions WHERE location_id = ? AND deleted_at IS NULL
+	rows, err := s.read().QueryContext(ctx, s.q(`SELECT id FROM subscriptions WHERE location_id = ? AND deleted_at IS NULL
 		AND (needs_detail = ? OR detail_updated_at IS NULL OR detail_updated_at < updated_at) ORDER BY id LIMIT ?`),
 		locationID, true, limit(n, 100, 1000))
 	if err != nil {
@@ -183,7 +183,7 @@ func (s *Store) SubscriptionGet(ctx context.Context, locationID, id string) (ran
 // SubscriptionList lists subscriptions newest first.
 func (s *Store) SubscriptionList(ctx context.Context, p store.ListParams) ([]rankr.Subscription, error) {
 	query, args := listQuery(subColumns, subscriptionsTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing subscriptions: %w", unavailable(err))
 	}

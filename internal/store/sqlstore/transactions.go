@@ -174,7 +174,7 @@ func (s *Store) TransactionGet(ctx context.Context, locationID, id string) (rank
 // TransactionList lists transactions newest first.
 func (s *Store) TransactionList(ctx context.Context, p store.ListParams) ([]rankr.Transaction, error) {
 	query, args := listQuery(txnColumns, transactionsTable, p)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.read().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing transactions: %w", unavailable(err))
 	}
@@ -189,7 +189,7 @@ func getOne[T any](ctx context.Context, s *Store, what, columns, table, location
 		query += ` AND location_id = ?`
 		args = append(args, locationID)
 	}
-	v, err := scan(s.db.QueryRowContext(ctx, s.q(query), args...))
+	v, err := scan(s.read().QueryRowContext(ctx, s.q(query), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		var zero T
 		return zero, notFound(what + " " + id)

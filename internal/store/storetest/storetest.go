@@ -82,6 +82,7 @@ func Run(t *testing.T, open Opener) {
 	maps.Copy(tests, accessTests())
 	maps.Copy(tests, sealedTests())
 	maps.Copy(tests, productTests())
+	maps.Copy(tests, automationTests())
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
