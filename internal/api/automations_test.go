@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/ghl/sandbox"
+	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/mailer/mailtest"
 	"github.com/rankr/rankr/internal/testwait"
 )
 
@@ -405,4 +409,79 @@ steps:
 		}
 	}
 	t.Logf("the burst's runs ran on versions %v", versions)
+}
+
+// TestAuthFailurePausesTheLocation: GHL refusing the location's token
+// pauses its automations (the run waits, the pause says why, the
+// operators are mailed), and connecting the location again with a good
+// token resumes them: the run goes on and succeeds, nothing lost.
+func TestAuthFailurePausesTheLocation(t *testing.T) {
+	t.Parallel()
+	cfg := worldConfig{DB: sqliteDB(t), Seed: 25, Locations: 1, Orders: 2}
+	var mp mailtest.Mailpit
+	mail := os.Getenv(mailtest.SMTPEnv) != ""
+	ops := "ops-pause@automations-test.example"
+	if mail {
+		mp = mailtest.Open(t)
+		cfg.Mail = mailer.Config{URL: "smtp://" + mp.SMTP, From: "Shop <orders@automations-test.example>"}
+		cfg.AlertEmails = []string{ops}
+	}
+	w := newWorld(t, cfg)
+	c := w.client(t, w.owner)
+	l := w.sb.Locations()[0]
+	src := `apiVersion: rankr.dev/v1
+kind: Automation
+id: reads-ghl
+trigger:
+  key: derived.order.created@1
+steps:
+  - id: ghl_order
+    action: ghl.payments.order.get@1
+    with:
+      orderId: "${{ trigger.order.id }}"
+`
+	c.expect("POST", "/api/v1/automations", map[string]any{"source": src}, http.StatusCreated, nil)
+	w.sb.RevokeToken(l.Token)
+	order, _, err := w.sb.NewOrder(l.ID, sandbox.OrderSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pauses struct {
+		Items []struct{ LocationID, Reason string } `json:"items"`
+	}
+	testwait.UntilWhy(t, 45*time.Second, "the location's automations paused", func() (bool, string) {
+		c.getJSON("/api/v1/automation-pauses", http.StatusOK, &pauses)
+		return len(pauses.Items) == 1, fmt.Sprint(c.runsOf("reads-ghl"))
+	})
+	if pauses.Items[0].LocationID != l.ID || !strings.Contains(pauses.Items[0].Reason, "reconnect") {
+		t.Errorf("the pause: %+v", pauses.Items[0])
+	}
+	runs := c.runsOf("reads-ghl", "status", "paused")
+	if len(runs) != 1 {
+		t.Fatalf("paused runs %+v", c.runsOf("reads-ghl"))
+	}
+	if mail {
+		mp.WaitFor(t, `to:"`+ops+`" subject:"Automations paused for location `+l.ID+`"`, 1, 30*time.Second)
+	}
+	// A good token again: the pause ends, the run goes on.
+	fresh := "pit-fresh-" + l.ID
+	if err := w.sb.AddToken(l.ID, fresh, ghl.Scopes()...); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("PUT", "/api/v1/connections/"+l.ID+"/token", map[string]any{"token": fresh}, http.StatusOK, nil)
+	testwait.UntilWhy(t, 45*time.Second, "the paused run succeeded", func() (bool, string) {
+		var r automationRun
+		c.getJSON(fmt.Sprintf("/api/v1/automation-runs/%d", runs[0].ID), http.StatusOK, &r)
+		return r.Status == "succeeded", r.Status + " " + r.Reason
+	})
+	var r automationRun
+	c.getJSON(fmt.Sprintf("/api/v1/automation-runs/%d", runs[0].ID), http.StatusOK, &r)
+	last := r.Steps[len(r.Steps)-1]
+	if len(r.Steps) != 2 || r.Steps[0].Status != "failed" || last.Status != "succeeded" || !strings.Contains(string(last.Output), order) {
+		t.Errorf("the run's attempts: %+v", r.Steps)
+	}
+	c.getJSON("/api/v1/automation-pauses", http.StatusOK, &pauses)
+	if len(pauses.Items) != 0 {
+		t.Errorf("still paused: %+v", pauses.Items)
+	}
 }

@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,6 +219,50 @@ func TestCatalogOverTheAPI(t *testing.T) {
 	if len(due.Subscriptions) == 0 {
 		t.Error("no renewal due within 40 days, though a monthly subscription just started")
 	}
+	var resynced struct{ ID string }
+	json.Unmarshal(c.run("rankr.order.resync", loc, map[string]any{"orderId": order}, false).Output, &resynced)
+	if resynced.ID != order {
+		t.Errorf("rankr.order.resync answered %q", resynced.ID)
+	}
+
+	// rankr.webhook.send: an endpoint subscribed to automation.* gets the
+	// event once, however often the step is run with its key.
+	var mu sync.Mutex
+	var delivered []string
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		delivered = append(delivered, string(b))
+		mu.Unlock()
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	defer rcv.Close()
+	c.expect("POST", "/api/v1/webhooks/endpoints", map[string]any{"url": rcv.URL + "/hook", "events": []string{"automation.*"}, "locationId": loc},
+		http.StatusCreated, nil)
+	send := map[string]any{"type": "shipment.notified", "data": map[string]any{"orderId": order}, "dedupeKey": "k-" + order}
+	var sent1, sent2 struct {
+		Event   struct{ Seq int64 } `json:"event"`
+		Created bool                `json:"created"`
+	}
+	json.Unmarshal(c.run("rankr.webhook.send", loc, send, false).Output, &sent1)
+	json.Unmarshal(c.run("rankr.webhook.send", loc, send, false).Output, &sent2)
+	if !sent1.Created || sent2.Created || sent1.Event.Seq == 0 || sent2.Event.Seq != sent1.Event.Seq {
+		t.Errorf("sent twice: %+v then %+v", sent1, sent2)
+	}
+	testwait.UntilWhy(t, 30*time.Second, "the event delivered", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(delivered) >= 1, ""
+	})
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	if len(delivered) != 1 || !strings.Contains(delivered[0], `"type":"automation.shipment.notified"`) || !strings.Contains(delivered[0], order) {
+		t.Errorf("deliveries: %v", delivered)
+	}
+	mu.Unlock()
+	c.wantError(c.do("POST", "/api/v1/catalog/rankr.webhook.send/runs", map[string]any{"locationId": loc,
+		"input": map[string]any{"type": "Order.Created!", "data": map[string]any{}}}), http.StatusBadRequest, "invalid", "")
+
 	t.Run("mail", func(t *testing.T) {
 		if !mail {
 			t.Skipf("%s is not set: ./scripts/test starts mailpit", mailtest.SMTPEnv)

@@ -14,6 +14,7 @@ import (
 	"github.com/rankr/rankr/ghl"
 	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/rankr"
+	"github.com/rankr/rankr/internal/store"
 )
 
 // rankrAction is one of rankr's own actions: a use case of this package
@@ -139,6 +140,22 @@ type (
 	renewalsInput struct {
 		WithinHours int `json:"withinHours,omitempty" jsonschema:"minimum=0,maximum=8784,description=how far ahead to look (default 168: a week); overdue renewals are always in"`
 	}
+	resyncOrderInput struct {
+		OrderID string `json:"orderId" jsonschema:"minLength=1,description=the GHL order to fetch again"`
+	}
+	sendInput struct {
+		// Type names the event: receivers get "automation.<type>".
+		Type string         `json:"type" jsonschema:"pattern=^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$,maxLength=60,description=the event's type after automation. (e.g. shipment.notified)"`
+		Data map[string]any `json:"data" jsonschema:"description=the event's data: any JSON object"`
+		// DedupeKey sends it once per key; default: the run's step.
+		DedupeKey string `json:"dedupeKey,omitempty" jsonschema:"maxLength=200"`
+	}
+	sendOutput struct {
+		Event rankr.Event `json:"event"`
+		// Created is false when the same event was sent before (same
+		// type and dedupe key): it is that event, delivered once.
+		Created bool `json:"created"`
+	}
 	renewalsOutput struct {
 		Subscriptions []Subscription `json:"subscriptions"`
 	}
@@ -215,8 +232,46 @@ func (a *App) rankrActions() []catalog.Action {
 		})
 	reconcile.preview = func(rc *catalog.RunCtx, in reconcileInput) *catalog.Request { return rankrPreview("job.reconcile", in) }
 
+	resyncOrder := action("rankr.order.resync", "Resync an order",
+		"Fetches the order again from GHL now (its detail, items, payments and fulfillments) and answers it as Rankr then holds it.",
+		catalog.EffectWrite, catalog.IdemNatural, ordersRead, resyncOrderInput{OrderID: s.order.ID}, s.orderDetail(),
+		func(ctx context.Context, c Caller, rc *catalog.RunCtx, in resyncOrderInput) (OrderDetail, error) {
+			if a.d.Refresh == nil {
+				return OrderDetail{}, unavailable("resyncing an order", "the master key opens GHL tokens: run with it")
+			}
+			if err := a.d.Refresh(ctx, rc.Location, rankr.RecordOrder, in.OrderID); err != nil {
+				return OrderDetail{}, err
+			}
+			return a.OrderShow(ctx, c, rc.Location, in.OrderID)
+		})
+	resyncOrder.preview = func(rc *catalog.RunCtx, in resyncOrderInput) *catalog.Request {
+		return &catalog.Request{Method: ghl.OpGetOrder.Method, Target: strings.Replace(ghl.OpGetOrder.Path, "{orderId}", in.OrderID, 1)}
+	}
+
+	send := action("rankr.webhook.send", "Send an event to your endpoints",
+		"Adds an event of type automation.<type> with the given data to Rankr's change feed, from which the outbound webhooks deliver it, "+
+			"signed and retried, to every endpoint subscribed to it; once per dedupe key, which defaults to the automation step that sends it.",
+		catalog.EffectNotify, catalog.IdemKey, nil,
+		sendInput{Type: "shipment.notified", Data: map[string]any{"orderId": s.order.ID, "tracking": "1Z999AA10123456784"}},
+		sendOutput{Event: rankr.Event{Seq: 4242, LocationID: s.order.LocationID, Kind: "automation.shipment.notified",
+			RecordType: rankr.RecordMessage, RecordID: "automation:ship-notify:run:42:send", At: s.at,
+			Data: mustMarshal(map[string]any{"orderId": s.order.ID, "tracking": "1Z999AA10123456784"})}, Created: true},
+		func(ctx context.Context, c Caller, rc *catalog.RunCtx, in sendInput) (sendOutput, error) {
+			key := cmp.Or(in.DedupeKey, rc.IdemKey)
+			if key == "" {
+				return sendOutput{}, fieldErr("dedupeKey", "give a dedupe key: without one a retry could send twice")
+			}
+			if in.Data == nil {
+				in.Data = map[string]any{}
+			}
+			ev, created, err := a.d.Store.AutomationEventAppend(ctx, store.AutomationEventParams{LocationID: rc.Location,
+				Kind: rankr.AutomationEventPrefix + in.Type, RecordID: key, Data: mustMarshal(in.Data)})
+			return sendOutput{Event: ev, Created: created}, err
+		})
+	send.preview = func(rc *catalog.RunCtx, in sendInput) *catalog.Request { return rankrPreview("event.append", in) }
+
 	return []catalog.Action{
-		push, email, alert, resync, reconcile,
+		push, email, alert, resync, resyncOrder, reconcile, send,
 		action("rankr.order.get", "Get an order as Rankr holds it",
 			"The order with its items, fulfillments, payments, Rankr's pushes and notices about it, and its events; from Rankr's store, no GHL call.",
 			catalog.EffectRead, catalog.IdemNatural, ordersRead, orderInput{OrderID: s.order.ID}, s.orderDetail(),

@@ -54,7 +54,9 @@ type Deps struct {
 	// rate governor); nil without the master key, and GHL actions then
 	// say so.
 	GHL func(rankr.Connection) catalog.Invoker
-	// AlertTo are who rankr.alert.raise mails (serve's --alert-to).
+	// Refresh fetches one record again from GHL now (the syncer's).
+	Refresh func(ctx context.Context, loc, recordType, id string) error
+	// AlertTo are who rankr.alert.raise mails (serve's --alert-email).
 	AlertTo []string
 	// FeedPoll is how often live views' feed reads the store (default
 	// 250 ms).

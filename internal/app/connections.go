@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -94,6 +95,13 @@ func (a *App) Connect(ctx context.Context, c Caller, loc string, r ConnectReques
 	case r.BaseURL != "" && !strings.HasPrefix(r.BaseURL, "https://") && !strings.HasPrefix(r.BaseURL, "http://127.0.0.1") &&
 		!strings.HasPrefix(r.BaseURL, "http://localhost"):
 		return rankr.Connection{}, fieldErr("baseUrl", "want an https:// URL (plain http only on this machine, for the sandbox)")
+	}
+	if r.BaseURL == "" || r.Name == "" {
+		// A new token for a connection keeps what it had: one replacing a
+		// sandbox's token must not send the location to GHL itself.
+		if old, err := a.d.Store.ConnectionGet(ctx, loc); err == nil {
+			r.BaseURL, r.Name = cmp.Or(r.BaseURL, old.BaseURL), cmp.Or(r.Name, old.Name)
+		}
 	}
 	return a.d.Connect(ctx, c.Actor, loc, r.Name, r.BaseURL, r.Token)
 }

@@ -20,6 +20,7 @@ func (d *Daemon) newApp() *app.App {
 		deps.Sealing = true
 		clients := d.Syncer.Clients()
 		deps.GHL = func(conn rankr.Connection) catalog.Invoker { return clients.For(conn) }
+		deps.Refresh = d.Syncer.Refresh
 		deps.Connect = func(ctx context.Context, actor rankr.AuditActor, loc, name, baseURL, token string) (rankr.Connection, error) {
 			return d.ConnectAs(ctx, actor, loc, name, baseURL, token)
 		}

@@ -160,8 +160,12 @@ const (
 	AutomationPaused = "automation.paused" // a location's automations, on an auth failure
 )
 
-// RecordAutomation and RecordRun are the record types of automation events.
+// RecordAutomation and RecordRun are the record types of automation events;
+// RecordMessage is that of the events automations send (their kinds are
+// AutomationEventPrefix and the type the automation names).
 const (
-	RecordAutomation = "automation"
-	RecordRun        = "automation_run"
+	RecordAutomation      = "automation"
+	RecordRun             = "automation_run"
+	RecordMessage         = "automation_message"
+	AutomationEventPrefix = "automation."
 )

@@ -76,6 +76,12 @@ type Automations interface {
 	// (their runner died); it returns how many.
 	AutomationRunsExpired(ctx context.Context) (int, error)
 
+	// AutomationEventAppend appends an event an automation composed
+	// (rankr.webhook.send) to the change feed, where the outbound webhooks
+	// deliver it like any other; the same kind and record id at a location
+	// appends nothing more and answers the first, created false.
+	AutomationEventAppend(ctx context.Context, p AutomationEventParams) (rankr.Event, bool, error)
+
 	// AutomationPauses lists the locations whose automations are paused.
 	AutomationPauses(ctx context.Context) ([]rankr.AutomationPause, error)
 	// AutomationResume ends a location's pause (its paused runs are queued
@@ -95,6 +101,14 @@ type AutomationSaveParams struct {
 	Checksum    string
 	Author      rankr.AuditActor
 	Note        string
+}
+
+// AutomationEventParams is an event to append.
+type AutomationEventParams struct {
+	LocationID string
+	Kind       string // "automation.<type>"
+	RecordID   string // the dedupe key
+	Data       json.RawMessage
 }
 
 // RunCreateParams is one run to create.

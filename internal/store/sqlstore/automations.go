@@ -711,3 +711,48 @@ func (t *tx) resume(ctx context.Context, locationID string) (bool, error) {
 		WHERE location_id = ? AND status = ?`, string(rankr.RunQueued), locationID, string(rankr.RunPaused))
 	return true, err
 }
+
+// AutomationEventAppend appends an automation's event once per kind and
+// record id (its dedupe key) at a location.
+func (s *Store) AutomationEventAppend(ctx context.Context, p store.AutomationEventParams) (rankr.Event, bool, error) {
+	if !strings.HasPrefix(p.Kind, rankr.AutomationEventPrefix) || p.RecordID == "" || p.LocationID == "" {
+		return rankr.Event{}, false, invalid("an automation's event needs a location, a kind starting %q and a dedupe key", rankr.AutomationEventPrefix)
+	}
+	data := p.Data
+	if len(data) == 0 {
+		data = json.RawMessage("{}")
+	}
+	var ev rankr.Event
+	var created bool
+	err := s.inTx(ctx, func(t *tx) error {
+		if err := t.lockFeed(ctx); err != nil {
+			return err
+		}
+		find := func() error {
+			return t.queryRow(ctx, `SELECT seq, location_id, kind, record_type, record_id, at, data FROM events
+				WHERE location_id = ? AND record_id = ? AND kind = ? ORDER BY seq LIMIT 1`, p.LocationID, p.RecordID, p.Kind).
+				Scan(&ev.Seq, &ev.LocationID, &ev.Kind, &ev.RecordType, &ev.RecordID, new(int64), new(string))
+		}
+		switch err := find(); {
+		case err == nil:
+			created = false
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		now := time.Now()
+		if err := t.appendEvent(ctx, p.LocationID, p.Kind, rankr.RecordMessage, p.RecordID, now, data); err != nil {
+			return err
+		}
+		created = true
+		return find()
+	})
+	if err != nil {
+		return rankr.Event{}, false, fmt.Errorf("appending %s: %w", p.Kind, storeErr(err))
+	}
+	full, err := s.EventList(ctx, store.EventListParams{AfterSeq: ev.Seq - 1, LocationID: ev.LocationID, Limit: 1})
+	if err == nil && len(full) == 1 {
+		ev = full[0]
+	}
+	return ev, created, nil
+}
