@@ -276,6 +276,7 @@ func TestSettingsErrorsAreClear(t *testing.T) {
 		{[]string{"sync", "--bogus"}, "unknown flag"},
 		{[]string{"serve", "--data-dir", dir, "--inbox-retention", "5m"}, "--inbox-retention 5m0s is too short"},
 		{[]string{"serve", "--data-dir", dir, "--delivery-retention=-1h"}, "--delivery-retention -1h0m0s"},
+		{[]string{"serve", "--data-dir", dir, "--run-retention=-1h"}, "--run-retention -1h0m0s"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := run(t, tt.args...)

@@ -29,6 +29,7 @@ type ServeCmd struct {
 	ID           string        `help:"A name for this process among those sharing a PostgreSQL database." env:"RANKR_INSTANCE_ID"`
 	InboxKeep    time.Duration `help:"How long processed webhooks stay in the inbox (to look into, and to know redeliveries); 0 keeps them forever." name:"inbox-retention" default:"168h" env:"RANKR_INBOX_RETENTION"`
 	DeliveryKeep time.Duration `help:"How long outbound deliveries that ended (delivered, or dead) are kept, to look into and to replay; 0 keeps them forever." name:"delivery-retention" default:"720h" env:"RANKR_DELIVERY_RETENTION"`
+	RunKeep      time.Duration `help:"How long automation runs that ended are kept, with their steps; 0 keeps them forever." name:"run-retention" default:"720h" env:"RANKR_RUN_RETENTION"`
 
 	Reconcile ReconcileFlags `embed:""`
 
@@ -61,6 +62,9 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 	if c.DeliveryKeep < 0 {
 		return daemon.Config{}, fmt.Errorf("--delivery-retention %s: want a length of time (0 keeps them forever)", c.DeliveryKeep)
 	}
+	if c.RunKeep < 0 {
+		return daemon.Config{}, fmt.Errorf("--run-retention %s: want a length of time (0 keeps them forever)", c.RunKeep)
+	}
 	lease, err := c.lease()
 	if err != nil {
 		return daemon.Config{}, err
@@ -81,7 +85,7 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		Webhook:     wh,
 		Sync:        syncer.Options{PollWindow: c.PollWindow, Slice: 30 * time.Second},
 		Jobs: jobs.Config{PollInterval: c.PollInterval, WalkInterval: c.WalkInterval, Workers: c.Workers, ID: c.ID,
-			InboxRetention: forever(c.InboxKeep), DeliveryRetention: forever(c.DeliveryKeep)},
+			InboxRetention: forever(c.InboxKeep), DeliveryRetention: forever(c.DeliveryKeep), RunRetention: forever(c.RunKeep)},
 		Reconcile:   c.Reconcile.policy(),
 		Mail:        c.MailFlags.config(),
 		AlertEmails: c.AlertEmails,

@@ -256,6 +256,7 @@ type pruneWorker struct {
 	st         store.Store
 	retention  time.Duration // the inbox's; 0: kept
 	deliveries time.Duration // the outbound deliveries'; 0: kept
+	runs       time.Duration // the automations' ended runs'; 0: kept
 	log        *slog.Logger
 }
 
@@ -282,37 +283,52 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 		if n > 0 {
 			w.log.Info("pruned ended outbound deliveries", "deliveries", n, "endedBefore", cutoff.Format(time.RFC3339))
 		}
-		return periodic(w.log, "pruning the outbound deliveries", err)
+		if err != nil {
+			return periodic(w.log, "pruning the outbound deliveries", err)
+		}
+	}
+	if w.runs > 0 {
+		cutoff := now.Add(-w.runs)
+		n, err := pruneSlices(ctx, func(ctx context.Context, limit int) (int, error) {
+			return w.st.AutomationRunsPrune(ctx, cutoff, limit)
+		})
+		if n > 0 {
+			w.log.Info("pruned ended automation runs", "runs", n, "endedBefore", cutoff.Format(time.RFC3339))
+		}
+		return periodic(w.log, "pruning the automation runs", err)
 	}
 	return nil
+}
+
+// pruneSlices calls prune a slice at a time until a slice comes back
+// short, so that no transaction holds the database for long, and returns
+// how many it deleted in all.
+func pruneSlices(ctx context.Context, prune func(ctx context.Context, limit int) (int, error)) (int, error) {
+	const slice = 2000
+	total := 0
+	for {
+		n, err := prune(ctx, slice)
+		total += n
+		if err != nil || n < slice {
+			return total, err
+		}
+	}
 }
 
 // pruneDeliveries deletes the deliveries that ended before cutoff, a slice
 // at a time, and returns how many.
 func pruneDeliveries(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
-	const slice = 2000
-	total := 0
-	for {
-		n, err := st.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: cutoff, Limit: slice})
-		total += n
-		if err != nil || n < slice {
-			return total, err
-		}
-	}
+	return pruneSlices(ctx, func(ctx context.Context, limit int) (int, error) {
+		return st.WebhookDeliveryPrune(ctx, store.WebhookDeliveryPruneParams{Before: cutoff, Limit: limit})
+	})
 }
 
 // pruneInbox deletes the webhooks processed before cutoff, a slice at a time
 // so that no transaction holds the inbox for long, and returns how many.
 func pruneInbox(ctx context.Context, st store.Store, cutoff time.Time) (int, error) {
-	const slice = 2000
-	total := 0
-	for {
-		n, err := st.InboxPrune(ctx, store.InboxPruneParams{Before: cutoff, Limit: slice})
-		total += n
-		if err != nil || n < slice {
-			return total, err
-		}
-	}
+	return pruneSlices(ctx, func(ctx context.Context, limit int) (int, error) {
+		return st.InboxPrune(ctx, store.InboxPruneParams{Before: cutoff, Limit: limit})
+	})
 }
 
 type pushWorker struct {
@@ -366,7 +382,10 @@ type Config struct {
 	// (delivered or dead) are kept, to look into and to replay (default 30
 	// days; negative: forever).
 	DeliveryRetention time.Duration
-	PruneInterval     time.Duration
+	// RunRetention is how long the automations' runs that ended are kept,
+	// with their steps (default 30 days; negative: forever).
+	RunRetention  time.Duration
+	PruneInterval time.Duration
 	// OAuth mints the location tokens of agency installs.
 	OAuth LocationMinter
 	// UseCases runs the API's background use cases (UseCaseArgs).
@@ -435,6 +454,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	cfg.ReconcileInterval = cmp.Or(cfg.ReconcileInterval, 10*time.Second)
 	cfg.InboxRetention = cmp.Or(cfg.InboxRetention, 7*24*time.Hour)
 	cfg.DeliveryRetention = cmp.Or(cfg.DeliveryRetention, 30*24*time.Hour)
+	cfg.RunRetention = cmp.Or(cfg.RunRetention, 30*24*time.Hour)
 	cfg.PruneInterval = cmp.Or(cfg.PruneInterval, time.Hour)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -452,7 +472,7 @@ func New(driver riverdriver.Driver[*sql.Tx], st store.Store, s *syncer.Syncer, p
 	river.AddWorker(workers, &noticeWorker{n: cfg.Notifier, a: cfg.Alerter, log: cfg.Logger})
 	river.AddWorker(workers, &reconcileWorker{r: cfg.Reconciler, log: cfg.Logger})
 	river.AddWorker(workers, &pruneWorker{st: st, retention: max(cfg.InboxRetention, 0), deliveries: max(cfg.DeliveryRetention, 0),
-		log: cfg.Logger})
+		runs: max(cfg.RunRetention, 0), log: cfg.Logger})
 	river.AddWorker(workers, &locationTokenWorker{m: cfg.OAuth})
 	river.AddWorker(workers, &useCaseWorker{run: cfg.UseCases})
 	client, err := river.NewClient(driver, &river.Config{
@@ -501,7 +521,7 @@ func periodicJobs(cfg Config) []*river.PeriodicJob {
 			func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 	}
-	if cfg.InboxRetention > 0 || cfg.DeliveryRetention > 0 {
+	if cfg.InboxRetention > 0 || cfg.DeliveryRetention > 0 || cfg.RunRetention > 0 {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.PruneInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))

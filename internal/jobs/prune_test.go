@@ -94,3 +94,36 @@ func TestPruneJobTakesEndedDeliveries(t *testing.T) {
 		}
 	}
 }
+
+// The prune job takes the automation runs that ended longer ago than their
+// retention, with their steps, and leaves the queued ones.
+func TestPruneJobTakesEndedRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.OpenSQLite(t)
+	if _, _, err := st.AutomationSave(ctx, store.AutomationSaveParams{ID: "a", Enabled: true, TriggerKey: rankr.TriggerOrderPaid,
+		Source: "a", Definition: []byte(`{}`), Checksum: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []string{"manual:1", "manual:2"} {
+		if _, _, err := st.AutomationRunCreate(ctx, store.RunCreateParams{AutomationID: "a", EventID: ev, LocationID: "L"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimed, err := st.AutomationRunClaim(ctx, store.RunClaimParams{Limit: 1, Lease: time.Minute})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claimed %d, %v", len(claimed), err)
+	}
+	if err := st.AutomationRunFinish(ctx, store.RunFinishParams{ID: claimed[0].ID, Lease: claimed[0].Lease, Status: rankr.RunSkipped}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	w := &pruneWorker{st: st, runs: 10 * time.Millisecond, log: slog.New(slog.DiscardHandler)}
+	if err := w.Work(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	left, err := st.AutomationRunList(ctx, store.RunListParams{AutomationID: "a"})
+	if err != nil || len(left) != 1 || left[0].Status != rankr.RunQueued {
+		t.Fatalf("left %+v (%v), want the queued run only", left, err)
+	}
+}

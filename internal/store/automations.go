@@ -82,6 +82,10 @@ type Automations interface {
 	// appends nothing more and answers the first, created false.
 	AutomationEventAppend(ctx context.Context, p AutomationEventParams) (rankr.Event, bool, error)
 
+	// AutomationRunsPrune deletes up to Limit runs that ended before Before,
+	// with their steps, oldest first; it returns how many.
+	AutomationRunsPrune(ctx context.Context, before time.Time, limit int) (int, error)
+
 	// AutomationPauses lists the locations whose automations are paused.
 	AutomationPauses(ctx context.Context) ([]rankr.AutomationPause, error)
 	// AutomationResume ends a location's pause (its paused runs are queued

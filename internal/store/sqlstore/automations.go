@@ -756,3 +756,45 @@ func (s *Store) AutomationEventAppend(ctx context.Context, p store.AutomationEve
 	}
 	return ev, created, nil
 }
+
+// AutomationRunsPrune deletes ended runs and their steps, by their partial
+// index, in one transaction per slice.
+func (s *Store) AutomationRunsPrune(ctx context.Context, before time.Time, n int) (int, error) {
+	if before.IsZero() {
+		return 0, invalid("pruning the runs needs a time to prune before")
+	}
+	var deleted int
+	err := s.inTx(ctx, func(t *tx) error {
+		rows, err := t.query(ctx, `SELECT id FROM automation_runs WHERE status IN ('succeeded', 'failed', 'skipped', 'canceled')
+			AND finished_at < ? ORDER BY finished_at LIMIT ?`, before.UnixMilli(), limit(n, 1000, 10_000))
+		if err != nil {
+			return err
+		}
+		ids, err := rowsOf(rows, func(r scanner) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		})
+		if err != nil || len(ids) == 0 {
+			deleted = 0
+			return err
+		}
+		marks, args := `?`+strings.Repeat(`, ?`, len(ids)-1), make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		if _, err := t.exec(ctx, `DELETE FROM automation_steps WHERE run_id IN (`+marks+`)`, args...); err != nil {
+			return err
+		}
+		res, err := t.exec(ctx, `DELETE FROM automation_runs WHERE id IN (`+marks+`)`, args...)
+		if err != nil {
+			return err
+		}
+		m, err := res.RowsAffected()
+		deleted = int(m)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pruning the automation runs: %w", storeErr(err))
+	}
+	return deleted, nil
+}

@@ -20,6 +20,7 @@ func automationTests() map[string]func(*testing.T, store.Store) {
 		"AutomationFeedRuns":      testAutomationFeedRuns,
 		"AutomationWebhookRuns":   testAutomationWebhookRuns,
 		"AutomationFinishBrings":  testAutomationFinishBrings,
+		"AutomationRunsPrune":     testAutomationRunsPrune,
 		"AutomationRunLeases":     testAutomationRunLeases,
 		"AutomationConcurrency":   testAutomationConcurrency,
 		"AutomationPause":         testAutomationPause,
@@ -301,6 +302,40 @@ func testAutomationRunLeases(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.AutomationRunGet(ctx, 999999); !errors.Is(err, rankr.ErrNotFound) {
 		t.Fatalf("missing run: %v", err)
+	}
+}
+
+// Pruning deletes the runs that ended before the cutoff, with their steps,
+// and nothing that is still going.
+func testAutomationRunsPrune(t *testing.T, s store.Store) {
+	saveAutomation(t, s, "a", rankr.TriggerOrderPaid, "a", true, nil)
+	for _, ev := range []string{"manual:old", "manual:live"} {
+		createRun(t, s, "a", ev, "L1")
+	}
+	claimed := claimRuns(t, s, 2, time.Minute)
+	var old rankr.AutomationRun
+	for _, c := range claimed {
+		if c.EventID == "manual:old" {
+			old = c
+		}
+	}
+	if err := s.AutomationRunFinish(ctx, store.RunFinishParams{ID: old.ID, Lease: old.Lease, Status: rankr.RunSucceeded,
+		Steps: []rankr.AutomationStep{{StepID: "x", Attempt: 1, Status: rankr.StepSucceeded, StartedAt: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	createRun(t, s, "a", "manual:queued", "L1")
+	if n, err := s.AutomationRunsPrune(ctx, time.Now().Add(-time.Hour), 100); err != nil || n != 0 {
+		t.Fatalf("pruning before an hour ago: %d %v", n, err)
+	}
+	n, err := s.AutomationRunsPrune(ctx, time.Now().Add(time.Minute), 100)
+	if err != nil || n != 1 {
+		t.Fatalf("pruning: %d %v", n, err)
+	}
+	if _, _, err := s.AutomationRunGet(ctx, old.ID); !errors.Is(err, rankr.ErrNotFound) {
+		t.Fatalf("the pruned run: %v", err)
+	}
+	if left := runsOf(t, s, store.RunListParams{AutomationID: "a"}); len(left) != 2 {
+		t.Fatalf("left %d runs, want the running and the queued one", len(left))
 	}
 }
 
