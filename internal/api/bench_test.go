@@ -370,7 +370,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (s *benchServer) tabLoad(b *testing.B) (time.Duration, int) {
 	start := time.Now()
 	n := 0
-	for _, p := range []string{"/", "/ui/app.js", "/ui/charts.js", "/ui/app.css", "/ui/me", "/api/v1/overview"} {
+	for _, p := range []string{"/", "/ui/app.js", "/ui/charts.js", "/ui/automations.js", "/ui/app.css", "/ui/me", "/api/v1/overview"} {
 		n += len(s.get(b, p))
 	}
 	ctx, cancel := context.WithCancel(context.Background())

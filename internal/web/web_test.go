@@ -179,3 +179,30 @@ func TestBoundKeySeesItsLocations(t *testing.T) {
 		t.Errorf("another location's feed: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// The dashboard links its automation pages, and their script, which holds
+// no data, is served to anyone like the rest of the page's files.
+func TestDashboardHasTheAutomationPages(t *testing.T) {
+	t.Parallel()
+	h, key := handler(t, nil, nil, nil)
+	for _, tc := range []struct {
+		path, key, ctype string
+		want             []string
+	}{
+		{"/", key, "text/html", []string{`href="#/automations"`, `href="#/runs"`, `href="#/catalog"`}},
+		{"/ui/app.js", "", "javascript", []string{`from "/ui/automations.js"`}},
+		{"/ui/automations.js", "", "javascript", []string{`"/automation-runs"`, `"/automation-pauses"`, `"/catalog"`, "/retry"}},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, get(tc.path, tc.key))
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Header().Get("Content-Type"), tc.ctype) {
+			t.Errorf("%s: %d %q", tc.path, rec.Code, rec.Header().Get("Content-Type"))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(rec.Body.String(), w) {
+				t.Errorf("%s lacks %s", tc.path, w)
+			}
+		}
+	}
+}

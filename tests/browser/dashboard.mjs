@@ -2,7 +2,9 @@
 // playwright-core) against a running `rankr demo`: sign in with a key,
 // watch an order count move while the sandbox sells, open an order, push a
 // fulfillment from the queue and see it on the order, replay a dead
-// delivery; at 1280x800 and 375x812, with no console error or failed
+// delivery; see the automation pages empty, apply an automation through
+// the API and watch its runs arrive, open one step by step, switch it off
+// and on, read its file and versions, search the catalog; at 1280x800 and 375x812, with no console error or failed
 // request, every control labelled, every text in contrast and the keyboard
 // usable. scripts/browser starts the demo and runs this with BASE_URL,
 // RANKR_KEY, DEAD_URL and ARTIFACTS set.
@@ -212,6 +214,21 @@ async function run(width, height, full) {
     await labelled("deliveries");
     await shot("deliveries");
   }
+  if (full) await automationsFull(page, tag, shot, labelled, go);
+  else {
+    for (const [hash, ready, name] of [["#/automations", '#ab tr[data-automation="browser-test"]', "automations"], ["#/runs", "#rb tr[data-run]", "runs"],
+      ["#/automations/browser-test", "#a-runs tr[data-run]", "automation"], ["#/catalog", "#cb tr", "catalog"]]) {
+      await go(hash, ready);
+      await labelled(name);
+      await shot(name);
+    }
+    await go("#/runs", "#rb tr[data-run]");
+    await page.click("#rb tr[data-run] a[href^='#/runs/']");
+    await page.waitForSelector('li[data-step="order"]', {timeout: 30000});
+    await page.locator('li[data-step="order"] summary', {hasText: /^Output$/}).first().click();
+    await labelled("run");
+    await shot("run");
+  }
   for (const [hash, ready, name] of [["#/exceptions", "#eb tr", "exceptions"], ["#/connections", "h1", "connections"], ["#/audit", "h1", "audit"]]) {
     await go(hash, ready);
     await page.waitForTimeout(300);
@@ -226,9 +243,141 @@ async function run(width, height, full) {
   await page.close();
 }
 
+// The automation the test applies: it reads each new order, so that the
+// sandbox's sales give it runs.
+const automationFile = `apiVersion: rankr.dev/v1
+kind: Automation
+id: browser-test
+description: read each new order
+trigger:
+  key: derived.order.created@1
+steps:
+  - id: order
+    action: rankr.order.get@1
+    with:
+      orderId: "\${{ trigger.order.id }}"
+`;
+
+// automationsFull walks the automation pages: empty first (the demo has
+// none), then with one applied through the API.
+async function automationsFull(page, tag, shot, labelled, go) {
+  const text = sel => page.textContent(sel).then(t => t.replace(/\s+/g, " ").trim());
+  const before = await api("/automations");
+  if (!before.items.length) {
+    step(`${tag}: the automation pages before any automation`);
+    await go("#/automations", "#ab td.empty");
+    if (!/No automations yet/.test(await text("#ab"))) fail(`${tag}: automations, empty: ${await text("#ab")}`);
+    await labelled("automations-empty");
+    await shot("automations-empty");
+    await go("#/runs", "#rb td.empty");
+    if (!/No runs yet/.test(await text("#rb"))) fail(`${tag}: runs, empty: ${await text("#rb")}`);
+    await labelled("runs-empty");
+    await shot("runs-empty");
+  } else await go("#/runs", "#rb tr");
+
+  step(`${tag}: applying an automation; its runs appear on the open runs page`);
+  await api("/automations", {method: "POST", body: JSON.stringify({source: automationFile, note: "browser test"})});
+  // The page polls: no reload, no navigation.
+  await page.waitForSelector('#rb tr[data-run] a[href^="#/automations/browser-test"]', {timeout: 60000});
+  await page.getByLabel(/^Status/).selectOption("succeeded");
+  await page.getByLabel(/^Automation/).selectOption("browser-test");
+  await page.getByRole("button", {name: "Show", exact: true}).click();
+  await page.waitForFunction(() => location.hash.includes("automation=browser-test") && document.querySelector("#rb tr[data-run]"), null, {timeout: 30000});
+  await labelled("runs");
+  await shot("runs");
+
+  step(`${tag}: a run step by step`);
+  await page.click('#rb tr[data-run] a[href^="#/runs/"]');
+  await page.waitForSelector('li[data-step="order"]', {timeout: 30000});
+  if (!/succeeded/.test(await text("#r-status"))) fail(`${tag}: the run is ${await text("#r-status")}`);
+  const input = page.locator('li[data-step="order"] details').filter({has: page.locator("summary", {hasText: /^Input$/})}).first();
+  if (await input.locator("pre").isVisible()) fail(`${tag}: a step's input is not folded`);
+  await input.locator("summary").focus();
+  await page.keyboard.press("Enter");
+  const shownInput = await input.locator("pre").textContent();
+  if (!/"orderId":/.test(shownInput)) fail(`${tag}: the step's input shows ${JSON.stringify(shownInput.slice(0, 80))}`);
+  await page.locator("section:has(#rp-h) summary").click();
+  await labelled("run");
+  await shot("run");
+
+  step(`${tag}: the automation, switched off and on`);
+  await go("#/automations", '#ab tr[data-automation="browser-test"]');
+  const row = '#ab tr[data-automation="browser-test"]';
+  await page.getByRole("button", {name: "Disable automation browser-test"}).click();
+  await page.waitForFunction(r => /disabled/.test(document.querySelector(r)?.textContent || ""), row, {timeout: 30000});
+  if (!/disabled/.test(await text("#a-out"))) fail(`${tag}: switching off says ${await text("#a-out")}`);
+  await page.getByRole("button", {name: "Enable automation browser-test"}).click();
+  await page.waitForFunction(r => /enabled/.test(document.querySelector(r)?.textContent || ""), row, {timeout: 30000});
+  await labelled("automations");
+  await shot("automations");
+  await page.click(`${row} a`);
+  await page.waitForSelector("#a-source", {timeout: 30000});
+  if (!/id: browser-test/.test(await text("#a-source"))) fail(`${tag}: the automation's file shows ${await text("#a-source")}`);
+  await page.waitForSelector("#a-runs tr[data-run]", {timeout: 30000});
+  if (!/browser test/.test(await text("#versions"))) fail(`${tag}: the versions show ${await text("#versions")}`);
+  await page.click('#versions a[data-version="1"]');
+  await page.waitForFunction(() => location.hash === "#/automations/browser-test/1" && /version 1/.test(document.getElementById("af-h")?.textContent || ""), null, {timeout: 30000});
+  await labelled("automation");
+  await shot("automation");
+
+  step(`${tag}: the catalog`);
+  await go("#/catalog", "#cb tr");
+  const all = await page.locator("#cb tr").count();
+  await page.locator('#cf input[name="q"]').fill("rankr.order.get");
+  await page.waitForFunction(n => document.querySelectorAll("#cb tr").length < n, all, {timeout: 10000});
+  if (!/ of /.test(await text("#c-n"))) fail(`${tag}: the catalog's count says ${await text("#c-n")}`);
+  await labelled("catalog");
+  await shot("catalog");
+  await page.getByRole("link", {name: "rankr.order.get@1", exact: true}).click();
+  await page.waitForSelector("#c-sample", {timeout: 30000});
+  if (!(await text("#c-summary"))) fail(`${tag}: the catalog item has no summary`);
+  await labelled("catalog-item");
+  await shot("catalog-item");
+  await page.evaluate(() => sessionStorage.removeItem("catalogFilters"));
+}
+
+// refused signs in with an operator key bound to one location: it may
+// switch automations, but not browser-test, which runs for every location,
+// so the API answers 403 and the page must say so and stay usable.
+async function refused() {
+  step("a bound key: switching an automation for every location is refused, visibly");
+  const conns = await api("/connections");
+  const loc = conns.items[0].connection.locationId;
+  const k = await api("/keys", {method: "POST", body: JSON.stringify({name: "browser test: bound", role: "operator", locations: [loc], expiresIn: "1h", test: true})});
+  const page = await browser.newPage();
+  await page.setViewportSize({width: 1280, height: 800});
+  let signedIn = false;
+  const toggle = /\/api\/v1\/automations\/browser-test\/disable$/;
+  page.on("console", m => { if (m.type() === "error" && !/\b(401|403)\b/.test(m.text())) fail(`bound console: ${m.text()}`); });
+  page.on("pageerror", e => fail(`bound page error: ${e.message}`));
+  page.on("response", r => {
+    const u = new URL(r.url());
+    if (r.status() >= 400 && !(!signedIn && r.status() === 401 && u.pathname === "/") && !(r.status() === 403 && toggle.test(u.pathname))) fail(`bound ${r.status()} for ${r.request().method()} ${r.url()}`);
+  });
+  await page.goto(base + "/");
+  await page.getByLabel("API key").fill(k.token);
+  signedIn = true;
+  await page.getByRole("button", {name: "Sign in"}).click();
+  await page.waitForSelector("[data-location]", {timeout: 30000});
+  await page.evaluate(() => { location.hash = "#/automations"; });
+  const b = page.getByRole("button", {name: "Disable automation browser-test"});
+  await b.click();
+  await page.waitForSelector("#a-out.err", {timeout: 30000});
+  const said = (await page.textContent("#a-out")).trim();
+  if (!/may not/.test(said)) fail(`bound: the refusal says ${JSON.stringify(said)}`);
+  if (await b.isDisabled()) fail("bound: the switch stays disabled after the refusal");
+  if (!/enabled/.test(await page.textContent('#ab tr[data-automation="browser-test"]'))) fail("bound: the automation looks switched off");
+  await page.screenshot({path: join(artifacts, "1280x800-automations-refused.png")});
+  signedIn = false;
+  await page.getByRole("button", {name: "Sign out"}).click();
+  await page.waitForSelector("#key", {timeout: 30000});
+  await page.close();
+}
+
 try {
   await run(1280, 800, true);
   await run(375, 812, false);
+  await refused();
 } catch (e) {
   fail(e.stack || String(e));
 } finally {

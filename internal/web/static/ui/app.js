@@ -4,6 +4,7 @@
 // nothing polls a whole table: a page shows what changed by the stream and
 // re-reads one bounded page when asked.
 import {line, bars} from "/ui/charts.js";
+import {pages as automationPages} from "/ui/automations.js";
 
 const view = document.getElementById("view");
 const API = "/api/v1";
@@ -112,17 +113,21 @@ function onLeave(f) { cleanup.push(f); }
 function every(ms, f) { const t = setInterval(f, ms); onLeave(() => clearInterval(t)); }
 function listen(f) { listeners.add(f); onLeave(() => listeners.delete(f)); }
 
+// A page with an argument shows one thing of its list's: the nav marks
+// the list.
 const pages = {overview, orders, order, queue, exceptions, deliveries, connections, audit};
+const oneOf = {orders: "order", automations: "automation", runs: "run", catalog: "catalogItem"};
 async function route() {
   for (const f of cleanup) f();
   cleanup = [];
-  const [name = "overview", ...args] = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-  const page = name === "orders" && args.length === 2 ? "order" : name;
+  // After a "?" come the page's filters (#/runs?automation=x), which it reads itself.
+  const [name = "overview", ...args] = location.hash.replace(/^#\/?/, "").split("?")[0].split("/").filter(Boolean).map(decodeURIComponent);
+  const page = name === "orders" ? (args.length === 2 ? "order" : name) : args.length && oneOf[name] ? oneOf[name] : name;
   const f = pages[page] || overview;
   for (const a of document.querySelectorAll("#nav a")) {
-    if (a.dataset.page === (page === "order" ? "orders" : page)) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+    if (a.dataset.page === name) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  document.title = "rankr · " + (page === "order" ? "order " + args[1] : name);
+  document.title = "rankr · " + (page === "order" ? "order " + args[1] : args.length && page !== name ? `${page.replace("catalogItem", "catalog item")} ${args[0]}` : name);
   try { await f(...args); } catch (e) { view.innerHTML = `<h1>${esc(name)}</h1><p class="err">${esc(e.message)}</p>`; }
 }
 
@@ -456,6 +461,10 @@ async function audit() {
     <td class="mono">${esc(a.target?.type)} ${esc(a.target?.id)}</td><td>${badge(a.outcome, ["success"], ["failure", "denied"])}</td></tr>`).join("") || `<tr><td colspan="5">Empty.</td></tr>`}</tbody></table></div>`;
 }
 
+// ---- automations, their runs, the catalog (automations.js) ---------------------------------
+Object.assign(pages, automationPages({view, api, esc, when, qs, toast, every, onLeave, pager, badge, reload: () => route(),
+  can: s => can(s)}));
+
 // The skip link moves the focus without touching the route in the hash.
 document.querySelector(".skip").addEventListener("click", e => { e.preventDefault(); view.focus(); });
 
@@ -465,6 +474,7 @@ document.getElementById("signout").addEventListener("click", async () => {
 });
 me = await api("/ui/me");
 document.getElementById("nav-audit").hidden = !can("audit:read");
+for (const [id, scope] of [["nav-automations", "automations:read"], ["nav-runs", "automations:read"], ["nav-catalog", "catalog:read"]]) document.getElementById(id).hidden = !can(scope);
 connect();
 addEventListener("hashchange", () => { route().then(() => view.focus({preventScroll: true})); });
 if (!location.hash) history.replaceState(null, "", "#/overview");
