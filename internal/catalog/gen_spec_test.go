@@ -91,6 +91,9 @@ func (d *genDocs) load(path string) (map[string]any, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if err := genApplyErrata(filepath.Base(path), doc); err != nil {
+		return nil, err
+	}
 	d.files[path] = doc
 	return doc, nil
 }
@@ -423,6 +426,7 @@ func genBuildTrigger(docs *genDocs, dir string, ev struct{ event, title, summary
 		return genTrigger{}, nil, err
 	}
 	genStrip(s, true)
+	genUntypeNulls(s)
 	s["$schema"] = genDraft
 	conv.finish(s, true)
 	raw, err := os.ReadFile(base + ".example.json")

@@ -23,3 +23,15 @@ func TestRedact(t *testing.T) {
 		t.Errorf("an authorization header survived: %s", got)
 	}
 }
+
+// A refused secret is named, never quoted.
+func TestValidateHidesSecrets(t *testing.T) {
+	s, err := CompileSchema("t", []byte(`{"type":"object","properties":{"apiKey":{"type":"string","pattern":"^pk_"},"name":{"type":"string","pattern":"^a"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Validate([]byte(`{"apiKey":"sk_live_SECRET","name":"bob"}`))
+	if err == nil || strings.Contains(err.Error(), "sk_live_SECRET") || !strings.Contains(err.Error(), "/apiKey") || !strings.Contains(err.Error(), "bob") {
+		t.Errorf("validation error: %v", err)
+	}
+}

@@ -68,6 +68,10 @@ func (s *Schema) Validate(doc json.RawMessage) error {
 			where = "/"
 		}
 		msg := where + ": " + u.Error.String()
+		if last := where[strings.LastIndexByte(where, '/')+1:]; secretName(last) {
+			// Pattern and format errors quote the value: not a secret's.
+			msg = where + ": not valid (the value is not shown)"
+		}
 		if len(msgs) == 0 || msgs[len(msgs)-1] != msg {
 			msgs = append(msgs, msg)
 		}

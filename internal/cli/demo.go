@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/rankr/rankr/internal/app"
 	"net"
 	"net/http"
 	"net/netip"
@@ -110,6 +111,14 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 
+	// An automation, so that the dashboard's automations and runs move as
+	// the sandbox sells: each paid order read back and announced to the
+	// outbound endpoints (none until one is added).
+	if _, err := d.App.AutomationApply(ctx, host(), app.AutomationFile{Name: "demo-paid-orders.yaml", Source: []byte(demoAutomation)}, false,
+		"the demo's"); err != nil {
+		return err
+	}
+
 	// The page needs a key like any other: the demo makes a test key for a
 	// day and hands it over in a sign-in link, after the # (which browsers
 	// never send to a server).
@@ -123,7 +132,7 @@ func (c *DemoCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	w := g.stdout
-	fmt.Fprintf(w, "rankr demo\n\n  dashboard     http://%s/#key=%s\n  API           http://%s/api/v1 (its OpenAPI document: /api/v1/openapi.json; send the key as Authorization: Bearer)\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n\n",
+	fmt.Fprintf(w, "rankr demo\n\n  dashboard     http://%s/#key=%s\n  API           http://%s/api/v1 (its OpenAPI document: /api/v1/openapi.json; send the key as Authorization: Bearer)\n  webhooks      the sandbox sends its signed webhooks to http://%s%s\n  GHL sandbox   %s  (%d locations, %d orders each, %.0f changes/s; admin API at %s%s)\n  data          %s (SQLite)\n  automations   demo-paid-orders runs for each paid order (the dashboard's Runs; templates/ has the standard flows)\n\n",
 		pageLn.Addr(), demoKey.Token, pageLn.Addr(), pageLn.Addr(), daemon.WebhookPath, info.BaseURL, c.Locations, c.Orders, c.Activity, info.BaseURL, sandbox.AdminPrefix, dir)
 	if c.RateBurst != 100 {
 		fmt.Fprintf(w, "  The sandbox allows %d requests per location per 10 s (GHL: 100) so that the backfill takes seconds.\n\n", c.RateBurst)
@@ -176,3 +185,26 @@ func waitBackfills(ctx context.Context, d *daemon.Daemon, locs []string, runErr 
 		}
 	}
 }
+
+// demoAutomation runs for each paid order of the demo.
+const demoAutomation = `apiVersion: rankr.dev/v1
+kind: Automation
+id: demo-paid-orders
+description: Each paid order, read back and announced to the outbound endpoints
+trigger:
+  key: derived.order.paid@1
+steps:
+  - id: order
+    action: rankr.order.get@1
+    with:
+      orderId: "${{ trigger.order.id }}"
+  - id: announce
+    action: rankr.webhook.send@1
+    with:
+      type: order.paid
+      data:
+        orderId: "${{ trigger.order.id }}"
+        amount: "${{ trigger.order.amount }}"
+        currency: "${{ trigger.order.currency }}"
+        items: "${{ len(steps.order.output.items ?? []) }}"
+`

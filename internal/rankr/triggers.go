@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Triggers are the named changes automations start from. GHL sends
@@ -94,6 +95,9 @@ var rankrTriggers = map[string]string{
 // triggerData is what the triggers read of an event's data: a creation's
 // fields, or an update's changes ({"status": [old, new], ...}).
 type triggerData struct {
+	// UpdatedAt is GHL's version of a record a creation event first
+	// stores (see HistoryAge).
+	UpdatedAt         time.Time         `json:"updatedAt"`
 	Status            string            `json:"status"`
 	PaymentStatus     string            `json:"paymentStatus"`
 	FulfillmentStatus string            `json:"fulfillmentStatus"`
@@ -121,6 +125,17 @@ func (d triggerData) grew(field string) bool {
 	return to > from
 }
 
+// HistoryAge is how old GHL's version of a record may be when rankr first
+// stores it and its creation still fires triggers. An older one is history
+// that a backfill (or a walk) brings in, not news: connecting a location
+// with years of orders must not run "each paid order" automations on
+// every one of them, nor mail their customers.
+const HistoryAge = 48 * time.Hour
+
+// creations are the event kinds that first store a record.
+var creations = map[string]bool{OrderCreated: true, TransactionCreated: true, SubscriptionCreated: true, InvoiceCreated: true,
+	ProductCreated: true, PriceCreated: true}
+
 // Triggers returns the keys of the triggers an event fires, in a stable
 // order, each once; none for an event no trigger follows (products and
 // prices, whose changes GHL's own webhooks announce; deletions; rankr's
@@ -134,6 +149,9 @@ func Triggers(ev Event) []string {
 		// Data rankr wrote itself; unreadable data fires only what the
 		// kind alone says.
 		_ = json.Unmarshal(ev.Data, &d)
+	}
+	if creations[ev.Kind] && !d.UpdatedAt.IsZero() && ev.At.Sub(d.UpdatedAt) > HistoryAge {
+		return nil
 	}
 	var out []string
 	add := func(keys ...string) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTriggers(t *testing.T) {
@@ -156,5 +157,30 @@ func TestWebhookTrigger(t *testing.T) {
 		if got := WebhookTrigger(typ); got != want {
 			t.Errorf("WebhookTrigger(%q) = %q, want %q", typ, got, want)
 		}
+	}
+}
+
+// A record first stored long after GHL last changed it is history a
+// backfill brought in: its creation fires nothing. A fresh one does, and
+// so does any later change of an old one.
+func TestTriggersSkipHistory(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	paid := func(updated time.Time) []byte {
+		return []byte(`{"paymentStatus":"paid","status":"completed","updatedAt":"` + updated.Format(time.RFC3339) + `"}`)
+	}
+	if got := Triggers(Event{Kind: OrderCreated, At: now, Data: paid(now.Add(-3 * 24 * time.Hour))}); got != nil {
+		t.Errorf("an order from 3 days ago, first stored now, fires %v", got)
+	}
+	if got := Triggers(Event{Kind: OrderCreated, At: now, Data: paid(now.Add(-time.Hour))}); !slices.Contains(got, TriggerOrderPaid) {
+		t.Errorf("an order from an hour ago fires %v", got)
+	}
+	sub := []byte(`{"status":"active","updatedAt":"2020-01-01T00:00:00Z"}`)
+	if got := Triggers(Event{Kind: SubscriptionCreated, At: now, Data: sub}); got != nil {
+		t.Errorf("an old subscription fires %v", got)
+	}
+	change := []byte(`{"changes":{"paymentStatus":["unpaid","paid"]},"updatedAt":"2020-01-01T00:00:00Z"}`)
+	if got := Triggers(Event{Kind: OrderPaymentStatusChanged, At: now, Data: change}); !slices.Contains(got, TriggerOrderPaid) {
+		t.Errorf("an old order paid now fires %v", got)
 	}
 }

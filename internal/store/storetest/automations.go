@@ -175,7 +175,10 @@ func testAutomationFeedRuns(t *testing.T, s store.Store) {
 	saveAutomation(t, s, "off", rankr.TriggerOrderCreated, "c", false, nil)
 	saveAutomation(t, s, "theirs", rankr.TriggerOrderCreated, "d", true, []string{"L2"})
 	saveAutomation(t, s, "paid", rankr.TriggerOrderPaid, "e", true, nil)
-	upsertOrders(t, s, "L1", false, order("L1", "o1", at(1), "pending"))
+	// Fresh orders: an old one first stored now is history, which fires
+	// nothing (see rankr.HistoryAge).
+	fresh := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	upsertOrders(t, s, "L1", false, order("L1", "o1", fresh, "pending"))
 
 	created := eventsOfKind(t, s, "L1", rankr.OrderCreated)
 	if len(created) != 1 {
@@ -196,7 +199,7 @@ func testAutomationFeedRuns(t *testing.T, s store.Store) {
 		}
 	}
 	// The same order again is no change: no event, no run.
-	upsertOrders(t, s, "L1", false, order("L1", "o1", at(1), "pending"))
+	upsertOrders(t, s, "L1", false, order("L1", "o1", fresh, "pending"))
 	if n := len(runsOf(t, s, store.RunListParams{})); n != 2 {
 		t.Fatalf("%d runs after a no-op, want 2", n)
 	}
@@ -204,7 +207,7 @@ func testAutomationFeedRuns(t *testing.T, s store.Store) {
 	if _, err := s.AutomationSetEnabled(ctx, "off", true); err != nil {
 		t.Fatal(err)
 	}
-	upsertOrders(t, s, "L2", false, order("L2", "o2", at(1), "pending"))
+	upsertOrders(t, s, "L2", false, order("L2", "o2", fresh, "pending"))
 	got = map[string]rankr.AutomationRun{}
 	for _, r := range runsOf(t, s, store.RunListParams{LocationID: "L2"}) {
 		got[r.AutomationID] = r
@@ -539,7 +542,7 @@ func testAutomationRetry(t *testing.T, s store.Store) {
 func testAutomationExpired(t *testing.T, s store.Store) {
 	saveAutomation(t, s, "a", rankr.TriggerOrderPaid, "a", true, nil)
 	r := createRun(t, s, "a", "manual:1", "L1")
-	c := claimRuns(t, s, 1, 50*time.Millisecond)[0]
+	c := claimRuns(t, s, 1, 1500*time.Millisecond)[0] // long enough for a loaded machine to look before it ends
 	if n, err := s.AutomationRunsExpired(ctx); err != nil || n != 0 {
 		t.Fatalf("expired before the lease ended: %d %v", n, err)
 	}
@@ -616,7 +619,7 @@ func testAutomationSwapIsAtomic(t *testing.T, s store.Store) {
 				loc := fmt.Sprintf("L%d", w)
 				id := fmt.Sprintf("o%d-%d", w, i)
 				if _, err := s.OrderUpsert(ctx, store.OrderUpsertParams{LocationID: loc, Now: time.Now(),
-					Orders: []store.OrderVersion{{Order: order(loc, id, at(1), "pending")}}}); err != nil {
+					Orders: []store.OrderVersion{{Order: order(loc, id, time.Now().Add(-time.Minute), "pending")}}}); err != nil {
 					errs <- err
 					return
 				}
