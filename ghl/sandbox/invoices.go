@@ -261,27 +261,7 @@ func (l *location) emitInvoice(typ string, inv *invoiceRec) {
 	if l.emit == nil {
 		return
 	}
-	l.emit(typ, l.id, webhookInvoice{l.invoice(inv)})
-}
-
-// webhookInvoice is an invoice as GHL's Invoice* webhooks carry it: as the
-// API answers it, but for the number, a string there (see
-// ghl.InvoiceNumber).
-type webhookInvoice struct{ ghl.Invoice }
-
-func (w webhookInvoice) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(w.Invoice)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	if n, ok := m["invoiceNumber"]; ok && len(n) > 0 && n[0] != '"' {
-		m["invoiceNumber"] = json.RawMessage(strconv.Quote(string(n)))
-	}
-	return json.Marshal(m)
+	l.emit(typ, l.id, l.invoice(inv))
 }
 
 func (l *location) createInvoice(d dice, at time.Time, c *contact, lines []invoiceLine, live bool) *invoiceRec {
@@ -372,6 +352,6 @@ func (l *location) deleteInvoice(inv *invoiceRec, at time.Time) {
 	if l.emit != nil {
 		body := l.invoice(inv)
 		body.Status = "delete"
-		l.emit(ghl.EventInvoiceDelete, l.id, webhookInvoice{body})
+		l.emit(ghl.EventInvoiceDelete, l.id, body)
 	}
 }

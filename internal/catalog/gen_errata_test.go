@@ -45,6 +45,17 @@ var (
 	}
 )
 
+func init() {
+	// The Invoice* webhooks: GHL's schemas (drawn from its examples) type
+	// the number a string, as the examples write it; the invoices API
+	// writes it a number, and so does the sandbox's webhook, which carries
+	// the invoice as the API answers it (see ghl.InvoiceNumber). A trigger
+	// takes both.
+	for _, ev := range []string{"InvoiceCreate", "InvoiceUpdate", "InvoiceSent", "InvoicePaid", "InvoicePartiallyPaid", "InvoiceVoid", "InvoiceDelete"} {
+		genErrata = append(genErrata, genErratum{ev + ".schema.json", "", "invoiceNumber", map[string]any{"type": []any{"string", "number"}}})
+	}
+}
+
 // genApplyErrata corrects a loaded spec; an erratum whose property is gone
 // is an error, so that a fixed spec is noticed and the erratum dropped.
 func genApplyErrata(file string, doc map[string]any) error {
@@ -53,6 +64,9 @@ func genApplyErrata(file string, doc map[string]any) error {
 			continue
 		}
 		props, _ := genPath(doc, "components", "schemas", e.schema, "properties").(map[string]any)
+		if e.schema == "" { // a webhook's schema: its own properties
+			props, _ = genPath(doc, "properties").(map[string]any)
+		}
 		old, ok := props[e.property].(map[string]any)
 		if !ok {
 			return fmt.Errorf("%s: erratum %s.%s: no such property any more", file, e.schema, e.property)
