@@ -160,6 +160,9 @@ type call struct {
 	pathArgs []string // values for the path's placeholders, in order
 	query    url.Values
 	body     any
+	// abs, when set, is the whole URL, not one under the base URL (GHL
+	// hands out some, such as a workflow trigger's target).
+	abs *url.URL
 }
 
 // path fills the operation's placeholders.
@@ -189,6 +192,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	u := *c.base
 	u.Path = strings.TrimRight(u.Path, "/") + cl.path()
 	u.RawQuery = cl.query.Encode()
+	if cl.abs != nil {
+		u = *cl.abs
+	}
 
 	rejectedOnce := false
 	for attempt := 1; ; attempt++ {

@@ -89,6 +89,7 @@ func (s *Server) routes() http.Handler {
 	s.oauthRoutes(mux)
 	s.adminRoutes(mux)
 	s.oauthAdminRoutes(mux)
+	s.workflowRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.serveHandMatched(w, r, unmuxed) {
 			return

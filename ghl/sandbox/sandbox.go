@@ -61,6 +61,13 @@ type Config struct {
 	// StyleObserved.
 	ErrorStyle ErrorStyle
 
+	// MarketplaceURL is the base URL of the marketplace app whose custom
+	// workflow triggers and actions the sandbox calls as GHL does
+	// (workflows.go); MarketplaceSecret is the static header value (sent as
+	// X-Rankr-Secret) the app's developer set for those calls.
+	MarketplaceURL    string
+	MarketplaceSecret string
+
 	// OAuth is the marketplace app whose OAuth flow the sandbox plays GHL's
 	// part in; zero fields are derived from Seed.
 	OAuth OAuthApp
@@ -118,12 +125,13 @@ type Server struct {
 
 	oauth *oauthState
 
-	faults   faultState
-	hooks    *dispatcher
-	activity *activityLoop
-	stats    stats
-	seq      atomic.Uint64 // for trace ids
-	baseURL  atomic.Pointer[string]
+	faults    faultState
+	hooks     *dispatcher
+	activity  *activityLoop
+	stats     stats
+	workflows workflowState
+	seq       atomic.Uint64 // for trace ids
+	baseURL   atomic.Pointer[string]
 }
 
 // LocationInfo is a seeded location and its token.
@@ -216,6 +224,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Token != "" {
 		s.tokens[cfg.Token] = &tokenGrant{scopes: allScopes()} // nil locations: all
 	}
+	s.workflows.triggers = map[string]*wfTrigger{}
+	s.SetMarketplace(cfg.MarketplaceURL, cfg.MarketplaceSecret)
 	s.hooks = newDispatcher(s, cfg.WebhookURL)
 	s.activity = newActivityLoop(s)
 	s.activity.setRate(cfg.ActivityPerSecond)

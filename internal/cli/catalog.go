@@ -13,6 +13,7 @@ import (
 	"github.com/rankr/rankr/internal/app"
 	"github.com/rankr/rankr/internal/catalog"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/marketplace"
 )
 
 // CatalogCmd is the operations catalog: every action and trigger, and
@@ -213,21 +214,30 @@ func printRun(w io.Writer, run app.CatalogRun) {
 // CatalogExportCmd writes the whole catalog.
 type CatalogExportCmd struct {
 	Output string `help:"Write to this file instead of standard output." short:"o" type:"path"`
+	// The marketplace module's definitions are made from the catalog, so
+	// that what GHL shows cannot drift from what rankr fires and runs.
+	Marketplace bool `help:"Write GHL marketplace definitions instead: custom triggers (key, name, description, sample payload) and custom actions (fields, response data)."`
 }
 
 // Run exports.
 func (c *CatalogExportCmd) Run(g *Globals) error {
 	exp := staticCatalog().CatalogExport()
+	var doc any = exp
+	n := len(exp.Items)
+	if c.Marketplace {
+		defs := marketplace.Definitions(staticCatalog().Catalog())
+		doc, n = defs, len(defs.Triggers)+len(defs.Actions)
+	}
 	if c.Output == "" {
-		return writeJSON(g.stdout, exp)
+		return writeJSON(g.stdout, doc)
 	}
 	var b bytes.Buffer
-	if err := writeJSON(&b, exp); err != nil {
+	if err := writeJSON(&b, doc); err != nil {
 		return err
 	}
 	if err := os.WriteFile(c.Output, b.Bytes(), 0o644); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(g.stdout, "wrote %d item(s) to %s\n", len(exp.Items), c.Output)
+	_, err := fmt.Fprintf(g.stdout, "wrote %d item(s) to %s\n", n, c.Output)
 	return err
 }

@@ -42,6 +42,9 @@ type ServeCmd struct {
 	SecureCookies  bool          `help:"Mark the dashboard's session cookie Secure (set it when users reach rankr over HTTPS through a proxy)." env:"RANKR_SECURE_COOKIES"`
 	AuditRetention time.Duration `help:"How long audit records are kept (0: for ever; at least 2160h, 90 days)." default:"8760h" env:"RANKR_AUDIT_RETENTION"`
 
+	MarketplaceSecret string   `help:"Serve GHL's marketplace workflow triggers and custom actions (POST /ghl/triggers/subscription, /ghl/actions/KEY), which must send this in X-Rankr-Secret (a static header of the marketplace app); empty: off." env:"RANKR_MARKETPLACE_SECRET"`
+	MarketplaceTarget []string `help:"Trigger target URL prefixes accepted besides GHL's own (https://services.leadconnectorhq.com/workflows-marketplace/triggers/execute/), such as a sandbox's." name:"marketplace-target-prefix" placeholder:"URL" env:"RANKR_MARKETPLACE_TARGET_PREFIXES"`
+
 	MailFlags
 	PushFlags
 	AlertEmails []string           `help:"Mail these addresses about each new reconciliation exception, once (needs --smtp-url and --mail-from). Alerts by webhook: rankr webhooks add URL --events 'reconcile.*'." name:"alert-email" env:"RANKR_ALERT_EMAILS"`
@@ -91,6 +94,7 @@ func (c *ServeCmd) config() (daemon.Config, error) {
 		AlertEmails: c.AlertEmails,
 		Access: daemon.AccessConfig{TrustedProxies: c.TrustedProxy, KeyRate: c.KeyRate, SecureCookies: c.SecureCookies,
 			AuditRetention: c.AuditRetention},
+		Marketplace: daemon.MarketplaceConfig{Secret: c.MarketplaceSecret, TargetPrefixes: c.MarketplaceTarget},
 	}, nil
 }
 

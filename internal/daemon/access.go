@@ -94,6 +94,7 @@ func (d *Daemon) Router(webhooks http.Handler) (*access.Router, error) {
 	if webhooks != nil {
 		rt.Handle("POST "+WebhookPath, access.Public(), webhooks)
 	}
+	d.marketplaceRoutes(rt)
 	if d.OAuth != nil {
 		rt.Handle("GET "+oauth.StartPath, access.Public(), d.OAuth.StartHandler())
 		rt.Handle("POST "+oauth.StartPath, access.Public(), d.OAuth.StartHandler())

@@ -36,6 +36,7 @@ import (
 	"github.com/rankr/rankr/internal/intake"
 	"github.com/rankr/rankr/internal/jobs"
 	"github.com/rankr/rankr/internal/mailer"
+	"github.com/rankr/rankr/internal/marketplace"
 	"github.com/rankr/rankr/internal/metrics"
 	"github.com/rankr/rankr/internal/oauth"
 	"github.com/rankr/rankr/internal/outbound"
@@ -92,6 +93,8 @@ type Config struct {
 	Outbound outbound.Config
 	// Access configures API keys, proxies and the audit log.
 	Access AccessConfig
+	// Marketplace configures GHL's marketplace workflow contract.
+	Marketplace MarketplaceConfig
 	// OAuthRefreshBefore is how long before expiry OAuth tokens are
 	// refreshed (zero: the default, 10 minutes).
 	OAuthRefreshBefore time.Duration
@@ -163,6 +166,8 @@ type Daemon struct {
 	// Runner runs the automations' queued runs (and their schedules) in
 	// Run.
 	Runner *automation.Runner
+	// Marketplace serves GHL's workflow contract and fires its triggers.
+	Marketplace *marketplace.Service
 	// Metrics are served at /metrics (and on Config.MetricsAddr).
 	Metrics *metrics.Metrics
 	// Access authenticates and audits once OpenAccess has opened it.
@@ -256,6 +261,7 @@ func Open(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.App = d.newApp()
 	d.Runner = d.newRunner()
+	d.Marketplace = d.newMarketplace()
 	d.records = st
 	applied, err := st.Migrations(ctx)
 	if err != nil {
@@ -478,6 +484,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		_ = d.Runner.Schedules(autoCtx, 10*time.Second)
 	}()
 
+	// The marketplace's firings run in every process: deliveries are
+	// unique per subscription and event, and leased to one sender.
+	mpCtx, stopMP := context.WithCancel(runCtx)
+	mpDone := make(chan struct{})
+	go func() {
+		defer close(mpDone)
+		if d.runsMarketplace() {
+			_ = d.Marketplace.Run(mpCtx)
+		}
+	}()
+
 	accessCtx, stopAccess := context.WithCancel(runCtx)
 	accessDone := make(chan struct{})
 	go func() {
@@ -537,6 +554,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stopAuto() // runs in flight are carried to their next record
 	<-autoDone
 	<-autoDone
+	stopMP() // a firing in flight is recorded
+	<-mpDone
 	stopAccess() // the refused requests counted so far are recorded
 	<-accessDone
 	d.accessMu.Lock()

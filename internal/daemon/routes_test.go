@@ -13,6 +13,7 @@ import (
 
 	"github.com/rankr/rankr/internal/access"
 	"github.com/rankr/rankr/internal/daemon"
+	"github.com/rankr/rankr/internal/marketplace"
 	"github.com/rankr/rankr/internal/oauth"
 )
 
@@ -163,7 +164,10 @@ func TestEveryRouteHasItsPolicy(t *testing.T) {
 	}
 	want := []string{"POST " + daemon.WebhookPath, "GET /healthz", "GET /readyz", "POST /session", "DELETE /session",
 		"GET " + oauth.StartPath, "POST " + oauth.StartPath, "GET " + oauth.CallbackPath,
-		"GET /ui/{file}"} // the dashboard's scripts and styles: the sign-in page needs them before a key
+		"GET /ui/{file}", // the dashboard's scripts and styles: the sign-in page needs them before a key
+		// GHL's marketplace calls: behind their own secret (404 while none
+		// is configured), not a key.
+		"POST " + marketplace.SubscriptionPath, "POST " + marketplace.ActionsPath}
 
 	for _, p := range want {
 		if !open[p] {

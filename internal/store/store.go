@@ -187,6 +187,8 @@ type Store interface {
 	Notices
 	// Automations keeps the no-code automations and their runs (see automations.go).
 	Automations
+	// Marketplace keeps GHL's workflow contract (marketplace.go).
+	Marketplace
 
 	// EventList returns events after a sequence number, in order.
 	EventList(ctx context.Context, p EventListParams) ([]rankr.Event, error)

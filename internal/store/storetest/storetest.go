@@ -83,6 +83,7 @@ func Run(t *testing.T, open Opener) {
 	maps.Copy(tests, sealedTests())
 	maps.Copy(tests, productTests())
 	maps.Copy(tests, automationTests())
+	maps.Copy(tests, marketplaceTests())
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
