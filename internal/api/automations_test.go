@@ -279,6 +279,32 @@ func TestAutomationsOverTheAPI(t *testing.T) {
 	if resumed.Resumed {
 		t.Error("resumed a location that was not paused")
 	}
+
+	// The metrics saw the runs.
+	families, err := w.d.Metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := ""
+			for _, l := range m.GetLabel() {
+				labels += l.GetName() + "=" + l.GetValue() + ","
+			}
+			switch f.GetName() {
+			case "rankr_automation_runs_total":
+				seen[f.GetName()+"{"+labels+"}"] = m.GetCounter().GetValue()
+			case "rankr_automation_run_start_seconds":
+				seen[f.GetName()+"{"+labels+"}"] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	if seen["rankr_automation_runs_total{automation=api-paid-push,status=succeeded,}"] < 1 ||
+		seen["rankr_automation_runs_total{automation=api-skipping,status=skipped,}"] < 1 ||
+		seen["rankr_automation_run_start_seconds{automation=api-paid-push,}"] < 1 {
+		t.Errorf("automation metrics: %v", seen)
+	}
 }
 
 // TestExactlyOneRunPerEvent: GHL's webhook delivered ten times makes one

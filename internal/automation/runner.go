@@ -46,6 +46,9 @@ type RunnerDeps struct {
 	// Observe, when set, hears of each run started: how long after its
 	// creation (the benchmark's figure).
 	Observe func(run rankr.AutomationRun, startedAfter time.Duration)
+	// Ended, when set, hears of each go at a run that this process
+	// recorded: how it ended (or queued again, or paused).
+	Ended func(run rankr.AutomationRun, status rankr.RunStatus)
 }
 
 // Runner runs the queued runs of the automations, in every process that
@@ -170,6 +173,10 @@ func (r *Runner) execute(ctx context.Context, run rankr.AutomationRun) {
 		}
 		if err := r.d.Store.AutomationRunFinish(ctx, p); err != nil {
 			log.Warn("automations: recording how a run ended", "status", status, "error", err)
+			return
+		}
+		if r.d.Ended != nil {
+			r.d.Ended(run, status)
 		}
 	}
 	p, err := r.Program(ctx, run.AutomationID, run.Version)

@@ -41,5 +41,6 @@ func (d *Daemon) newRunner() *automation.Runner {
 	deps := d.App.RunnerDeps()
 	deps.Paused = d.App.AlertAutomationsPaused
 	deps.Observe = d.Metrics.ObserveRunStarted
+	deps.Ended = d.Metrics.ObserveRunEnded
 	return automation.NewRunner(deps)
 }

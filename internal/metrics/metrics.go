@@ -75,6 +75,7 @@ type Metrics struct {
 	intakeSeconds *prometheus.HistogramVec
 	applySeconds  prometheus.Histogram
 	runStart      *prometheus.HistogramVec
+	runsEnded     *prometheus.CounterVec
 	ghlRequests   *prometheus.CounterVec
 	ghlSeconds    *prometheus.HistogramVec
 	ghlThrottled  *prometheus.CounterVec
@@ -99,6 +100,9 @@ func New(src Sources) *Metrics {
 	m.runStart = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "automation_run_start_seconds",
 		Help:    "Time from an automation run's creation (its trigger's event stored) to its start, by automation.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"automation"})
+	m.runsEnded = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "automation_runs_total",
+		Help: `Goes at automation runs this process recorded, by automation and how each went (succeeded, failed, skipped, paused; queued: to be tried again).`},
+		[]string{"automation", "status"})
 	m.ghlRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "ghl_requests_total",
 		Help: `Requests sent to GHL, by operation and answer status ("none": no answer came).`}, []string{"operation", "status"})
 	m.ghlSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "ghl_request_seconds",
@@ -108,7 +112,7 @@ func New(src Sources) *Metrics {
 		Help: "429 answers from GHL, by location."}, []string{"location"})
 	m.ghlWait = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "ghl_governor_wait_seconds_total",
 		Help: "Time requests were held back by the rate governor to stay inside a location's GHL budget."}, []string{"location"})
-	m.reg.MustRegister(m.intakeSeconds, m.applySeconds, m.runStart, m.ghlRequests, m.ghlSeconds, m.ghlThrottled, m.ghlWait,
+	m.reg.MustRegister(m.intakeSeconds, m.applySeconds, m.runStart, m.runsEnded, m.ghlRequests, m.ghlSeconds, m.ghlThrottled, m.ghlWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), levels{m})
 	if src.DB != nil {
 		m.reg.MustRegister(collectors.NewDBStatsCollector(src.DB, "rankr"))
@@ -144,6 +148,12 @@ func (m *Metrics) ObserveApplied(events []rankr.InboxEvent, at time.Time) {
 // (automation.RunnerDeps.Observe).
 func (m *Metrics) ObserveRunStarted(run rankr.AutomationRun, after time.Duration) {
 	m.runStart.WithLabelValues(run.AutomationID).Observe(max(after, 0).Seconds())
+}
+
+// ObserveRunEnded counts a go at an automation run
+// (automation.RunnerDeps.Ended).
+func (m *Metrics) ObserveRunEnded(run rankr.AutomationRun, status rankr.RunStatus) {
+	m.runsEnded.WithLabelValues(run.AutomationID, string(status)).Inc()
 }
 
 // ObserveRequest records one attempt of a GHL request (ghl.Observer).
