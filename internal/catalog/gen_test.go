@@ -70,30 +70,9 @@ func TestGHLCatalogData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cat struct {
-		Actions []struct {
-			Key          string          `json:"key"`
-			Operation    string          `json:"operation"`
-			Title        string          `json:"title"`
-			Summary      string          `json:"summary"`
-			Effect       string          `json:"effect"`
-			Params       []genParam      `json:"params"`
-			BodyLocation []string        `json:"bodyLocation"`
-			Input        json.RawMessage `json:"input"`
-			Output       json.RawMessage `json:"output"`
-			SampleInput  json.RawMessage `json:"sampleInput"`
-			Sample       json.RawMessage `json:"sample"`
-		} `json:"actions"`
-		Triggers []struct {
-			Key     string          `json:"key"`
-			Event   string          `json:"event"`
-			Title   string          `json:"title"`
-			Summary string          `json:"summary"`
-			Scopes  []string        `json:"scopes"`
-			Output  json.RawMessage `json:"output"`
-			Sample  json.RawMessage `json:"sample"`
-		} `json:"triggers"`
-	}
+	// Read as the loader reads it (ghl.go), refusing any field it would
+	// not read.
+	var cat ghlFile
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cat); err != nil {
