@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rankr/rankr/internal/suggest"
 	"regexp"
 	"slices"
 	"sort"
@@ -83,7 +84,7 @@ func Compile(def *Definition, reg *catalog.Registry) (*Program, error) {
 	ts, err := reg.Spec(def.Trigger.Key)
 	switch {
 	case err != nil:
-		c.add("trigger.key", "%s%s", unknownItem(err, def.Trigger.Key, "trigger"), suggest(reg, def.Trigger.Key, catalog.KindTrigger))
+		c.add("trigger.key", "%s%s", unknownItem(err, def.Trigger.Key, "trigger"), nearestNames(reg, def.Trigger.Key, catalog.KindTrigger))
 	case ts.Kind != catalog.KindTrigger:
 		c.add("trigger.key", "%s is an action, not a trigger", ts.ID())
 	default:
@@ -118,7 +119,7 @@ func Compile(def *Definition, reg *catalog.Registry) (*Program, error) {
 		as, err := reg.Spec(st.Action)
 		switch {
 		case err != nil:
-			c.add(place+".action", "%s%s", unknownItem(err, st.Action, "action"), suggest(reg, st.Action, catalog.KindAction))
+			c.add(place+".action", "%s%s", unknownItem(err, st.Action, "action"), nearestNames(reg, st.Action, catalog.KindAction))
 		case as.Kind != catalog.KindAction:
 			c.add(place+".action", "%s is a trigger, not an action", as.ID())
 		default:
@@ -417,8 +418,8 @@ func unknownItem(err error, id, kind string) string {
 	return err.Error()
 }
 
-// suggest names the catalog's items of a kind nearest to a mistyped key.
-func suggest(reg *catalog.Registry, id string, kind catalog.Kind) string {
+// nearestNames names the catalog's items of a kind nearest to a mistyped key.
+func nearestNames(reg *catalog.Registry, id string, kind catalog.Kind) string {
 	key, _, _ := strings.Cut(id, "@")
 	var names []string
 	for _, k := range reg.Keys() {
@@ -678,7 +679,7 @@ func nearest(s string, names []string, n int) []string {
 	}
 	var cs []cand
 	for _, name := range names {
-		d := distance(strings.ToLower(s), strings.ToLower(name))
+		d := suggest.Distance(strings.ToLower(s), strings.ToLower(name))
 		if d <= max(2, len(s)/4) && name != s {
 			cs = append(cs, cand{name, d})
 		}
@@ -689,27 +690,6 @@ func nearest(s string, names []string, n int) []string {
 		out = append(out, cs[i].name)
 	}
 	return out
-}
-
-// distance is the Levenshtein distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func dedupe(s []string) []string {

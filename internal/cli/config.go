@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rankr/rankr/internal/suggest"
 	"io"
 	"log/slog"
 	"net/url"
@@ -617,7 +618,7 @@ func suggestion(key string, known []string) string {
 	best, bestDist := "", 0
 	sort.Strings(known)
 	for _, k := range known {
-		d := editDistance(want, k)
+		d := suggest.Distance(want, k)
 		if best == "" || d < bestDist {
 			best, bestDist = k, d
 		}
@@ -626,27 +627,6 @@ func suggestion(key string, known []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is Levenshtein's distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
