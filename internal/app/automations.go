@@ -55,18 +55,7 @@ func (a *App) automations() *automation.Runner {
 // the store, the catalog, the GHL clients and the trigger payloads.
 func (a *App) RunnerDeps() automation.RunnerDeps {
 	d := automation.RunnerDeps{Store: a.d.Store, Catalog: a.Catalog(), Logger: a.log,
-		Payload: func(ctx context.Context, ev rankr.Event, key string) (json.RawMessage, error) {
-			fs, err := a.TriggerFirings(ctx, ev)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range fs {
-				if f.Key == key {
-					return f.Payload, nil
-				}
-			}
-			return nil, fmt.Errorf("event %d does not fire %s: %w", ev.Seq, key, rankr.ErrNotFound)
-		},
+		Payload: a.firing,
 	}
 	if a.d.GHL != nil {
 		d.GHL = a.ghlFor
@@ -161,16 +150,21 @@ func (a *App) AutomationApply(ctx context.Context, c Caller, f AutomationFile, d
 	return res, nil
 }
 
-// audit records a change in the audit log; a failure to record is
-// logged, the change stands.
+// audit records a change that succeeded in the audit log.
 func (a *App) audit(ctx context.Context, c Caller, action string, target rankr.AuditTarget, changes any) {
 	b, err := json.Marshal(changes)
 	if err != nil {
 		b = nil
 	}
-	if aerr := a.d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: c.Actor, Action: action,
-		Outcome: rankr.AuditSuccess, Target: target, Request: c.Request, Changes: b}); aerr != nil {
-		a.log.Error("a change is not in the audit log", "action", action, "target", target.ID, "error", aerr)
+	a.record(ctx, c, rankr.AuditEntry{Action: action, Outcome: rankr.AuditSuccess, Target: target, Changes: b})
+}
+
+// record appends an audit entry as the caller's, now; a failure to record
+// is logged, the change stands.
+func (a *App) record(ctx context.Context, c Caller, e rankr.AuditEntry) {
+	e.At, e.Actor, e.Request = time.Now(), c.Actor, c.Request
+	if err := a.d.Store.AuditAppend(ctx, e); err != nil {
+		a.log.Error("a change is not in the audit log", "action", e.Action, "target", e.Target.ID, "location", e.Target.LocationID, "error", err)
 	}
 }
 
@@ -361,10 +355,15 @@ func (a *App) testPayload(ctx context.Context, p *automation.Program, loc, event
 		if len(evs) == 0 || evs[0].Seq != seq {
 			return nil, fmt.Errorf("event %d at %s: %w", seq, loc, rankr.ErrNotFound)
 		}
+		if !slices.Contains(rankr.Triggers(evs[0]), key) {
+			return nil, fieldErr("event", "event %d (%s) does not fire %s", seq, evs[0].Kind, key)
+		}
 		return a.firing(ctx, evs[0], key)
 	}
 }
 
+// firing is the payload of one trigger an event fires (rankr.ErrNotFound
+// when it fires no such trigger).
 func (a *App) firing(ctx context.Context, ev rankr.Event, key string) (json.RawMessage, error) {
 	fs, err := a.TriggerFirings(ctx, ev)
 	if err != nil {
@@ -375,7 +374,7 @@ func (a *App) firing(ctx context.Context, ev rankr.Event, key string) (json.RawM
 			return f.Payload, nil
 		}
 	}
-	return nil, fieldErr("event", "event %d (%s) does not fire %s", ev.Seq, ev.Kind, key)
+	return nil, fmt.Errorf("event %d (%s) does not fire %s: %w", ev.Seq, ev.Kind, key, rankr.ErrNotFound)
 }
 
 // RunQuery selects runs.

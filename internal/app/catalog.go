@@ -119,10 +119,7 @@ func (a *App) CatalogRun(ctx context.Context, c Caller, r CatalogRunRequest) (Ca
 	if !r.DryRun && spec.Effect != catalog.EffectRead {
 		a.auditRun(ctx, c, run, err)
 	}
-	if err != nil {
-		return run, err
-	}
-	return run, nil
+	return run, err
 }
 
 // ghlFor is the GHL client of a location's connection.
@@ -149,11 +146,8 @@ func (a *App) auditRun(ctx context.Context, c Caller, run CatalogRun, runErr err
 	if err != nil {
 		changes = nil
 	}
-	if aerr := a.d.Store.AuditAppend(ctx, rankr.AuditEntry{At: time.Now(), Actor: c.Actor, Action: "catalog.run",
-		Outcome: outcome, Code: code, Request: c.Request, Changes: changes,
-		Target: rankr.AuditTarget{Type: "catalog_item", ID: run.Item, LocationID: run.Location}}); aerr != nil {
-		a.log.Error("a catalog run is not in the audit log", "item", run.Item, "location", run.Location, "error", aerr)
-	}
+	a.record(ctx, c, rankr.AuditEntry{Action: "catalog.run", Outcome: outcome, Code: code, Changes: changes,
+		Target: rankr.AuditTarget{Type: "catalog_item", ID: run.Item, LocationID: run.Location}})
 }
 
 func truncateText(s string, n int) string {

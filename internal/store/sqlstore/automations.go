@@ -331,10 +331,7 @@ func (s *Store) AutomationRunClaim(ctx context.Context, p store.RunClaimParams) 
 		if err != nil {
 			return err
 		}
-		ids, err := rowsOf(rows, func(r scanner) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})
+		ids, err := rowsOf(rows, scanSeq)
 		if err != nil {
 			return err
 		}
@@ -728,10 +725,10 @@ func (s *Store) AutomationEventAppend(ctx context.Context, p store.AutomationEve
 		if err := t.lockFeed(ctx); err != nil {
 			return err
 		}
-		find := func() error {
-			return t.queryRow(ctx, `SELECT seq, location_id, kind, record_type, record_id, at, data FROM events
-				WHERE location_id = ? AND record_id = ? AND kind = ? ORDER BY seq LIMIT 1`, p.LocationID, p.RecordID, p.Kind).
-				Scan(&ev.Seq, &ev.LocationID, &ev.Kind, &ev.RecordType, &ev.RecordID, new(int64), new(string))
+		find := func() (err error) {
+			ev, err = scanEvent(t.queryRow(ctx, `SELECT seq, location_id, kind, record_type, record_id, at, data FROM events
+				WHERE location_id = ? AND record_id = ? AND kind = ? ORDER BY seq LIMIT 1`, p.LocationID, p.RecordID, p.Kind))
+			return err
 		}
 		switch err := find(); {
 		case err == nil:
@@ -740,8 +737,7 @@ func (s *Store) AutomationEventAppend(ctx context.Context, p store.AutomationEve
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		now := time.Now()
-		if err := t.appendEvent(ctx, p.LocationID, p.Kind, rankr.RecordMessage, p.RecordID, now, data); err != nil {
+		if err := t.appendEvent(ctx, p.LocationID, p.Kind, rankr.RecordMessage, p.RecordID, time.Now(), data); err != nil {
 			return err
 		}
 		created = true
@@ -749,10 +745,6 @@ func (s *Store) AutomationEventAppend(ctx context.Context, p store.AutomationEve
 	})
 	if err != nil {
 		return rankr.Event{}, false, fmt.Errorf("appending %s: %w", p.Kind, storeErr(err))
-	}
-	full, err := s.EventList(ctx, store.EventListParams{AfterSeq: ev.Seq - 1, LocationID: ev.LocationID, Limit: 1})
-	if err == nil && len(full) == 1 {
-		ev = full[0]
 	}
 	return ev, created, nil
 }
@@ -770,10 +762,7 @@ func (s *Store) AutomationRunsPrune(ctx context.Context, before time.Time, n int
 		if err != nil {
 			return err
 		}
-		ids, err := rowsOf(rows, func(r scanner) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})
+		ids, err := rowsOf(rows, scanSeq)
 		if err != nil || len(ids) == 0 {
 			deleted = 0
 			return err

@@ -337,6 +337,12 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", rankr.ErrUnavailable, err)
 }
 
+// scanSeq reads a row of one numeric column: a seq, a run's id.
+func scanSeq(r scanner) (int64, error) {
+	var id int64
+	return id, r.Scan(&id)
+}
+
 // scanID reads a row of one text column, an id.
 func scanID(r scanner) (string, error) {
 	var id string

@@ -251,10 +251,7 @@ func (s *Store) MarketplaceDeliveryClaim(ctx context.Context, limitN int, lease 
 		if err != nil {
 			return err
 		}
-		ids, err := rowsOf(rows, func(r scanner) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})
+		ids, err := rowsOf(rows, scanSeq)
 		if err != nil {
 			return err
 		}
